@@ -1,0 +1,108 @@
+// Errors as values: an errno (0 when none applies), a message, and a chain of context that the
+// caller prepends as the error travels up ("booting web: creating cgroup: mkdir …: File exists").
+// Library code returns these and never prints them; the CLI prints once and maps the kind to an
+// exit code.
+#pragma once
+
+#include <cerrno>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace volt {
+
+// What the user should learn from the exit code (see README "Exit codes").
+enum class ErrorKind {
+    runtime,         // 125: something failed while doing what was asked
+    usage,           // 2: the request itself is invalid (bad option value, unknown container …)
+    cannot_execute,  // 126: the command inside the container exists but cannot be executed
+    not_found,       // 127: the command inside the container does not exist
+};
+
+class Error {
+  public:
+    Error(int code, std::string message, ErrorKind kind = ErrorKind::runtime)
+        : code_(code), message_(std::move(message)), kind_(kind) {}
+
+    // An error from the current errno; call it right after the failing syscall.
+    static Error from_errno(std::string what) { return Error(errno, std::move(what)); }
+    static Error usage(std::string message) {
+        return Error(0, std::move(message), ErrorKind::usage);
+    }
+
+    // Prepends "what: " to the message; the errno and kind are kept.
+    Error context(const std::string& what) && {
+        message_ = what + ": " + message_;
+        return std::move(*this);
+    }
+
+    int code() const { return code_; }
+    ErrorKind kind() const { return kind_; }
+    // The whole chain on one line, ending with strerror(code) when there is an errno.
+    std::string describe() const;
+
+  private:
+    int code_;
+    std::string message_;
+    ErrorKind kind_;
+};
+
+// A value or an Error. Small on purpose: GCC 12 has no std::expected.
+template <class T>
+class [[nodiscard]] Result {
+  public:
+    Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+    Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
+
+    bool ok() const { return v_.index() == 0; }
+    explicit operator bool() const { return ok(); }
+
+    T& value() & { return std::get<0>(v_); }
+    const T& value() const& { return std::get<0>(v_); }
+    T&& value() && { return std::get<0>(std::move(v_)); }
+    T& operator*() & { return value(); }
+    const T& operator*() const& { return value(); }
+    T* operator->() { return &value(); }
+    const T* operator->() const { return &value(); }
+
+    const Error& error() const& { return std::get<1>(v_); }
+    Error&& error() && { return std::get<1>(std::move(v_)); }
+
+  private:
+    std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+  public:
+    Result() = default;
+    Result(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT: implicit
+
+    bool ok() const { return !failed_; }
+    explicit operator bool() const { return ok(); }
+    const Error& error() const& { return error_; }
+    Error&& error() && { return std::move(error_); }
+
+  private:
+    Error error_{0, {}};
+    bool failed_ = false;
+};
+
+using Status = Result<void>;
+
+}  // namespace volt
+
+// Returns the error of a failed Result from the enclosing function, optionally with context.
+#define VOLT_TRY(expr)                                  \
+    do {                                                \
+        auto volt_try_result_ = (expr);                 \
+        if (!volt_try_result_)                          \
+            return std::move(volt_try_result_).error(); \
+    } while (0)
+
+#define VOLT_TRY_CTX(expr, ctx)                                      \
+    do {                                                             \
+        auto volt_try_result_ = (expr);                              \
+        if (!volt_try_result_)                                       \
+            return std::move(volt_try_result_).error().context(ctx); \
+    } while (0)

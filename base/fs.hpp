@@ -1,0 +1,63 @@
+// File-system helpers shared by every module. None of them follows a symlink it did not expect:
+// trees are walked with directory fds and O_NOFOLLOW, one component at a time.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.hpp"
+#include "base/fd.hpp"
+
+namespace volt::fs {
+
+Result<std::string> read_file(const std::string& path);
+// Reads a small file relative to dirfd (for /proc and cgroupfs reads on the hot path).
+Result<std::string> read_file_at(int dirfd, const char* name);
+
+// Writes content to path so that readers see either the old or the new file, never a mix:
+// a temporary file in the same directory, fsync, rename over path, fsync of the directory.
+Status write_file_atomic(const std::string& path, std::string_view content, mode_t mode = 0644);
+
+// Writes to an existing file (cgroupfs, procfs, sysctl): one write() with the whole value.
+Status write_existing(int dirfd, const char* name, std::string_view value);
+
+// mkdir -p; existing directories are fine.
+Status mkdir_p(const std::string& path, mode_t mode = 0755);
+
+Result<UniqueFd> open_dir(const std::string& path);
+
+// Removes path and everything below it. Never follows symlinks and never descends into another
+// file system (a mount point below path is an EXDEV error, so a forgotten bind mount of host data
+// is not emptied). A missing path is success.
+Status remove_tree(const std::string& path);
+
+bool exists(const std::string& path);
+bool is_directory(const std::string& path);
+
+// Directory entries other than "." and "..", unsorted.
+Result<std::vector<std::string>> list_dir(const std::string& path);
+
+std::string join(std::string_view a, std::string_view b);
+std::string dirname(std::string_view path);
+std::string basename(std::string_view path);
+
+// Absolute, lexically normalized path (no ".", "..", "//"); relative paths are taken from cwd.
+// Symlinks are not resolved.
+std::string absolute(std::string_view path);
+
+// An exclusive advisory lock (flock) held for the lifetime of the object. The fd is O_CLOEXEC so
+// a process that execs (boot → systemd-nspawn) drops it.
+class FileLock {
+  public:
+    static Result<FileLock> acquire(const std::string& path, bool wait = true);
+    int fd() const { return fd_.get(); }
+
+  private:
+    explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+    UniqueFd fd_;
+};
+
+}  // namespace volt::fs

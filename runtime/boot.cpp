@@ -1,0 +1,275 @@
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "base/fs.hpp"
+#include "base/log.hpp"
+#include "base/proc.hpp"
+#include "base/syscalls.hpp"
+#include "cgroup/cgroup.hpp"
+#include "runtime/container.hpp"
+#include "runtime/nspawn.hpp"
+#include "runtime/store.hpp"
+#include "units/units.hpp"
+
+extern char** environ;
+
+namespace volt::runtime {
+namespace {
+
+struct Placement {
+    std::string unified;
+    std::string v1;
+    bool under_systemd = false;
+    // Where the caller was, to move back if boot fails before exec.
+    std::string origin_unified;
+    std::string origin_v1;
+};
+
+// Puts the calling process (the future nspawn) into the container's own cgroup. nspawn with
+// --keep-unit creates its payload/ and supervisor/ leaves below the cgroup it starts in, so two
+// containers started from one cgroup would share them: each container gets a cgroup of its own.
+Result<Placement> place_self(const Paths& paths, const std::string& name) {
+    auto mounts = cgroup::find_mounts(paths.cgroup_root);
+    if (!mounts)
+        return std::move(mounts).error();
+    auto self = cgroup::self_membership();
+    if (!self)
+        return std::move(self).error();
+    Placement p;
+    p.origin_unified = mounts->unified + self->unified;
+    if (!mounts->named_systemd.empty() && !self->named_systemd.empty())
+        p.origin_v1 = mounts->named_systemd + self->named_systemd;
+    // Started by the container's own unit with Delegate=yes: the unit's cgroup is ours already.
+    if (std::getenv("INVOCATION_ID") && fs::basename(self->unified) == units::service_name(name)) {
+        p.unified = p.origin_unified;
+        p.under_systemd = true;
+        return p;
+    }
+    std::string rel = "/volt.slice/volt-hybrid-" + name;
+    auto base = [](const std::string& s) { return s == "/" ? std::string() : s; };
+    p.unified = mounts->unified + base(self->unified) + rel;
+    auto cg = cgroup::Cgroup::create(p.unified);
+    if (!cg)
+        return std::move(cg).error().context("creating cgroup");
+    auto populated = cg->populated();
+    if (!populated)
+        return std::move(populated).error();
+    if (*populated)
+        return Error(EBUSY, "cgroup " + p.unified + " still has processes of an earlier run");
+    if (!p.origin_v1.empty()) {
+        p.v1 = mounts->named_systemd + base(self->named_systemd) + rel;
+        VOLT_TRY_CTX(cgroup::create_and_attach(p.v1, 0), "joining " + p.v1);
+    }
+    VOLT_TRY_CTX(cg->attach(0), "joining " + p.unified);
+    return p;
+}
+
+void undo_placement(const Placement& p) {
+    if (p.under_systemd)
+        return;
+    if (!p.origin_v1.empty())
+        (void)cgroup::create_and_attach(p.origin_v1, 0);
+    (void)cgroup::create_and_attach(p.origin_unified, 0);
+    (void)cgroup::remove_tree(p.unified);
+    if (!p.v1.empty())
+        (void)cgroup::remove_tree(p.v1);
+}
+
+// Settings that are stored in the spec but that this version does not apply yet are named on
+// every boot, so nobody mistakes them for enforced limits.
+void warn_unapplied(const Spec& spec) {
+    const Resources& r = spec.resources;
+    if (r.memory_max || r.memory_high || r.memory_swap_max || r.cpus_milli || r.cpuset ||
+        r.cpu_weight || r.io_weight || r.pids_max)
+        log::warn("%s: resource limits are stored but not applied yet by this version",
+                  spec.name.c_str());
+    if (spec.landlock != "none")
+        log::warn("%s: Landlock policy '%s' is stored but not enforced yet by this version",
+                  spec.name.c_str(), spec.landlock.c_str());
+    if (spec.seccomp != "default" && spec.seccomp != "unconfined")
+        log::warn(
+            "%s: seccomp profile '%s' is stored but not compiled yet by this version; "
+            "nspawn's built-in filter applies",
+            spec.name.c_str(), spec.seccomp.c_str());
+}
+
+Status boot_foreground(const Paths& paths, const std::string& name) {
+    auto lock = lock_container(paths, name);
+    if (!lock)
+        return std::move(lock).error();
+    auto spec = load_spec(paths, name);
+    if (!spec)
+        return std::move(spec).error();
+    auto previous = read_state(paths, name);
+    if (!previous)
+        return std::move(previous).error();
+    if (*previous) {
+        if (open_nspawn(**previous))
+            return Error::usage("container " + name + " is already running (pid " +
+                                std::to_string((*previous)->nspawn_pid) + ")");
+        VOLT_TRY_CTX(collect_run(paths, name, **previous), "collecting the previous run");
+    }
+    if (spec->network == NetworkMode::private_net || spec->network == NetworkMode::bridge)
+        return Error::usage("container " + name + " uses --network " +
+                            (spec->network == NetworkMode::bridge ? spec->bridge : "private") +
+                            ", which this version cannot set up yet; create it with "
+                            "--network none or --network host");
+    if (!fs::is_directory(paths.rootfs(name)))
+        return Error(ENOENT, "root file system " + paths.rootfs(name) + " is missing");
+    warn_unapplied(*spec);
+
+    auto placement = place_self(paths, name);
+    if (!placement)
+        return std::move(placement).error();
+    State state;
+    state.nspawn_pid = ::getpid();  // execve keeps the pid: this is nspawn's
+    auto self = proc::stat(state.nspawn_pid);
+    if (!self) {
+        undo_placement(*placement);
+        return std::move(self).error();
+    }
+    state.nspawn_start_time = self->start_time;
+    state.cgroup = placement->unified;
+    state.cgroup_v1 = placement->v1;
+    state.under_systemd = placement->under_systemd;
+    state.started = utc_now();
+    if (auto st = write_state(paths, name, state); !st) {
+        undo_placement(*placement);
+        return std::move(st).error();
+    }
+
+    BootHost host;
+    host.system_bus = system_bus_present();
+    std::vector<std::string> args = nspawn_argv(*spec, paths, host);
+    std::vector<char*> argv;
+    for (auto& a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    log::debug("exec %s", args[0].c_str());
+    ::execve(argv[0], argv.data(), environ);
+    Error err = Error::from_errno(std::string("exec ") + argv[0]);
+    (void)fs::remove_tree(paths.state_dir(name));
+    undo_placement(*placement);
+    return err;
+}
+
+long long now_ms() {
+    timespec ts;
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+std::string last_line_of(const std::string& path) {
+    auto text = fs::read_file(path);
+    if (!text)
+        return {};
+    std::string s = *text;
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
+        s.pop_back();
+    auto nl = s.rfind('\n');
+    return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+// Forks; the child boots in the foreground with NOTIFY_SOCKET pointing at a socket of ours and
+// its output in the console log; we return once nspawn says READY=1, or with the child's error.
+Status boot_detached(const Paths& paths, const std::string& name, int timeout_s) {
+    VOLT_TRY(load_spec(paths, name));
+    // Checked here too (boot_foreground checks under the lock) so that a second boot does not
+    // truncate the console log of the running one.
+    auto previous = read_state(paths, name);
+    if (previous && *previous && open_nspawn(**previous))
+        return Error::usage("container " + name + " is already running (pid " +
+                            std::to_string((*previous)->nspawn_pid) + ")");
+    VOLT_TRY(fs::mkdir_p(paths.state_dir(name), 0700));
+    std::string log_path = paths.console_log(name);
+    int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (log_fd < 0)
+        return Error::from_errno("open " + log_path);
+    UniqueFd log_owner(log_fd);
+
+    int s = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return Error::from_errno("socket");
+    UniqueFd sock(s);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    // An abstract address: nothing to clean up, and private to this network namespace.
+    std::string abstract = "volt-run/notify/" + std::to_string(::getpid()) + "/" + name;
+    std::memcpy(addr.sun_path + 1, abstract.data(), abstract.size());
+    socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size());
+    if (::bind(s, reinterpret_cast<sockaddr*>(&addr), len) < 0)
+        return Error::from_errno("bind notify socket");
+
+    pid_t pid = ::fork();
+    if (pid < 0)
+        return Error::from_errno("fork");
+    if (pid == 0) {
+        ::setsid();
+        int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        ::dup2(devnull, 0);
+        ::dup2(log_fd, 1);
+        ::dup2(log_fd, 2);
+        ::setenv("NOTIFY_SOCKET", ("@" + abstract).c_str(), 1);
+        Status st = boot_foreground(paths, name);
+        std::fprintf(stderr, "volt-run: %s\n", st.error().describe().c_str());
+        std::fflush(stderr);
+        ::_exit(st.error().kind() == ErrorKind::usage ? 2 : 125);
+    }
+    auto pidfd = sys::pidfd_open(pid);
+    if (!pidfd)
+        return std::move(pidfd).error();
+    proc::ChildGuard child(pid, std::move(pidfd).value());
+
+    long long deadline = now_ms() + timeout_s * 1000LL;
+    for (;;) {
+        pollfd fds[2] = {{s, POLLIN, 0}, {child.pidfd(), POLLIN, 0}};
+        long long left = deadline - now_ms();
+        if (left <= 0)
+            break;
+        int r = ::poll(fds, 2, static_cast<int>(left));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return Error::from_errno("poll");
+        if (fds[0].revents & POLLIN) {
+            char buf[4096];
+            ssize_t n = ::recv(s, buf, sizeof buf - 1, 0);
+            if (n > 0) {
+                std::string msg(buf, static_cast<size_t>(n));
+                if (("\n" + msg).find("\nREADY=1") != std::string::npos) {
+                    child.release();  // it lives on as the container's nspawn
+                    return {};
+                }
+            }
+        }
+        if (fds[1].revents & POLLIN) {
+            auto code = child.wait();
+            std::string why = last_line_of(log_path);
+            return Error(0, "booting " + name + " failed (exit status " +
+                                std::to_string(code ? *code : -1) + ")" +
+                                (why.empty() ? "" : ": " + why) + "; console log: " + log_path);
+        }
+    }
+    // Not READY in time: take the half-booted container down again.
+    child.release();
+    (void)stop(paths, name, 0);
+    return Error(ETIMEDOUT, "booting " + name + ": no READY within " + std::to_string(timeout_s) +
+                                " s; stopped it again (console log: " + log_path + ")");
+}
+
+}  // namespace
+
+Status boot(const Paths& paths, const std::string& name, const BootOptions& options) {
+    if (options.detach)
+        return boot_detached(paths, name, options.ready_timeout_seconds);
+    return boot_foreground(paths, name);
+}
+
+}  // namespace volt::runtime

@@ -1,0 +1,69 @@
+// The volt-run command line: parse() turns argv into an Invocation (or the text to print and
+// the exit code, for --help, --version and usage errors) without printing or exiting, so it can
+// be unit-tested; run() executes an Invocation and returns the process exit code.
+#pragma once
+
+#include <string>
+#include <variant>
+
+#include "runtime/container.hpp"
+#include "runtime/paths.hpp"
+#include "runtime/spec.hpp"
+
+namespace volt::cli {
+
+// Exit codes (README "Exit codes").
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitRuntime = 125;
+inline constexpr int kExitCannotExecute = 126;
+inline constexpr int kExitNotFound = 127;
+
+struct CreateCmd {
+    runtime::CreateRequest request;
+};
+struct BootCmd {
+    std::string name;
+    runtime::BootOptions options;
+};
+struct ExecCmd {
+    std::string name;
+    runtime::ExecOptions options;
+};
+struct StopCmd {
+    std::string name;
+    int time = 10;
+};
+struct DeleteCmd {
+    std::string name;
+    bool force = false;
+    int time = 10;
+};
+struct ListCmd {
+    bool json = false;
+};
+struct InspectCmd {
+    std::string name;
+    bool json = false;
+};
+using Command = std::variant<CreateCmd, BootCmd, ExecCmd, StopCmd, DeleteCmd, ListCmd, InspectCmd>;
+
+struct Invocation {
+    runtime::Paths paths;
+    int verbosity = 0;  // -v: info, -vv: debug
+    Command command;
+};
+
+// Text to print and the exit code, when parsing ends the run (help, version, usage error).
+struct Output {
+    std::string text;
+    int exit_code = 0;
+    bool to_stderr = false;
+};
+
+// paths_from_env supplies the defaults that flags then override (Paths::from_environment()).
+std::variant<Invocation, Output> parse(int argc, const char* const* argv,
+                                       const runtime::Paths& paths_from_env);
+
+int run(const Invocation& invocation);
+
+}  // namespace volt::cli

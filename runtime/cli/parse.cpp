@@ -1,0 +1,202 @@
+#include <CLI/CLI.hpp>
+#include <algorithm>
+
+#include "runtime/cli/cli.hpp"
+
+namespace volt::cli {
+namespace {
+
+constexpr const char* kFooter =
+    "Exit codes: 0 success; 2 usage error; 125 volt-run failed; 126 the command cannot be "
+    "executed; 127 the command was not found; 128+N killed by signal N (exec passes the "
+    "command's own code through).";
+
+// What each subcommand's callback fills in.
+struct Targets {
+    CreateCmd create;
+    BootCmd boot;
+    ExecCmd exec;
+    StopCmd stop;
+    DeleteCmd del;
+    ListCmd list;
+    InspectCmd inspect;
+};
+
+void add_global_options(CLI::App& app, Invocation& inv) {
+    runtime::Paths& p = inv.paths;
+    app.add_option("--root", p.root, "Data directory: containers/, images/, config/ (VOLT_ROOT)")
+        ->capture_default_str();
+    app.add_option("--unit-dir", p.unit_dir, "Where unit files are written (VOLT_UNIT_DIR)")
+        ->capture_default_str();
+    app.add_option("--nspawn-dir", p.nspawn_dir,
+                   "Where .nspawn settings files are written (VOLT_NSPAWN_DIR)")
+        ->capture_default_str();
+    app.add_option("--run-dir", p.run_dir, "Runtime state directory (VOLT_RUN_DIR)")
+        ->capture_default_str();
+    app.add_option("--cgroup-root", p.cgroup_root,
+                   "cgroup2 mount to use instead of the one found (VOLT_CGROUP_ROOT)");
+    app.add_flag("-v,--verbose", inv.verbosity, "More output (-vv for debug)");
+}
+
+void add_create(CLI::App& app, CreateCmd& c) {
+    auto* sub = app.add_subcommand("create", "Create a container from an image");
+    auto& r = c.request;
+    sub->add_option("name", r.name, "Container name: letters, digits, '-', '_', '.'")->required();
+    sub->add_option("--image", r.image, "Image directory, or a name under ROOT/images")->required();
+    sub->add_option("--memory", r.memory, "Memory limit (memory.max), e.g. 512M, 2G");
+    sub->add_option("--memory-high", r.memory_high, "Memory throttling point (memory.high)");
+    sub->add_option("--memory-swap", r.memory_swap, "Swap limit (memory.swap.max)");
+    sub->add_option("--cpus", r.cpus, "CPU bandwidth in CPUs (cpu.max), e.g. 1.5");
+    sub->add_option("--cpuset", r.cpuset, "CPUs to run on (cpuset.cpus), e.g. 0-3,6");
+    sub->add_option("--cpu-weight", r.cpu_weight, "CPU weight 1-10000 (cpu.weight)");
+    sub->add_option("--io-weight", r.io_weight, "I/O weight 1-10000 (io.weight)");
+    sub->add_option("--pids-max", r.pids_max, "Maximum number of processes (pids.max)");
+    sub->add_option("--network", r.network, "private, host, none, or a bridge name")
+        ->capture_default_str();
+    sub->add_option("--port", r.ports, "Forward [tcp|udp:]HOST:CONTAINER (repeatable)")
+        ->allow_extra_args(false);
+    sub->add_option("--env", r.env, "KEY=VALUE for the container (repeatable)")
+        ->allow_extra_args(false);
+    sub->add_option("--volume", r.volumes, "HOST:CONTAINER[:ro|rw] bind mount (repeatable)")
+        ->allow_extra_args(false);
+    sub->add_option("--seccomp", r.seccomp, "default, strict, unconfined, or a profile file")
+        ->capture_default_str();
+    sub->add_option("--landlock", r.landlock, "server, desktop, none, or a policy file")
+        ->capture_default_str();
+    sub->add_flag("--private-users,!--no-private-users", r.private_users,
+                  "Run the container in its own user namespace (default: on)");
+    sub->add_flag("--read-only", r.read_only, "Mount the root file system read-only");
+    sub->add_option("--kernel", r.kernel, "Kernel image to record for the container");
+    sub->add_flag("--start", r.start, "Start the container's unit through systemd after create");
+}
+
+void add_boot(CLI::App& app, BootCmd& c) {
+    auto* sub = app.add_subcommand(
+        "boot", "Boot a container: the unit's ExecStart= helper, or by hand in the foreground");
+    sub->add_option("name", c.name, "Container name")->required();
+    sub->add_flag("-d,--detach", c.options.detach,
+                  "Boot in the background and return once the container is READY");
+    sub->add_option("--timeout", c.options.ready_timeout_seconds,
+                    "With --detach: seconds to wait for READY")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 3600));
+}
+
+void add_exec(CLI::App& app, ExecCmd& c) {
+    auto* sub = app.add_subcommand("exec", "Run a command inside a running container");
+    sub->add_option("name", c.name, "Container name")->required();
+    sub->add_option("-e,--env", c.options.env, "KEY=VALUE for the command (repeatable)")
+        ->allow_extra_args(false);
+    sub->add_option("-w,--workdir", c.options.workdir, "Working directory inside the container");
+    sub->add_option("command", c.options.argv, "The command and its arguments (after --)");
+    // Everything after the command belongs to it, options included ("exec web -- ls -l").
+    sub->prefix_command();
+}
+
+void add_stop(CLI::App& app, StopCmd& c) {
+    auto* sub = app.add_subcommand("stop", "Stop a running container");
+    sub->add_option("name", c.name, "Container name")->required();
+    sub->add_option("-t,--time", c.time, "Seconds to wait for a clean halt before killing")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 3600));
+}
+
+void add_delete(CLI::App& app, DeleteCmd& c) {
+    auto* sub = app.add_subcommand("delete", "Remove a container and everything it made");
+    sub->alias("rm");
+    sub->add_option("name", c.name, "Container name")->required();
+    sub->add_flag("-f,--force", c.force, "Stop the container first if it is running");
+    sub->add_option("-t,--time", c.time, "With --force: seconds to wait for a clean halt")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 3600));
+}
+
+void add_list(CLI::App& app, ListCmd& c) {
+    auto* sub = app.add_subcommand("list", "List containers");
+    sub->alias("ls");
+    sub->add_flag("--json", c.json, "Print JSON");
+}
+
+void add_inspect(CLI::App& app, InspectCmd& c) {
+    auto* sub = app.add_subcommand("inspect", "Show a container's spec and runtime state");
+    sub->add_option("name", c.name, "Container name")->required();
+    sub->add_flag("--json", c.json, "Print JSON");
+}
+
+}  // namespace
+
+std::variant<Invocation, Output> parse(int argc, const char* const* argv,
+                                       const runtime::Paths& paths_from_env) {
+    Invocation inv;
+    inv.paths = paths_from_env;
+    Targets t;
+    CLI::App app("volt-run: low-level runtime for Volt's hybrid-native containers", "volt-run");
+    app.footer(kFooter);
+    app.set_version_flag("--version", std::string("volt-run ") + VOLT_VERSION);
+    app.require_subcommand(1);
+    add_global_options(app, inv);
+    add_create(app, t.create);
+    add_boot(app, t.boot);
+    add_exec(app, t.exec);
+    add_stop(app, t.stop);
+    add_delete(app, t.del);
+    add_list(app, t.list);
+    add_inspect(app, t.inspect);
+    for (auto* sub : app.get_subcommands({}))
+        sub->footer(kFooter);
+
+    // "exec NAME -- CMD ARGS…": everything after the first "--" following "exec" is the
+    // command, verbatim; CLI11 only sees what comes before it.
+    std::vector<std::string> args(argv + 1, argv + argc);
+    std::vector<std::string> exec_tail;
+    auto exec_at = std::find(args.begin(), args.end(), "exec");
+    if (exec_at != args.end()) {
+        auto dashes = std::find(exec_at, args.end(), "--");
+        if (dashes != args.end()) {
+            exec_tail.assign(dashes + 1, args.end());
+            args.erase(dashes, args.end());
+        }
+    }
+    std::reverse(args.begin(), args.end());  // CLI11 takes a vector in reverse order
+    try {
+        app.parse(args);
+    } catch (const CLI::CallForHelp&) {
+        // --help on a subcommand prints that subcommand's help.
+        const CLI::App* target = &app;
+        for (auto* sub : app.get_subcommands())
+            if (sub->parsed())
+                target = sub;
+        return Output{target->help(), 0};
+    } catch (const CLI::CallForAllHelp&) {
+        return Output{app.help("", CLI::AppFormatMode::All), 0};
+    } catch (const CLI::CallForVersion&) {
+        return Output{std::string("volt-run ") + VOLT_VERSION + "\n", 0};
+    } catch (const CLI::ParseError& e) {
+        return Output{std::string("volt-run: ") + e.what() + " (see volt-run --help)\n", kExitUsage,
+                      true};
+    }
+
+    CLI::App* sub = app.get_subcommands().front();
+    std::string name = sub->get_name();
+    if (name == "create")
+        inv.command = t.create;
+    else if (name == "boot")
+        inv.command = t.boot;
+    else if (name == "exec") {
+        // With prefix_command, the command's own arguments arrive as "remaining".
+        for (auto& extra : sub->remaining())
+            t.exec.options.argv.push_back(extra);
+        t.exec.options.argv.insert(t.exec.options.argv.end(), exec_tail.begin(), exec_tail.end());
+        inv.command = t.exec;
+    } else if (name == "stop")
+        inv.command = t.stop;
+    else if (name == "delete")
+        inv.command = t.del;
+    else if (name == "list")
+        inv.command = t.list;
+    else
+        inv.command = t.inspect;
+    return inv;
+}
+
+}  // namespace volt::cli

@@ -1,0 +1,163 @@
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "base/log.hpp"
+#include "runtime/cli/cli.hpp"
+#include "units/units.hpp"
+
+namespace volt::cli {
+namespace {
+
+using nlohmann::json;
+
+int exit_code_for(const Error& e) {
+    switch (e.kind()) {
+        case ErrorKind::usage:
+            return kExitUsage;
+        case ErrorKind::cannot_execute:
+            return kExitCannotExecute;
+        case ErrorKind::not_found:
+            return kExitNotFound;
+        case ErrorKind::runtime:
+            break;
+    }
+    return kExitRuntime;
+}
+
+int fail(const Error& e) {
+    std::fprintf(stderr, "volt-run: %s\n", e.describe().c_str());
+    return exit_code_for(e);
+}
+
+int finish(const Status& st) {
+    return st ? 0 : fail(st.error());
+}
+
+const char* state_word(const runtime::ContainerInfo& c) {
+    return c.running ? "running" : "stopped";
+}
+
+// What of the spec this version enforces, so that nobody reads a stored setting as applied.
+json enforcement(const runtime::Spec& s) {
+    const runtime::Resources& r = s.resources;
+    bool limits = r.memory_max || r.memory_high || r.memory_swap_max || r.cpus_milli || r.cpuset ||
+                  r.cpu_weight || r.io_weight || r.pids_max;
+    return {
+        {"resources", limits ? "stored, not applied yet" : "none requested"},
+        {"landlock", s.landlock == "none" ? "none requested" : "stored, not enforced yet"},
+        {"seccomp", s.seccomp == "default"      ? "systemd-nspawn's built-in filter"
+                    : s.seccomp == "unconfined" ? "systemd-nspawn's built-in filter"
+                                                : "stored, not compiled yet"},
+        {"network",
+         s.network == runtime::NetworkMode::private_net || s.network == runtime::NetworkMode::bridge
+             ? "not available yet (boot refuses)"
+             : "applied"},
+    };
+}
+
+json info_json(const runtime::Paths& paths, const runtime::ContainerInfo& c) {
+    json j = {
+        {"name", c.spec.name},
+        {"state", state_word(c)},
+        {"rootfs", paths.rootfs(c.spec.name)},
+        {"unit", paths.unit_file(c.spec.name)},
+        {"settings", paths.nspawn_file(c.spec.name)},
+        {"spec", json::parse(runtime::to_json(c.spec))},
+        {"enforcement", enforcement(c.spec)},
+    };
+    if (c.running && c.state) {
+        j["nspawn_pid"] = c.state->nspawn_pid;
+        j["leader_pid"] = c.leader;
+        j["cgroup"] = c.state->cgroup;
+        j["started"] = c.state->started;
+    }
+    return j;
+}
+
+int do_create(const Invocation& inv, const CreateCmd& c) {
+    auto spec = runtime::create(inv.paths, c.request);
+    if (!spec)
+        return fail(spec.error());
+    std::printf("%s\n", spec->name.c_str());
+    return 0;
+}
+
+int do_exec(const Invocation& inv, const ExecCmd& c) {
+    auto code = runtime::exec(inv.paths, c.name, c.options);
+    if (!code)
+        return fail(code.error());
+    return *code;
+}
+
+int do_list(const Invocation& inv, const ListCmd& c) {
+    auto all = runtime::list(inv.paths);
+    if (!all)
+        return fail(all.error());
+    if (c.json) {
+        json arr = json::array();
+        for (const auto& info : *all)
+            arr.push_back(info_json(inv.paths, info));
+        std::printf("%s\n", arr.dump(2).c_str());
+        return 0;
+    }
+    std::printf("%-24s %-8s %-8s %-8s %-8s %s\n", "NAME", "STATE", "PID", "INIT", "NETWORK",
+                "IMAGE");
+    for (const auto& info : *all) {
+        std::string pid = info.running ? std::to_string(info.leader) : "-";
+        std::printf("%-24s %-8s %-8s %-8s %-8s %s\n", info.spec.name.c_str(), state_word(info),
+                    pid.c_str(), runtime::to_string(info.spec.init),
+                    runtime::to_string(info.spec.network), info.spec.image.c_str());
+    }
+    return 0;
+}
+
+int do_inspect(const Invocation& inv, const InspectCmd& c) {
+    auto info = runtime::inspect(inv.paths, c.name);
+    if (!info)
+        return fail(info.error());
+    json j = info_json(inv.paths, *info);
+    if (c.json) {
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+    }
+    for (const char* key : {"name", "state", "rootfs", "unit", "settings", "nspawn_pid",
+                            "leader_pid", "cgroup", "started"})
+        if (j.contains(key))
+            std::printf(
+                "%-12s %s\n", key,
+                j[key].is_string() ? j[key].get<std::string>().c_str() : j[key].dump().c_str());
+    std::printf("spec:\n%s", runtime::to_json(info->spec).c_str());
+    std::printf("enforcement:\n");
+    for (auto& [k, v] : j["enforcement"].items())
+        std::printf("  %-10s %s\n", k.c_str(), v.get<std::string>().c_str());
+    return 0;
+}
+
+}  // namespace
+
+int run(const Invocation& inv) {
+    log::set_level(inv.verbosity >= 2   ? log::Level::debug
+                   : inv.verbosity == 1 ? log::Level::info
+                                        : log::Level::warn);
+    return std::visit(
+        [&](const auto& cmd) -> int {
+            using T = std::decay_t<decltype(cmd)>;
+            if constexpr (std::is_same_v<T, CreateCmd>)
+                return do_create(inv, cmd);
+            else if constexpr (std::is_same_v<T, BootCmd>)
+                return finish(runtime::boot(inv.paths, cmd.name, cmd.options));
+            else if constexpr (std::is_same_v<T, ExecCmd>)
+                return do_exec(inv, cmd);
+            else if constexpr (std::is_same_v<T, StopCmd>)
+                return finish(runtime::stop(inv.paths, cmd.name, cmd.time));
+            else if constexpr (std::is_same_v<T, DeleteCmd>)
+                return finish(runtime::remove(inv.paths, cmd.name, cmd.force, cmd.time));
+            else if constexpr (std::is_same_v<T, ListCmd>)
+                return do_list(inv, cmd);
+            else
+                return do_inspect(inv, cmd);
+        },
+        inv.command);
+}
+
+}  // namespace volt::cli

@@ -1,0 +1,58 @@
+// The runtime's public interface: one function per lifecycle verb. Each validates the name,
+// takes the container's lock where it changes anything, and returns errors as values.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.hpp"
+#include "runtime/paths.hpp"
+#include "runtime/spec.hpp"
+#include "runtime/state.hpp"
+
+namespace volt::runtime {
+
+// Validates the request, copies the image, writes unit, .nspawn file and spec. On any failure
+// everything it made is removed again. Needs root (owners, device nodes, /etc/systemd).
+Result<Spec> create(const Paths& paths, const CreateRequest& request);
+
+struct BootOptions {
+    // Fork, boot in the background, and return once the container reports READY.
+    bool detach = false;
+    int ready_timeout_seconds = 90;
+};
+// Foreground: sets up the container's cgroup, records state and execs systemd-nspawn (returns only
+// on failure). Detached: returns once the container is READY.
+Status boot(const Paths& paths, const std::string& name, const BootOptions& options);
+
+struct ExecOptions {
+    std::vector<std::string> env;  // KEY=VALUE, after the container's own
+    std::string workdir;           // inside the container; "/" when empty
+    std::vector<std::string> argv;
+};
+// Runs argv inside the running container and returns its exit code (128+N for signal N).
+// Errors: not running (usage), command not found (not_found), not executable (cannot_execute).
+Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions& options);
+
+// SIGTERM to nspawn (which asks the guest to halt); after grace_seconds, cgroup.kill. Waits
+// until every process is gone, then removes the cgroups and the runtime state. Stopping a
+// stopped container only collects what a crashed run left.
+Status stop(const Paths& paths, const std::string& name, int grace_seconds);
+
+// Removes everything create and boot made. A running container needs force (it is stopped
+// first). Safe to run again after a crash at any step.
+Status remove(const Paths& paths, const std::string& name, bool force, int grace_seconds = 10);
+
+struct ContainerInfo {
+    Spec spec;
+    std::optional<State> state;  // recorded runtime state, if any
+    bool running = false;        // the recorded nspawn is alive
+    pid_t leader = 0;            // the guest's PID 1, when running and started
+};
+Result<std::vector<ContainerInfo>> list(const Paths& paths);
+Result<ContainerInfo> inspect(const Paths& paths, const std::string& name);
+
+}  // namespace volt::runtime

@@ -1,0 +1,313 @@
+// `exec`: run a command inside a running container, without nsenter.
+//
+// The order matters, for reasons of the kernel:
+// 1. The parent joins only the container's pid namespace (setns on the leader's pidfd). That
+//    decides the namespace of its *children*; the parent itself stays where it is.
+// 2. It clones the child straight into the container's payload cgroup (clone3 with
+//    CLONE_INTO_CGROUP). This must happen with host credentials and in the host's cgroup
+//    namespace: cgroup migration checks write access to the common ancestor's cgroup.procs and,
+//    inside a cgroup namespace, that both cgroups lie below its root — checks a process that had
+//    already joined the container's user or cgroup namespace would fail.
+// 3. The child joins the remaining namespaces (user first, the kernel orders that) with one
+//    setns on the same pidfd, changes directory and execs. Between clone and execve it only makes
+//    async-signal-safe system calls; everything it needs was prepared by the parent.
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+
+#include "base/fs.hpp"
+#include "base/log.hpp"
+#include "base/proc.hpp"
+#include "base/syscalls.hpp"
+#include "runtime/container.hpp"
+#include "runtime/nspawn.hpp"
+#include "runtime/options.hpp"
+#include "runtime/store.hpp"
+
+namespace volt::runtime {
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+// Namespaces the child joins; CLONE_NEWPID is joined by the parent, CLONE_NEWUSER added when the
+// container has its own user namespace.
+constexpr int kChildNamespaces =
+    CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
+// Signals the parent relays to the command, as a shell would.
+constexpr std::array<int, 6> kForwarded = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+// What the child reports through the CLOEXEC pipe when it cannot exec (EOF means exec worked).
+struct ChildFailure {
+    int stage;  // 1 setns, 2 chdir, 3 execve, 4 joining the cgroup, 5 becoming root
+    int err;
+};
+
+// Everything the child needs, prepared before the clone so that the child only makes syscalls.
+struct ChildPlan {
+    int leader_pidfd = -1;
+    int namespaces = kChildNamespaces;
+    int cgroup_procs_fd = -1;  // set when the clone could not place the child (old kernels)
+    int v1_procs_fd = -1;      // the payload's twin in the v1 name=systemd hierarchy, if any
+    const char* workdir = "/";
+    std::vector<std::string> candidates;  // absolute paths to try, in PATH order
+    std::vector<char*> argv;
+    std::vector<char*> envp;
+    int report_fd = -1;
+};
+
+[[noreturn]] void run_child(const ChildPlan& plan, const sigset_t& original_mask) {
+    auto fail = [&](int stage, int err) {
+        ChildFailure f{stage, err};
+        (void)!::write(plan.report_fd, &f, sizeof f);
+        ::_exit(127);
+    };
+    ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
+    if (plan.cgroup_procs_fd >= 0 && ::write(plan.cgroup_procs_fd, "0", 1) < 0)
+        fail(4, errno);
+    if (plan.v1_procs_fd >= 0 && ::write(plan.v1_procs_fd, "0", 1) < 0)
+        fail(4, errno);
+    if (::setns(plan.leader_pidfd, plan.namespaces) < 0)
+        fail(1, errno);
+    if (plan.namespaces & CLONE_NEWUSER) {
+        // Joining a user namespace keeps the host ids, which are unmapped there; become the
+        // container's root. Raw syscalls: glibc's wrappers would try to sync other threads.
+        (void)::syscall(SYS_setgroups, 0, nullptr);  // refused when setgroups is "deny"
+        if (::syscall(SYS_setresgid, 0, 0, 0) < 0 || ::syscall(SYS_setresuid, 0, 0, 0) < 0)
+            fail(5, errno);
+    }
+    if (::chdir(plan.workdir) < 0)
+        fail(2, errno);
+    int last = ENOENT;
+    bool denied = false;
+    for (const auto& path : plan.candidates) {
+        ::execve(path.c_str(), plan.argv.data(), plan.envp.data());
+        if (errno == EACCES)
+            denied = true;
+        else if (errno != ENOENT && errno != ENOTDIR) {
+            last = errno;
+            break;
+        }
+    }
+    fail(3, denied && last == ENOENT ? EACCES : last);
+    ::_exit(127);  // fail() does not return
+}
+
+// The command's environment: defaults, then the container's (spec), then this exec's --env.
+std::vector<std::string> build_environment(const Spec& spec, const ExecOptions& o) {
+    std::vector<std::string> env = {std::string("PATH=") + kDefaultPath, "HOME=/root"};
+    if (const char* term = std::getenv("TERM"))
+        env.push_back(std::string("TERM=") + term);
+    auto set = [&env](const std::string& kv) {
+        std::string key = kv.substr(0, kv.find('=') + 1);
+        for (auto& e : env)
+            if (e.compare(0, key.size(), key) == 0) {
+                e = kv;
+                return;
+            }
+        env.push_back(kv);
+    };
+    for (const auto& kv : container_environment(spec))
+        set(kv);
+    for (const auto& kv : o.env)
+        set(kv);
+    return env;
+}
+
+std::vector<std::string> command_candidates(const std::string& cmd,
+                                            const std::vector<std::string>& env) {
+    if (cmd.find('/') != std::string::npos)
+        return {cmd};
+    std::string path = kDefaultPath;
+    for (const auto& e : env)
+        if (e.rfind("PATH=", 0) == 0)
+            path = e.substr(5);
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (pos <= path.size()) {
+        size_t colon = path.find(':', pos);
+        if (colon == std::string::npos)
+            colon = path.size();
+        std::string dir = path.substr(pos, colon - pos);
+        out.push_back((dir.empty() ? "." : dir) + "/" + cmd);
+        pos = colon + 1;
+    }
+    return out;
+}
+
+Error child_error(const ChildFailure& f, const ExecOptions& o) {
+    const std::string& cmd = o.argv[0];
+    switch (f.stage) {
+        case 1:
+            return Error(f.err, "joining the container's namespaces");
+        case 2:
+            return Error(f.err, "--workdir " + std::string(o.workdir));
+        case 4:
+            return Error(f.err, "joining the container's cgroup");
+        case 5:
+            return Error(f.err, "becoming root in the container's user namespace");
+        default:
+            break;
+    }
+    if (f.err == ENOENT)
+        return Error(0, cmd + ": command not found", ErrorKind::not_found);
+    if (f.err == EACCES || f.err == ENOEXEC || f.err == EPERM || f.err == EISDIR)
+        return Error(f.err, cmd + ": cannot execute", ErrorKind::cannot_execute);
+    return Error(f.err, cmd, ErrorKind::cannot_execute);
+}
+
+// Waits for the child, relaying the forwarded signals to it; returns its exit code.
+Result<int> supervise(proc::ChildGuard& child, const sigset_t& forwarded) {
+    int sfd = ::signalfd(-1, &forwarded, SFD_CLOEXEC);
+    if (sfd < 0)
+        return Error::from_errno("signalfd");
+    UniqueFd signals(sfd);
+    for (;;) {
+        pollfd fds[2] = {{child.pidfd(), POLLIN, 0}, {sfd, POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return Error::from_errno("poll");
+        }
+        if (fds[1].revents & POLLIN) {
+            signalfd_siginfo si;
+            if (::read(sfd, &si, sizeof si) == sizeof si)
+                (void)sys::pidfd_send_signal(child.pidfd(), static_cast<int>(si.ssi_signo));
+        }
+        if (fds[0].revents & POLLIN)
+            return child.wait();
+    }
+}
+
+}  // namespace
+
+Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions& o) {
+    if (o.argv.empty())
+        return Error::usage("exec: no command given");
+    for (const auto& kv : o.env)
+        VOLT_TRY(parse_env("--env", kv));
+    if (!o.workdir.empty() && o.workdir[0] != '/')
+        return Error::usage("--workdir: invalid value '" + o.workdir + "': must be absolute");
+    auto spec = load_spec(paths, name);
+    if (!spec)
+        return std::move(spec).error();
+    auto state = read_state(paths, name);
+    if (!state)
+        return std::move(state).error();
+    UniqueFd nspawn = *state ? open_nspawn(**state) : UniqueFd();
+    if (!nspawn)
+        return Error::usage("container " + name + " is not running");
+    pid_t nspawn_pid = (*state)->nspawn_pid;
+
+    pid_t leader = find_leader(nspawn_pid);
+    if (leader <= 0)
+        return Error(EAGAIN, "container " + name + " has not started its init yet");
+    auto leader_fd = sys::pidfd_open(leader);
+    if (!leader_fd)
+        return std::move(leader_fd).error().context("opening the container's init");
+    // The pidfd is now pinned; make sure it is still nspawn's child and not a recycled pid.
+    auto leader_stat = proc::stat(leader);
+    if (!leader_stat || leader_stat->ppid != nspawn_pid)
+        return Error(ESRCH, "container " + name + " is stopping");
+
+    ChildPlan plan;
+    plan.leader_pidfd = leader_fd->get();
+    auto their_user = proc::namespace_inode(leader, "user");
+    auto our_user = proc::namespace_inode(::getpid(), "user");
+    if (their_user && our_user && *their_user != *our_user)
+        plan.namespaces |= CLONE_NEWUSER;
+    std::string payload = (*state)->payload_cgroup();
+    int cg = ::open(payload.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cg < 0)
+        return Error::from_errno("open " + payload);
+    UniqueFd cgroup_fd(cg);
+    UniqueFd v1_procs;
+    if (!(*state)->cgroup_v1.empty()) {
+        std::string procs = (*state)->cgroup_v1 + "/payload/cgroup.procs";
+        int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            return Error::from_errno("open " + procs);
+        v1_procs = UniqueFd(fd);
+        plan.v1_procs_fd = fd;
+    }
+
+    std::vector<std::string> env = build_environment(*spec, o);
+    plan.candidates = command_candidates(o.argv[0], env);
+    std::vector<std::string> argv_store = o.argv;
+    for (auto& a : argv_store)
+        plan.argv.push_back(a.data());
+    plan.argv.push_back(nullptr);
+    for (auto& e : env)
+        plan.envp.push_back(e.data());
+    plan.envp.push_back(nullptr);
+    if (!o.workdir.empty())
+        plan.workdir = o.workdir.c_str();
+
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) < 0)
+        return Error::from_errno("pipe");
+    UniqueFd report_read(pipe_fds[0]), report_write(pipe_fds[1]);
+    plan.report_fd = report_write.get();
+
+    // Linux 5.8+: the pidfd form of setns. Children we create from here on are born in the
+    // container's pid namespace.
+    VOLT_TRY_CTX(sys::setns(plan.leader_pidfd, CLONE_NEWPID), "joining pid namespace of " + name);
+
+    sigset_t forwarded, original;
+    ::sigemptyset(&forwarded);
+    for (int sig : kForwarded)
+        ::sigaddset(&forwarded, sig);
+    ::sigprocmask(SIG_BLOCK, &forwarded, &original);
+
+    int child_pidfd = -1;
+    sys::CloneArgs args;
+    args.flags = sys::kCloneIntoCgroup | sys::kClonePidfd;
+    args.pidfd = reinterpret_cast<std::uint64_t>(&child_pidfd);
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<std::uint64_t>(cgroup_fd.get());
+    pid_t pid = sys::clone3(args);
+    UniqueFd procs_fd;
+    if (pid < 0 && (errno == ENOSYS || errno == E2BIG || errno == EINVAL)) {
+        // Before 5.7: fork, and let the child write itself into cgroup.procs.
+        int fd = ::openat(cgroup_fd.get(), "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            return Error::from_errno("open " + payload + "/cgroup.procs");
+        procs_fd = UniqueFd(fd);
+        plan.cgroup_procs_fd = fd;
+        pid = ::fork();
+        if (pid > 0) {
+            auto pfd = sys::pidfd_open(pid);
+            child_pidfd = pfd ? pfd->release() : -1;
+        }
+    }
+    if (pid < 0) {
+        Error e = Error::from_errno("clone3");
+        ::sigprocmask(SIG_SETMASK, &original, nullptr);
+        return e;
+    }
+    if (pid == 0)
+        run_child(plan, original);
+
+    proc::ChildGuard child(pid, UniqueFd(child_pidfd));
+    report_write.reset();
+    ChildFailure failure{};
+    ssize_t n;
+    do {
+        n = ::read(report_read.get(), &failure, sizeof failure);
+    } while (n < 0 && errno == EINTR);
+    if (n == static_cast<ssize_t>(sizeof failure)) {
+        (void)child.wait();
+        ::sigprocmask(SIG_SETMASK, &original, nullptr);
+        return child_error(failure, o);
+    }
+    auto code = supervise(child, forwarded);
+    ::sigprocmask(SIG_SETMASK, &original, nullptr);
+    return code;
+}
+
+}  // namespace volt::runtime

@@ -1,0 +1,88 @@
+#include "runtime/nspawn.hpp"
+
+namespace volt::runtime {
+namespace {
+
+// systemd-nspawn's --bind takes "SRC:DST"; build_spec rejects ':' in volume paths.
+std::string bind_arg(const Volume& v) {
+    return v.host + ":" + v.container;
+}
+
+bool own_network_namespace(const Spec& spec) {
+    return spec.network != NetworkMode::host;
+}
+
+}  // namespace
+
+std::vector<std::string> container_environment(const Spec& spec) {
+    std::vector<std::string> env = {"VOLT_CONTAINER=" + spec.name, "VOLT_RUNTIME=hybrid"};
+    if (!spec.kernel.empty())
+        env.push_back("VOLT_KERNEL=" + spec.kernel);
+    env.insert(env.end(), spec.env.begin(), spec.env.end());
+    return env;
+}
+
+std::vector<std::string> nspawn_argv(const Spec& spec, const Paths& paths, const BootHost& host) {
+    std::vector<std::string> argv = {
+        kNspawnPath,
+        "--quiet",
+        "--boot",
+        "--keep-unit",
+        "--machine=" + spec.name,
+        "--directory=" + paths.rootfs(spec.name),
+    };
+    if (!host.system_bus)
+        argv.push_back("--register=no");
+    // Only systemd speaks sd_notify; for other inits nspawn reports READY once init started.
+    argv.push_back(spec.init == InitKind::systemd ? "--notify-ready=yes" : "--notify-ready=no");
+    argv.push_back(spec.private_users ? "--private-users=pick" : "--private-users=no");
+    // busybox init halts on SIGUSR2; nspawn's default SIGRTMIN+3 is ignored by it.
+    if (spec.init == InitKind::busybox)
+        argv.push_back("--kill-signal=SIGUSR2");
+    if (spec.read_only)
+        argv.push_back("--read-only");
+    for (const auto& e : container_environment(spec))
+        argv.push_back("--setenv=" + e);
+    for (const auto& v : spec.volumes)
+        argv.push_back((v.read_only ? "--bind-ro=" : "--bind=") + bind_arg(v));
+    if (!host.netns_path.empty())
+        argv.push_back("--network-namespace-path=" + host.netns_path);
+    else if (own_network_namespace(spec))
+        argv.push_back("--private-network");
+    return argv;
+}
+
+units::NspawnSettings nspawn_settings(const Spec& spec) {
+    units::NspawnSettings s;
+    s.container = spec.name;
+    s.private_users = spec.private_users ? "pick" : "no";
+    s.notify_ready = spec.init == InitKind::systemd;
+    if (spec.init == InitKind::busybox)
+        s.kill_signal = "SIGUSR2";
+    s.environment = container_environment(spec);
+    s.read_only = spec.read_only;
+    for (const auto& v : spec.volumes)
+        s.binds.push_back({v.host, v.container, v.read_only});
+    s.private_network = own_network_namespace(spec);
+    return s;
+}
+
+std::vector<std::string> unit_exec_start(const std::string& volt_run, const Paths& paths,
+                                         const std::string& name) {
+    const Paths defaults;
+    std::vector<std::string> argv = {volt_run};
+    auto add = [&](const char* flag, const std::string& value, const std::string& def) {
+        if (value != def) {
+            argv.push_back(flag);
+            argv.push_back(value);
+        }
+    };
+    add("--root", paths.root, defaults.root);
+    add("--run-dir", paths.run_dir, defaults.run_dir);
+    add("--cgroup-root", paths.cgroup_root, defaults.cgroup_root);
+    argv.push_back("boot");
+    argv.push_back(name);
+    return argv;
+}
+
+}  // namespace volt::runtime

@@ -1,0 +1,36 @@
+// What volt-run asks of systemd-nspawn and systemd for a spec: pure functions, tested byte for
+// byte, so the side-effecting boot code only executes their output.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/paths.hpp"
+#include "runtime/spec.hpp"
+#include "units/units.hpp"
+
+namespace volt::runtime {
+
+inline constexpr const char* kNspawnPath = "/usr/bin/systemd-nspawn";
+
+// Facts of the host at boot time that change the command line.
+struct BootHost {
+    bool system_bus = false;  // machined can register the machine
+    std::string netns_path;   // a prepared network namespace, for private/bridge networking
+};
+
+// The full argv for execve(systemd-nspawn), argv[0] included.
+std::vector<std::string> nspawn_argv(const Spec& spec, const Paths& paths, const BootHost& host);
+
+// The NAME.nspawn settings matching nspawn_argv.
+units::NspawnSettings nspawn_settings(const Spec& spec);
+
+// ExecStart= argv of the container's unit: volt-run (this binary), the non-default paths, boot.
+std::vector<std::string> unit_exec_start(const std::string& volt_run, const Paths& paths,
+                                         const std::string& name);
+
+// Environment every container gets: VOLT_CONTAINER, VOLT_RUNTIME (as the old backend set them),
+// VOLT_KERNEL when a kernel was named, then the spec's --env values.
+std::vector<std::string> container_environment(const Spec& spec);
+
+}  // namespace volt::runtime

@@ -1,0 +1,275 @@
+#include "runtime/options.hpp"
+
+#include <sys/stat.h>
+
+#include <cctype>
+#include <limits>
+#include <vector>
+
+#include "base/fs.hpp"
+
+namespace volt::runtime {
+namespace {
+
+Error bad(std::string_view option, std::string_view text, std::string_view why) {
+    return Error::usage(std::string(option) + ": invalid value '" + std::string(text) +
+                        "': " + std::string(why));
+}
+
+bool all_digits(std::string_view s) {
+    if (s.empty())
+        return false;
+    for (char c : s)
+        if (!std::isdigit(static_cast<unsigned char>(c)))
+            return false;
+    return true;
+}
+
+// Parses a run of decimal digits; false on overflow.
+bool to_u64(std::string_view s, std::uint64_t& out) {
+    out = 0;
+    for (char c : s) {
+        auto d = static_cast<std::uint64_t>(c - '0');
+        if (out > (std::numeric_limits<std::uint64_t>::max() - d) / 10)
+            return false;
+        out = out * 10 + d;
+    }
+    return true;
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool has_dotdot(std::string_view path) {
+    size_t pos = 0;
+    while (pos <= path.size()) {
+        size_t next = path.find('/', pos);
+        if (next == std::string_view::npos)
+            next = path.size();
+        if (path.substr(pos, next - pos) == "..")
+            return true;
+        pos = next + 1;
+    }
+    return false;
+}
+
+}  // namespace
+
+Status validate_name(std::string_view name) {
+    auto fail = [&](const char* why) {
+        return Error::usage("invalid container name '" + std::string(name) + "': " + why);
+    };
+    if (name.empty())
+        return fail("it is empty");
+    if (name.size() > 64)
+        return fail("longer than 64 characters");
+    if (name[0] == '.' || name[0] == '-')
+        return fail("it must not start with '.' or '-'");
+    for (char c : name) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+            return fail("only letters, digits, '-', '_' and '.' are allowed");
+    }
+    return {};
+}
+
+Result<std::uint64_t> parse_size(std::string_view option, std::string_view text) {
+    size_t digits = 0;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
+        ++digits;
+    if (digits == 0)
+        return bad(option, text, "expected a size such as 512M or 2G");
+    std::string suffix = lower(text.substr(digits));
+    unsigned shift = 0;
+    if (suffix.empty() || suffix == "b")
+        shift = 0;
+    else if (suffix == "k" || suffix == "kib")
+        shift = 10;
+    else if (suffix == "m" || suffix == "mib")
+        shift = 20;
+    else if (suffix == "g" || suffix == "gib")
+        shift = 30;
+    else if (suffix == "t" || suffix == "tib")
+        shift = 40;
+    else
+        return bad(option, text,
+                   "unknown unit '" + std::string(text.substr(digits)) + "' (use K, M, G or T)");
+    std::uint64_t n;
+    if (!to_u64(text.substr(0, digits), n) || (shift && n > (~std::uint64_t{0} >> shift)))
+        return bad(option, text, "too large");
+    if (n == 0)
+        return bad(option, text, "must be greater than zero");
+    return n << shift;
+}
+
+Result<std::uint32_t> parse_cpus(std::string_view option, std::string_view text) {
+    auto dot = text.find('.');
+    std::string_view whole = text.substr(0, dot);
+    std::string_view frac = dot == std::string_view::npos ? "" : text.substr(dot + 1);
+    if ((whole.empty() && frac.empty()) || (!whole.empty() && !all_digits(whole)) ||
+        (dot != std::string_view::npos && !all_digits(frac)) || frac.size() > 3)
+        return bad(option, text, "expected a number of CPUs such as 2 or 1.5 (at most 3 decimals)");
+    std::uint64_t w = 0, f = 0;
+    if (!to_u64(whole, w) || w > 1024)
+        return bad(option, text, "at most 1024 CPUs");
+    to_u64(frac, f);
+    for (size_t i = frac.size(); i < 3; ++i)
+        f *= 10;
+    std::uint64_t milli = w * 1000 + f;
+    // cpu.max needs a quota of at least 1 ms per 100 ms period.
+    if (milli < 10)
+        return bad(option, text, "must be at least 0.01");
+    return static_cast<std::uint32_t>(milli);
+}
+
+Result<std::string> parse_cpuset(std::string_view option, std::string_view text) {
+    if (text.empty())
+        return bad(option, text, "expected a CPU list such as 0-3,6");
+    std::string out;
+    long last = -1;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        size_t comma = text.find(',', pos);
+        if (comma == std::string_view::npos)
+            comma = text.size();
+        std::string_view item = text.substr(pos, comma - pos);
+        auto dash = item.find('-');
+        std::string_view lo_s = item.substr(0, dash);
+        std::string_view hi_s = dash == std::string_view::npos ? lo_s : item.substr(dash + 1);
+        std::uint64_t lo, hi;
+        if (!all_digits(lo_s) || !all_digits(hi_s) || !to_u64(lo_s, lo) || !to_u64(hi_s, hi) ||
+            lo > 4095 || hi > 4095)
+            return bad(option, text, "expected a CPU list such as 0-3,6");
+        if (hi < lo)
+            return bad(option, text, "range " + std::string(item) + " is descending");
+        if (static_cast<long>(lo) <= last)
+            return bad(option, text, "CPUs must be listed in ascending order without overlap");
+        last = static_cast<long>(hi);
+        if (!out.empty())
+            out += ',';
+        out += std::to_string(lo);
+        if (hi != lo)
+            out += "-" + std::to_string(hi);
+        pos = comma + 1;
+    }
+    return out;
+}
+
+Result<std::uint64_t> parse_uint(std::string_view option, std::string_view text, std::uint64_t min,
+                                 std::uint64_t max) {
+    std::uint64_t n;
+    std::string range = std::to_string(min) + " to " + std::to_string(max);
+    if (!all_digits(text) || !to_u64(text, n))
+        return bad(option, text, "expected a whole number from " + range);
+    if (n < min || n > max)
+        return bad(option, text, "out of range " + range);
+    return n;
+}
+
+Result<PortForward> parse_port(std::string_view text) {
+    PortForward pf;
+    pf.protocol = "tcp";
+    std::string_view rest = text;
+    auto first = rest.find(':');
+    if (first != std::string_view::npos && !all_digits(rest.substr(0, first))) {
+        std::string proto = lower(rest.substr(0, first));
+        if (proto != "tcp" && proto != "udp")
+            return bad("--port", text, "protocol must be tcp or udp");
+        pf.protocol = proto;
+        rest = rest.substr(first + 1);
+    }
+    auto colon = rest.find(':');
+    if (colon == std::string_view::npos)
+        return bad("--port", text, "expected [tcp|udp:]HOST:CONTAINER");
+    auto port = [&](std::string_view p, const char* which) -> Result<std::uint16_t> {
+        std::uint64_t n;
+        if (!all_digits(p) || !to_u64(p, n))
+            return bad("--port", text, std::string(which) + " port must be a number");
+        if (n < 1 || n > 65535)
+            return bad("--port", text,
+                       std::string(which) + " port " + std::string(p) + " is out of range 1-65535");
+        return static_cast<std::uint16_t>(n);
+    };
+    auto host = port(rest.substr(0, colon), "host");
+    if (!host)
+        return std::move(host).error();
+    auto cont = port(rest.substr(colon + 1), "container");
+    if (!cont)
+        return std::move(cont).error();
+    pf.host = *host;
+    pf.container = *cont;
+    return pf;
+}
+
+Result<std::string> parse_env(std::string_view option, std::string_view text) {
+    auto eq = text.find('=');
+    if (eq == std::string_view::npos)
+        return bad(option, text, "expected KEY=VALUE");
+    std::string_view key = text.substr(0, eq);
+    if (key.empty())
+        return bad(option, text, "the variable name is empty");
+    if (std::isdigit(static_cast<unsigned char>(key[0])))
+        return bad(option, text, "the variable name must not start with a digit");
+    for (char c : key)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
+            return bad(option, text, "the variable name may hold only letters, digits and '_'");
+    for (char c : text)
+        if (c == '\n' || c == '\0')
+            return bad(option, text, "newlines are not allowed");
+    return std::string(text);
+}
+
+Result<Volume> parse_volume(std::string_view text) {
+    Volume v;
+    std::vector<std::string_view> parts;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        size_t colon = text.find(':', pos);
+        if (colon == std::string_view::npos)
+            colon = text.size();
+        parts.push_back(text.substr(pos, colon - pos));
+        pos = colon + 1;
+    }
+    if (parts.size() == 3) {
+        if (parts[2] == "ro")
+            v.read_only = true;
+        else if (parts[2] != "rw")
+            return bad("--volume", text, "the mode must be ro or rw");
+    } else if (parts.size() != 2) {
+        return bad("--volume", text, "expected HOST:CONTAINER[:ro|rw]");
+    }
+    if (parts[0].empty() || parts[0][0] != '/')
+        return bad("--volume", text, "the host path must be absolute");
+    if (parts[1].empty() || parts[1][0] != '/')
+        return bad("--volume", text, "the container path must be absolute");
+    if (has_dotdot(parts[0]) || has_dotdot(parts[1]))
+        return bad("--volume", text, "paths must not contain '..'");
+    if (parts[1] == "/")
+        return bad("--volume", text, "cannot mount over the container's root");
+    for (char c : text)
+        if (c == ',' || c == '\n' || c == '\\')
+            return bad("--volume", text, "unsupported character");
+    v.host = fs::absolute(parts[0]);
+    v.container = fs::absolute(parts[1]);
+    struct stat st;
+    if (::stat(v.host.c_str(), &st) < 0)
+        return bad("--volume", text, "host path " + v.host + " does not exist");
+    return v;
+}
+
+Status validate_ifname(std::string_view option, std::string_view name) {
+    if (name.empty() || name.size() > 15)
+        return bad(option, name, "an interface name has 1 to 15 characters");
+    if (name == "." || name == "..")
+        return bad(option, name, "not an interface name");
+    for (char c : name)
+        if (c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c)) ||
+            !std::isprint(static_cast<unsigned char>(c)))
+            return bad(option, name, "an interface name has no '/', ':' or white space");
+    return {};
+}
+
+}  // namespace volt::runtime

@@ -1,0 +1,36 @@
+// Pure validators for names and option values. Each returns a usage error whose message names
+// the option and the rejected value, on one line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/error.hpp"
+#include "runtime/spec.hpp"
+
+namespace volt::runtime {
+
+// Container names: 1–64 of [A-Za-z0-9_.-], not starting with '.' or '-'.
+Status validate_name(std::string_view name);
+
+// "512M", "2G", "1048576": bytes, with an optional binary suffix K, M, G, T (or KiB … TiB, case
+// insensitive). Zero and negative sizes are rejected.
+Result<std::uint64_t> parse_size(std::string_view option, std::string_view text);
+// "1.5" → 1500 (thousandths of a CPU); 0.01 to 1024.
+Result<std::uint32_t> parse_cpus(std::string_view option, std::string_view text);
+// "0-3,6" → normalized, ascending ranges only.
+Result<std::string> parse_cpuset(std::string_view option, std::string_view text);
+// An integer in [min, max].
+Result<std::uint64_t> parse_uint(std::string_view option, std::string_view text, std::uint64_t min,
+                                 std::uint64_t max);
+// "[tcp|udp:]HOST:CONTAINER".
+Result<PortForward> parse_port(std::string_view text);
+// "KEY=VALUE" with KEY a shell identifier.
+Result<std::string> parse_env(std::string_view option, std::string_view text);
+// "HOST:CONTAINER[:ro|:rw]", both absolute. The host path must exist.
+Result<Volume> parse_volume(std::string_view text);
+// A network interface name as the kernel accepts it (1–15 bytes, no '/', ':' or white space).
+Status validate_ifname(std::string_view option, std::string_view name);
+
+}  // namespace volt::runtime

@@ -1,0 +1,45 @@
+// Where volt-run keeps things. Every directory can be moved (flag or environment variable) so
+// tests and alternative installs never touch the real /var/lib/volt or /etc/systemd.
+#pragma once
+
+#include <string>
+
+namespace volt::runtime {
+
+struct Paths {
+    std::string root = "/var/lib/volt";              // --root, VOLT_ROOT
+    std::string unit_dir = "/etc/systemd/system";    // --unit-dir, VOLT_UNIT_DIR
+    std::string nspawn_dir = "/etc/systemd/nspawn";  // --nspawn-dir, VOLT_NSPAWN_DIR
+    std::string run_dir = "/run/volt";               // --run-dir, VOLT_RUN_DIR
+    std::string cgroup_root;  // --cgroup-root, VOLT_CGROUP_ROOT (default: found)
+
+    // Fills every field from its VOLT_* environment variable where that is set.
+    static Paths from_environment();
+
+    // The container's root file system: ROOT/containers/NAME (the old backend's layout).
+    std::string rootfs(const std::string& name) const { return root + "/containers/" + name; }
+    // Where create assembles the root file system before renaming it into place.
+    std::string rootfs_staging(const std::string& name) const {
+        return root + "/containers/." + name + ".partial";
+    }
+    std::string images() const { return root + "/images"; }
+    // Per-container configuration: spec.json (written last by create: its presence means the
+    // container exists) and the lock file.
+    std::string config_dir(const std::string& name) const { return root + "/config/" + name; }
+    std::string spec_file(const std::string& name) const { return config_dir(name) + "/spec.json"; }
+    std::string lock_file(const std::string& name) const { return config_dir(name) + "/lock"; }
+    // Runtime state, volatile like the processes it describes.
+    std::string state_dir(const std::string& name) const { return run_dir + "/" + name; }
+    std::string state_file(const std::string& name) const {
+        return state_dir(name) + "/state.json";
+    }
+    std::string console_log(const std::string& name) const {
+        return state_dir(name) + "/console.log";
+    }
+    std::string unit_file(const std::string& name) const;
+    std::string nspawn_file(const std::string& name) const {
+        return nspawn_dir + "/" + name + ".nspawn";
+    }
+};
+
+}  // namespace volt::runtime

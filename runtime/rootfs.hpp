@@ -1,0 +1,34 @@
+// Making a container's root file system from an image, in-process.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/error.hpp"
+#include "runtime/spec.hpp"
+
+namespace volt::runtime {
+
+struct CopyStats {
+    std::uint64_t directories = 0;
+    std::uint64_t files = 0;
+    std::uint64_t symlinks = 0;
+    std::uint64_t hardlinks = 0;
+    std::uint64_t special = 0;  // device nodes, fifos, sockets
+    std::uint64_t bytes = 0;
+};
+
+// Copies the tree at src to dst (which must not exist), preserving owners, modes (setuid bits
+// included), timestamps, extended attributes (ACLs and file capabilities among them), hard links,
+// symlinks (copied as links, never followed) and device nodes. The walk uses directory fds and
+// O_NOFOLLOW throughout, so a symlink in the image can never lead the copy onto the host. File
+// data is cloned where the file system supports it (FICLONE), else copy_file_range, with holes
+// kept. Needs CAP_CHOWN/CAP_MKNOD for foreign owners and device nodes. On error dst is left for
+// the caller to remove.
+Result<CopyStats> copy_tree(const std::string& src, const std::string& dst);
+
+// What the root file system's /sbin/init is, resolved inside the root (openat2 RESOLVE_IN_ROOT):
+// systemd, busybox, or anything else.
+InitKind detect_init(const std::string& rootfs);
+
+}  // namespace volt::runtime

@@ -1,0 +1,96 @@
+// The container spec: everything `create` was asked, validated once and then immutable. It is
+// stored as JSON beside the container and read by every later command; runtime facts (pids,
+// cgroup paths) live in State (state.hpp), never here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.hpp"
+
+namespace volt::runtime {
+
+enum class NetworkMode { private_net, host, none, bridge };
+// What runs as the container's PID 1, detected at create from the image's /sbin/init. It decides
+// how nspawn reports readiness and how the guest is asked to halt.
+enum class InitKind { systemd, busybox, other };
+
+struct PortForward {
+    std::string protocol;  // "tcp" or "udp"
+    std::uint16_t host = 0;
+    std::uint16_t container = 0;
+    bool operator==(const PortForward&) const = default;
+};
+
+struct Volume {
+    std::string host;       // absolute host path
+    std::string container;  // absolute path inside the container
+    bool read_only = false;
+    bool operator==(const Volume&) const = default;
+};
+
+struct Resources {
+    std::optional<std::uint64_t> memory_max;       // bytes (--memory)
+    std::optional<std::uint64_t> memory_high;      // bytes (--memory-high)
+    std::optional<std::uint64_t> memory_swap_max;  // bytes (--memory-swap)
+    std::optional<std::uint32_t> cpus_milli;       // --cpus 1.5 → 1500
+    std::optional<std::string> cpuset;             // normalized list, "0-3,6"
+    std::optional<std::uint32_t> cpu_weight;       // 1..10000
+    std::optional<std::uint32_t> io_weight;        // 1..10000
+    std::optional<std::uint64_t> pids_max;
+    bool operator==(const Resources&) const = default;
+};
+
+struct Spec {
+    static constexpr int kVersion = 1;
+
+    std::string name;
+    std::string image;    // absolute path of the image the root file system was copied from
+    std::string created;  // UTC, RFC 3339
+    InitKind init = InitKind::other;
+
+    Resources resources;
+    NetworkMode network = NetworkMode::private_net;
+    std::string bridge;  // for NetworkMode::bridge
+    std::vector<PortForward> ports;
+    std::vector<std::string> env;  // "KEY=VALUE", in the order given
+    std::vector<Volume> volumes;
+    std::string seccomp = "default";  // default | strict | unconfined | absolute path
+    std::string landlock = "server";  // server | desktop | none | absolute path
+    bool private_users = true;
+    bool read_only = false;
+    std::string kernel;  // absolute path, or empty
+    bool start = false;
+
+    bool operator==(const Spec&) const = default;
+};
+
+// The raw option values of `create`, as the user typed them. Validated by build_spec.
+struct CreateRequest {
+    std::string name;
+    std::string image;
+    std::string memory, memory_high, memory_swap, cpus, cpuset, cpu_weight, io_weight, pids_max;
+    std::string network = "private";
+    std::vector<std::string> ports, env, volumes;
+    std::string seccomp = "default";
+    std::string landlock = "server";
+    bool private_users = true;
+    bool read_only = false;
+    std::string kernel;
+    bool start = false;
+};
+
+// Validates every value of the request (each error names the option and the bad value) and
+// returns the spec without the fields create fills in later (image path, created, init).
+// Checks the existence of host paths given (volumes, kernel, profile files).
+Result<Spec> build_spec(const CreateRequest& request);
+
+std::string to_json(const Spec& spec);
+Result<Spec> spec_from_json(const std::string& text);
+
+const char* to_string(NetworkMode mode);
+const char* to_string(InitKind kind);
+
+}  // namespace volt::runtime

@@ -1,0 +1,43 @@
+// Runtime state of a booted container, written by `boot` just before it becomes
+// systemd-nspawn, and removed by `stop`. Kept apart from the immutable spec.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "runtime/paths.hpp"
+
+namespace volt::runtime {
+
+struct State {
+    pid_t nspawn_pid = 0;
+    std::uint64_t nspawn_start_time = 0;  // with the pid, names the process across pid reuse
+    std::string cgroup;     // the container's own cgroup in the cgroup2 hierarchy (absolute path)
+    std::string cgroup_v1;  // its twin in the v1 name=systemd hierarchy on hybrid hosts, or empty
+    bool under_systemd = false;  // the cgroup is the unit's; systemd removes it
+    std::string started;         // UTC, RFC 3339
+
+    // nspawn moves the guest into this leaf of the container's cgroup.
+    std::string payload_cgroup() const { return cgroup + "/payload"; }
+};
+
+std::string to_json(const State& state);
+Result<State> state_from_json(const std::string& text);
+
+// The recorded state, or nullopt when none is recorded.
+Result<std::optional<State>> read_state(const Paths& paths, const std::string& name);
+Status write_state(const Paths& paths, const std::string& name, const State& state);
+
+// A pidfd for the container's nspawn if it is still the process boot recorded; an empty fd when
+// the container is not running.
+UniqueFd open_nspawn(const State& state);
+
+// The current time, UTC, RFC 3339 ("2026-11-22T17:00:00Z").
+std::string utc_now();
+
+}  // namespace volt::runtime

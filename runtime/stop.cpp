@@ -1,0 +1,79 @@
+#include <signal.h>
+
+#include "base/fs.hpp"
+#include "base/log.hpp"
+#include "base/proc.hpp"
+#include "base/syscalls.hpp"
+#include "cgroup/cgroup.hpp"
+#include "runtime/container.hpp"
+#include "runtime/store.hpp"
+#include "units/units.hpp"
+
+namespace volt::runtime {
+namespace {
+
+// How long nspawn gets to exit after its container's processes were killed.
+constexpr int kAfterKillMs = 5000;
+
+Status stop_locked(const Paths& paths, const std::string& name, int grace_seconds) {
+    auto state = read_state(paths, name);
+    if (!state)
+        return std::move(state).error();
+    if (!*state)
+        return {};  // not running, nothing recorded
+    const State& s = **state;
+    if (UniqueFd nspawn = open_nspawn(s)) {
+        // nspawn turns SIGTERM into the guest's halt signal and exits once the guest is down.
+        VOLT_TRY_CTX(sys::pidfd_send_signal(nspawn.get(), SIGTERM), "signalling nspawn");
+        if (!proc::pidfd_wait_exit(nspawn.get(), grace_seconds * 1000)) {
+            log::info("%s did not halt within %d s; killing it", name.c_str(), grace_seconds);
+            auto cg = cgroup::Cgroup::open(s.cgroup);
+            if (cg)
+                VOLT_TRY_CTX(cg->kill(), "killing " + name);
+            if (!proc::pidfd_wait_exit(nspawn.get(), kAfterKillMs)) {
+                (void)sys::pidfd_send_signal(nspawn.get(), SIGKILL);
+                if (!proc::pidfd_wait_exit(nspawn.get(), kAfterKillMs))
+                    return Error(ETIMEDOUT, "nspawn of " + name + " (pid " +
+                                                std::to_string(s.nspawn_pid) + ") did not exit");
+            }
+        }
+    }
+    return collect_run(paths, name, s);
+}
+
+}  // namespace
+
+Status stop(const Paths& paths, const std::string& name, int grace_seconds) {
+    auto lock = lock_container(paths, name);
+    if (!lock)
+        return std::move(lock).error();
+    VOLT_TRY(load_spec(paths, name));
+    return stop_locked(paths, name, grace_seconds);
+}
+
+Status remove(const Paths& paths, const std::string& name, bool force, int grace_seconds) {
+    auto lock = lock_container(paths, name);
+    if (!lock)
+        return std::move(lock).error();
+    auto state = read_state(paths, name);
+    if (!state)
+        return std::move(state).error();
+    if (*state && open_nspawn(**state)) {
+        if (!force)
+            return Error::usage("container " + name +
+                                " is running; stop it first or use delete --force");
+        VOLT_TRY(stop_locked(paths, name, grace_seconds));
+    } else if (*state) {
+        VOLT_TRY(collect_run(paths, name, **state));
+    }
+    // The spec goes last: until then the container is listed and delete can be run again.
+    for (const auto& file : {paths.unit_file(name), paths.nspawn_file(name)})
+        VOLT_TRY(fs::remove_tree(file));
+    VOLT_TRY(fs::remove_tree(paths.rootfs_staging(name)));
+    VOLT_TRY_CTX(fs::remove_tree(paths.rootfs(name)), "removing root file system");
+    VOLT_TRY(fs::remove_tree(paths.state_dir(name)));
+    VOLT_TRY(fs::remove_tree(paths.spec_file(name)));
+    return fs::remove_tree(paths.config_dir(name));
+}
+
+}  // namespace volt::runtime

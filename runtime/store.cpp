@@ -1,0 +1,106 @@
+#include "runtime/store.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "base/log.hpp"
+#include "base/proc.hpp"
+#include "cgroup/cgroup.hpp"
+#include "runtime/options.hpp"
+
+namespace volt::runtime {
+
+Result<fs::FileLock> lock_container(const Paths& paths, const std::string& name) {
+    VOLT_TRY(validate_name(name));
+    std::string path = paths.lock_file(name);
+    for (;;) {
+        if (!fs::is_directory(paths.config_dir(name)))
+            return Error::usage("no such container: " + name);
+        auto lock = fs::FileLock::acquire(path);
+        if (!lock) {
+            if (lock.error().code() == ENOENT)
+                continue;  // the directory went away meanwhile
+            return std::move(lock).error();
+        }
+        struct stat held, now;
+        if (::fstat(lock->fd(), &held) == 0 && ::stat(path.c_str(), &now) == 0 &&
+            held.st_ino == now.st_ino && held.st_dev == now.st_dev)
+            return lock;
+        // Deleted (and perhaps re-created) while we waited: try again on the current file.
+    }
+}
+
+Result<Spec> load_spec(const Paths& paths, const std::string& name) {
+    VOLT_TRY(validate_name(name));
+    auto text = fs::read_file(paths.spec_file(name));
+    if (!text) {
+        if (text.error().code() == ENOENT)
+            return Error::usage("no such container: " + name);
+        return std::move(text).error();
+    }
+    auto spec = spec_from_json(*text);
+    if (!spec)
+        return std::move(spec).error().context(paths.spec_file(name));
+    return spec;
+}
+
+bool system_bus_present() {
+    const char* addr = std::getenv("DBUS_SYSTEM_BUS_ADDRESS");
+    std::string path = "/run/dbus/system_bus_socket";
+    if (addr && std::string(addr).rfind("unix:path=", 0) == 0) {
+        path = std::string(addr).substr(10);
+        path = path.substr(0, path.find(','));
+    } else if (addr && *addr) {
+        return true;  // some other transport: let sd-bus decide
+    }
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+pid_t find_leader(pid_t nspawn_pid) {
+    auto own_ns = proc::namespace_inode(nspawn_pid, "pid");
+    auto kids = proc::children(nspawn_pid);
+    if (!own_ns || !kids)
+        return 0;
+    for (pid_t child : *kids) {
+        auto ns = proc::namespace_inode(child, "pid");
+        if (ns && *ns != *own_ns)
+            return child;
+    }
+    return 0;
+}
+
+// Removes a container's own cgroup, and volt.slice above it once no container is left there.
+namespace {
+Status remove_container_cgroup(const std::string& path) {
+    VOLT_TRY(cgroup::remove_tree(path));
+    std::string parent = fs::dirname(path);
+    if (fs::basename(parent) == "volt.slice")
+        ::rmdir(parent.c_str());  // busy while others run
+    return {};
+}
+
+}  // namespace
+
+Status collect_run(const Paths& paths, const std::string& name, const State& state) {
+    if (!state.cgroup.empty()) {
+        if (auto cg = cgroup::Cgroup::open(state.cgroup)) {
+            auto populated = cg->populated();
+            if (populated && *populated) {
+                log::debug("killing processes left in %s", state.cgroup.c_str());
+                VOLT_TRY(cg->kill());
+                VOLT_TRY(cg->wait_empty(5000));
+            }
+        }
+        // Under systemd the unit's cgroup is systemd's to remove.
+        if (!state.under_systemd)
+            VOLT_TRY(remove_container_cgroup(state.cgroup));
+    }
+    if (!state.cgroup_v1.empty() && !state.under_systemd)
+        VOLT_TRY(remove_container_cgroup(state.cgroup_v1));
+    return fs::remove_tree(paths.state_dir(name));
+}
+
+}  // namespace volt::runtime

@@ -1,0 +1,36 @@
+// Internal to the runtime: the container lock, loading the spec, and the host facts the
+// lifecycle verbs share.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "base/error.hpp"
+#include "base/fs.hpp"
+#include "runtime/paths.hpp"
+#include "runtime/spec.hpp"
+#include "runtime/state.hpp"
+
+namespace volt::runtime {
+
+// The per-container lock (ROOT/config/NAME/lock). Acquiring it re-checks that the lock file is
+// still the one in the directory, so a waiter that wakes after a concurrent delete sees that the
+// container is gone instead of locking a removed file.
+Result<fs::FileLock> lock_container(const Paths& paths, const std::string& name);
+
+// The spec of an existing container; a usage error naming it when there is none.
+Result<Spec> load_spec(const Paths& paths, const std::string& name);
+
+// True when a system D-Bus socket exists (DBUS_SYSTEM_BUS_ADDRESS or the standard path).
+bool system_bus_present();
+
+// The guest's PID 1: the child of nspawn that lives in another pid namespace. 0 while nspawn
+// has not started it yet.
+pid_t find_leader(pid_t nspawn_pid);
+
+// Removes what a container's run left behind once nspawn is gone: its cgroups (both
+// hierarchies) and its runtime state. Kills stragglers in the cgroup first.
+Status collect_run(const Paths& paths, const std::string& name, const State& state);
+
+}  // namespace volt::runtime
