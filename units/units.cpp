@@ -99,6 +99,10 @@ std::string render_nspawn(const NspawnSettings& s) {
     std::string files;
     if (s.read_only)
         files += "ReadOnly=yes\n";
+    // In a settings file PrivateUsers=pick implies chown ownership, which nspawn refuses with
+    // ReadOnly=; auto (an idmapped mount where the kernel has them) matches the command line.
+    if (s.private_users == "pick")
+        files += "PrivateUsersOwnership=auto\n";
     for (const auto& b : s.binds)
         files += (b.read_only ? "BindReadOnly=" : "Bind=") + b.host + ":" + b.container + "\n";
     if (!files.empty())
