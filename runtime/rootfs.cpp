@@ -292,19 +292,23 @@ InitKind detect_init(const std::string& rootfs) {
     auto root = fs::open_dir(rootfs);
     if (!root)
         return InitKind::other;
-    auto init = sys::openat2(root->get(), "sbin/init", O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT);
-    if (!init)
+    // The order in which systemd-nspawn --boot tries them: the first that exists is what boots.
+    for (const char* candidate : {"usr/lib/systemd/systemd", "lib/systemd/systemd", "sbin/init"}) {
+        auto init = sys::openat2(root->get(), candidate, O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT);
+        if (!init)
+            continue;
+        char buf[4096];
+        std::string link = "/proc/self/fd/" + std::to_string(init->get());
+        ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+        if (n < 0)
+            return InitKind::other;
+        std::string name = fs::basename(std::string_view(buf, static_cast<size_t>(n)));
+        if (name == "systemd")
+            return InitKind::systemd;
+        if (name == "busybox")
+            return InitKind::busybox;
         return InitKind::other;
-    char buf[4096];
-    std::string link = "/proc/self/fd/" + std::to_string(init->get());
-    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
-    if (n < 0)
-        return InitKind::other;
-    std::string name = fs::basename(std::string_view(buf, static_cast<size_t>(n)));
-    if (name == "systemd")
-        return InitKind::systemd;
-    if (name == "busybox")
-        return InitKind::busybox;
+    }
     return InitKind::other;
 }
 
