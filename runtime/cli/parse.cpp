@@ -83,13 +83,14 @@ void add_boot(CLI::App& app, BootCmd& c) {
 }
 
 void add_exec(CLI::App& app, ExecCmd& c) {
-    auto* sub = app.add_subcommand("exec", "Run a command inside a running container");
+    auto* sub = app.add_subcommand(
+        "exec", "Run a command inside a running container: exec [OPTIONS] NAME -- CMD [ARGS...]");
     sub->add_option("name", c.name, "Container name")->required();
     sub->add_option("-e,--env", c.options.env, "KEY=VALUE for the command (repeatable)")
         ->allow_extra_args(false);
     sub->add_option("-w,--workdir", c.options.workdir, "Working directory inside the container");
-    sub->add_option("command", c.options.argv, "The command and its arguments (after --)");
-    // Everything after the command belongs to it, options included ("exec web -- ls -l").
+    // The command is not a CLI11 positional: everything from the first word after NAME belongs
+    // to it, options included and in order ("exec web ls -l" as well as "exec web -- ls -l").
     sub->prefix_command();
 }
 
