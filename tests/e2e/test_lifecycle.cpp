@@ -1,0 +1,138 @@
+// End to end: real containers booted by systemd-nspawn through the volt-run binary.
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "base/fs.hpp"
+#include "support.hpp"
+
+using namespace volt;
+using nlohmann::json;
+
+namespace {
+
+json inspect(const test::Sandbox& sb, const std::string& name) {
+    auto r = sb.volt({"inspect", "--json", name});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    return json::parse(r.out);
+}
+
+void require_e2e_facilities() {
+    test::skip_unless(test::is_root(), "root");
+    test::skip_unless(test::have_program("/usr/bin/systemd-nspawn"), "systemd-nspawn");
+    test::skip_unless(!test::writable_cgroup2().empty(), "a writable cgroup2 hierarchy");
+}
+
+// Boots, checks the container from outside and inside, stops, deletes, and proves that no
+// process, cgroup, file or state of it is left.
+void lifecycle(const std::string& image, const std::string& base_name,
+               const std::vector<std::string>& extra_create) {
+    test::Sandbox sb;
+    std::string name = sb.unique_name(base_name);
+    std::vector<std::string> create = {"create", name, "--image", image, "--network", "none"};
+    create.insert(create.end(), extra_create.begin(), extra_create.end());
+    auto r = sb.volt(create);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+
+    r = sb.volt({"boot", "--detach", "--timeout", "60", name});
+    INFO("boot: " << r.err);
+    REQUIRE(r.code == 0);
+    json info = inspect(sb, name);
+    REQUIRE(info["state"] == "running");
+    pid_t nspawn = info["nspawn_pid"].get<pid_t>();
+    pid_t leader = info["leader_pid"].get<pid_t>();
+    std::string cgroup = info["cgroup"].get<std::string>();
+    CHECK(leader > 0);
+    CHECK(fs::is_directory(cgroup + "/payload"));
+    // The container's init is in the container's own cgroup, not volt-run's or the test's.
+    CHECK(fs::read_file(cgroup + "/payload/cgroup.procs")->find(std::to_string(leader)) !=
+          std::string::npos);
+
+    r = sb.volt({"exec", name, "--", "echo", "hello"});
+    CHECK(r.code == 0);
+    CHECK(r.out == "hello\n");
+    r = sb.volt({"exec", name, "--", "sh", "-c", "exit 7"});
+    CHECK(r.code == 7);
+    r = sb.volt({"exec", name, "--", "sh", "-c", "kill -TERM $$"});
+    CHECK(r.code == 128 + SIGTERM);
+    // Inside: PID 1 is the guest's init, and the command runs in the container's cgroup.
+    r = sb.volt({"exec", "--env", "GREETING=hi there", "--workdir", "/etc", name, "--", "sh", "-c",
+                 "echo $GREETING; pwd; cat /proc/1/comm; cat /proc/self/cgroup | grep '^0::'"});
+    CHECK(r.code == 0);
+    CHECK(r.out.rfind("hi there\n/etc\n", 0) == 0);
+    CHECK(r.out.find("0::/\n") != std::string::npos);
+    r = sb.volt({"exec", name, "--", "no-such-command"});
+    CHECK(r.code == 127);
+    CHECK(r.err == "volt-run: no-such-command: command not found\n");
+    r = sb.volt({"exec", name, "--", "/etc"});
+    CHECK(r.code == 126);
+    // stdin passes through.
+    r = test::run({test::volt_run_binary(), "exec", name, "--", "cat"}, sb.env(), "piped\n");
+    CHECK(r.out == "piped\n");
+
+    CHECK(sb.volt({"boot", "--detach", name}).code == 2);  // already running
+    CHECK(sb.volt({"delete", name}).code == 2);            // running, no --force
+
+    r = sb.volt({"stop", "--time", "20", name});
+    INFO("stop: " << r.err);
+    REQUIRE(r.code == 0);
+    CHECK_FALSE(test::process_alive(nspawn));
+    CHECK_FALSE(test::process_alive(leader));
+    CHECK_FALSE(fs::exists(cgroup));
+    CHECK(inspect(sb, name)["state"] == "stopped");
+    CHECK(sb.volt({"exec", name, "--", "true"}).code == 2);
+
+    r = sb.volt({"delete", name});
+    REQUIRE(r.code == 0);
+    CHECK(test::tree(sb.root()) == std::vector<std::string>{"config", "containers"});
+    CHECK(test::tree(sb.run_dir()).empty());
+    CHECK(test::tree(sb.unit_dir()).empty());
+    CHECK(test::tree(sb.nspawn_dir()).empty());
+}
+
+}  // namespace
+
+TEST_CASE("busybox container: create, boot, exec, stop, delete leave nothing behind", "[e2e]") {
+    require_e2e_facilities();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));  // built by the busybox-rootfs fixture
+    lifecycle(test::busybox_rootfs(), "bb", {});
+}
+
+TEST_CASE("busybox container without a user namespace", "[e2e]") {
+    require_e2e_facilities();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));
+    lifecycle(test::busybox_rootfs(), "bbnu", {"--no-private-users"});
+}
+
+TEST_CASE("debootstrapped bookworm with systemd boots to READY and answers exec", "[e2e]") {
+    require_e2e_facilities();
+    REQUIRE(fs::is_directory(test::debian_rootfs()));  // built by the debian-rootfs fixture
+    test::Sandbox sb;
+    std::string name = sb.unique_name("deb");
+    auto r = sb.volt({"create", name, "--image", test::debian_rootfs(), "--network", "none"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(inspect(sb, name)["spec"]["init"] == "systemd");
+    // --detach returns only when the guest's systemd itself reported READY=1.
+    r = sb.volt({"boot", "--detach", "--timeout", "90", name});
+    INFO("boot: " << r.err);
+    REQUIRE(r.code == 0);
+    r = sb.volt({"exec", name, "--", "cat", "/proc/1/comm"});
+    CHECK(r.out == "systemd\n");
+    r = sb.volt({"exec", name, "--", "systemctl", "is-system-running", "--wait"});
+    INFO(r.out << r.err);
+    CHECK((r.out == "running\n" || r.out == "degraded\n"));
+    r = sb.volt({"exec", name, "--", "sh", "-c", ". /etc/os-release; echo $VERSION_CODENAME"});
+    CHECK(r.out == "bookworm\n");
+    std::string cgroup = inspect(sb, name)["cgroup"].get<std::string>();
+    r = sb.volt({"stop", name});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK_FALSE(fs::exists(cgroup));
+    REQUIRE(sb.volt({"delete", name}).code == 0);
+    CHECK(test::tree(sb.run_dir()).empty());
+}

@@ -1,0 +1,183 @@
+// create / delete through the real volt-run binary, against a sandboxed data root.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "base/fs.hpp"
+#include "support.hpp"
+
+using namespace volt;
+
+namespace {
+
+// A tiny image: enough for create, which does not boot it.
+std::string make_image(const test::TempDir& dir) {
+    std::string img = dir / "image";
+    REQUIRE(fs::mkdir_p(img + "/etc").ok());
+    REQUIRE(fs::mkdir_p(img + "/usr/lib").ok());
+    REQUIRE(fs::write_file_atomic(img + "/etc/os-release", "ID=volt-test\n").ok());
+    REQUIRE(::symlink("/etc/passwd", (img + "/etc/host-passwd").c_str()) == 0);
+    return img;
+}
+
+size_t lines(const std::string& s) {
+    return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
+}
+
+}  // namespace
+
+TEST_CASE("create makes rootfs, spec, unit and settings, and delete removes all of it",
+          "[privileged][rootless]") {
+    test::Sandbox sb;
+    test::TempDir src;
+    std::string img = make_image(src);
+    std::string name = sb.unique_name("c1");
+    auto r = sb.volt({"create", name, "--image", img, "--network", "none", "--env", "A=1",
+                      "--memory", "256M", "--volume", src.path() + ":/data:ro"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out == name + "\n");
+    CHECK(fs::is_directory(sb.root() + "/containers/" + name + "/etc"));
+    CHECK(fs::exists(sb.unit_dir() + "/volt-hybrid@" + name + ".service"));
+    CHECK(fs::exists(sb.nspawn_dir() + "/" + name + ".nspawn"));
+    // The container's symlink came along as a link: the host's /etc/passwd was not copied in.
+    struct stat st;
+    REQUIRE(::lstat((sb.root() + "/containers/" + name + "/etc/host-passwd").c_str(), &st) == 0);
+    CHECK(S_ISLNK(st.st_mode));
+
+    auto inspect = sb.volt({"inspect", "--json", name});
+    REQUIRE(inspect.code == 0);
+    auto j = nlohmann::json::parse(inspect.out);
+    CHECK(j["state"] == "stopped");
+    CHECK(j["spec"]["env"] == nlohmann::json::array({"A=1"}));
+    CHECK(j["spec"]["resources"]["memory_max"] == 256ull << 20);
+    CHECK(j["spec"]["volumes"][0]["read_only"] == true);
+    CHECK(j["spec"]["image"] == img);
+    CHECK(j["enforcement"]["resources"] == "stored, not applied yet");
+
+    auto list = sb.volt({"list", "--json"});
+    REQUIRE(list.code == 0);
+    CHECK(nlohmann::json::parse(list.out).size() == 1);
+
+    auto again = sb.volt({"create", name, "--image", img});
+    CHECK(again.code == 2);
+    CHECK(again.err == "volt-run: container " + name + " already exists\n");
+
+    r = sb.volt({"delete", name});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(test::tree(sb.root()) == std::vector<std::string>{"config", "containers"});
+    CHECK(test::tree(sb.unit_dir()).empty());
+    CHECK(test::tree(sb.nspawn_dir()).empty());
+    CHECK(sb.volt({"delete", name}).code == 2);
+}
+
+TEST_CASE("invalid create options: one line naming the value, exit 2, nothing created",
+          "[privileged][rootless]") {
+    test::Sandbox sb;
+    test::TempDir src;
+    std::string img = make_image(src);
+    struct Case {
+        std::vector<std::string> args;
+        std::string value;
+    };
+    std::vector<Case> cases = {
+        {{"create", "../x", "--image", img}, "'../x'"},
+        {{"create", "a/b", "--image", img}, "'a/b'"},
+        {{"create", "", "--image", img}, "''"},
+        {{"create", std::string(65, 'n'), "--image", img}, std::string(65, 'n')},
+        {{"create", "ok", "--image", img, "--memory", "12Q"}, "'12Q'"},
+        {{"create", "ok", "--image", img, "--port", "70000:80"}, "'70000:80'"},
+        {{"create", "ok", "--image", img, "--volume", "relative:/x"}, "'relative:/x'"},
+        {{"create", "ok", "--image", img, "--env", "=x"}, "'=x'"},
+        {{"create", "ok", "--image", img, "--cpus", "0"}, "'0'"},
+        {{"create", "ok", "--image", img, "--cpuset", "9-2"}, "'9-2'"},
+        {{"create", "ok", "--image", img, "--cpu-weight", "0"}, "'0'"},
+        {{"create", "ok", "--image", img, "--io-weight", "100000"}, "'100000'"},
+        {{"create", "ok", "--image", "no-such-image"}, "'no-such-image'"},
+    };
+    for (const auto& c : cases) {
+        auto r = sb.volt(c.args);
+        INFO(r.err);
+        CHECK(r.code == 2);
+        CHECK(lines(r.err) == 1);
+        CHECK(r.err.find(c.value) != std::string::npos);
+        CHECK(r.out.empty());
+    }
+    // Nothing of any of them exists.
+    for (const auto& entry : test::tree(sb.root()))
+        CHECK(entry.find("ok") == std::string::npos);
+    CHECK_FALSE(fs::exists(sb.root() + "/config/ok"));
+    CHECK(test::tree(sb.unit_dir()).empty());
+}
+
+TEST_CASE("a create that fails half-way rolls back completely", "[privileged][rootless]") {
+    test::Sandbox sb;
+    test::TempDir src;
+    std::string img = make_image(src);
+    // The settings directory is a file: create fails after copying the root file system and
+    // writing the unit.
+    REQUIRE(fs::mkdir_p(sb.dir().path()).ok());
+    REQUIRE(fs::write_file_atomic(sb.nspawn_dir(), "not a directory").ok());
+    std::string name = sb.unique_name("rb");
+    auto r = sb.volt({"create", name, "--image", img, "--network", "none"});
+    CHECK(r.code == 125);
+    CHECK(lines(r.err) == 1);
+    CHECK_FALSE(fs::exists(sb.root() + "/containers/" + name));
+    CHECK_FALSE(fs::exists(sb.root() + "/containers/." + name + ".partial"));
+    CHECK_FALSE(fs::exists(sb.root() + "/config/" + name));
+    CHECK(test::tree(sb.unit_dir()).empty());
+    // With the obstacle gone the same create succeeds.
+    REQUIRE(::unlink(sb.nspawn_dir().c_str()) == 0);
+    r = sb.volt({"create", name, "--image", img, "--network", "none"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+}
+
+TEST_CASE("create does not overwrite files it did not make", "[privileged][rootless]") {
+    test::Sandbox sb;
+    test::TempDir src;
+    std::string img = make_image(src);
+    std::string name = sb.unique_name("own");
+    REQUIRE(fs::mkdir_p(sb.unit_dir()).ok());
+    std::string unit = sb.unit_dir() + "/volt-hybrid@" + name + ".service";
+    REQUIRE(fs::write_file_atomic(unit, "# someone else's\n").ok());
+    auto r = sb.volt({"create", name, "--image", img});
+    CHECK(r.code == 2);
+    CHECK(r.err.find(unit) != std::string::npos);
+    CHECK(*fs::read_file(unit) == "# someone else's\n");
+    CHECK_FALSE(fs::exists(sb.root() + "/containers/" + name));
+    CHECK_FALSE(fs::exists(sb.root() + "/config/" + name));
+}
+
+TEST_CASE("two concurrent creates of one name: exactly one wins", "[privileged][rootless]") {
+    test::Sandbox sb;
+    test::TempDir src;
+    std::string img = make_image(src);
+    std::string name = sb.unique_name("race");
+    std::vector<pid_t> pids;
+    for (int i = 0; i < 4; ++i) {
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            auto r = sb.volt({"create", name, "--image", img, "--network", "none"});
+            ::_exit(r.code);
+        }
+        pids.push_back(pid);
+    }
+    int wins = 0, already = 0;
+    for (pid_t pid : pids) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        if (WEXITSTATUS(status) == 0)
+            ++wins;
+        if (WEXITSTATUS(status) == 2)
+            ++already;
+    }
+    CHECK(wins == 1);
+    CHECK(already == 3);
+    CHECK(sb.volt({"delete", name}).code == 0);
+}

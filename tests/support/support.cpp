@@ -1,0 +1,231 @@
+#include "support.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace volt::test {
+namespace {
+
+std::string tmp_base() {
+    const char* t = std::getenv("TMPDIR");
+    return t && *t ? t : "/var/tmp";
+}
+
+// Test names the README lists under "unavailable on our CI machines".
+bool listed_unavailable(const std::string& test_name) {
+    std::ifstream readme(std::string(VOLT_SOURCE_DIR) + "/README.md");
+    std::string line;
+    bool in_section = false;
+    while (std::getline(readme, line)) {
+        if (line.rfind("#", 0) == 0) {
+            in_section = line.find("unavailable on our CI machines") != std::string::npos;
+            continue;
+        }
+        if (in_section && line.find("`" + test_name + "`") != std::string::npos)
+            return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+TempDir::TempDir(const std::string& prefix) {
+    std::string templ = tmp_base() + "/" + prefix + ".XXXXXX";
+    if (!::mkdtemp(templ.data()))
+        throw std::runtime_error("mkdtemp: " + std::string(strerror(errno)));
+    path_ = templ;
+}
+
+TempDir::~TempDir() {
+    ::nftw(
+        path_.c_str(),
+        [](const char* p, const struct stat*, int, FTW*) { return ::remove(p) < 0 ? 0 : 0; }, 64,
+        FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+              const std::string& stdin_text) {
+    int out_pipe[2], err_pipe[2], in_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) < 0 || ::pipe2(err_pipe, O_CLOEXEC) < 0 ||
+        ::pipe2(in_pipe, O_CLOEXEC) < 0)
+        throw std::runtime_error("pipe");
+    std::vector<std::string> envs;
+    for (char** e = environ; *e; ++e)
+        envs.emplace_back(*e);
+    envs.insert(envs.end(), env.begin(), env.end());
+    std::vector<char*> cargv, cenv;
+    for (const auto& a : argv)
+        cargv.push_back(const_cast<char*>(a.c_str()));
+    cargv.push_back(nullptr);
+    for (const auto& e : envs)
+        cenv.push_back(const_cast<char*>(e.c_str()));
+    cenv.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(in_pipe[0], 0);
+        ::dup2(out_pipe[1], 1);
+        ::dup2(err_pipe[1], 2);
+        ::execve(cargv[0], cargv.data(), cenv.data());
+        ::_exit(127);
+    }
+    ::close(in_pipe[0]);
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    if (!stdin_text.empty())
+        (void)!::write(in_pipe[1], stdin_text.data(), stdin_text.size());
+    ::close(in_pipe[1]);
+    RunResult r;
+    // Drain both pipes together so that neither side blocks on a full pipe.
+    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    int open_fds = 2;
+    while (open_fds > 0) {
+        ::poll(fds, 2, -1);
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
+                continue;
+            char buf[4096];
+            ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+            if (n <= 0) {
+                ::close(fds[i].fd);
+                fds[i].fd = -1;
+                --open_fds;
+            } else {
+                (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
+            }
+        }
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
+}
+
+void skip_unless(bool available, const std::string& facility) {
+    if (available)
+        return;
+    std::string name = Catch::getResultCapture().getCurrentTestName();
+    const char* must = std::getenv("VOLT_TESTS_MUST_RUN");
+    if (must && std::string(must) == "1" && !listed_unavailable(name))
+        FAIL("this machine lacks " << facility << ", and VOLT_TESTS_MUST_RUN=1 forbids skipping '"
+                                   << name << "' (README lists no reason)");
+    std::cout << "SKIPPED: '" << name << "': this machine lacks " << facility << std::endl;
+    std::exit(77);
+}
+
+bool is_root() {
+    return ::geteuid() == 0;
+}
+
+std::string writable_cgroup2() {
+    for (const char* p : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
+        struct statfs fs;
+        if (::statfs(p, &fs) == 0 && fs.f_type == 0x63677270 /* CGROUP2_SUPER_MAGIC */ &&
+            ::access(p, W_OK) == 0)
+            return p;
+    }
+    return {};
+}
+
+bool have_program(const std::string& path) {
+    return ::access(path.c_str(), X_OK) == 0;
+}
+
+std::string busybox_rootfs() {
+    return std::string(VOLT_TEST_CACHE_DIR) + "/busybox";
+}
+std::string debian_rootfs() {
+    return std::string(VOLT_TEST_CACHE_DIR) + "/bookworm-systemd";
+}
+
+std::string volt_run_binary() {
+    return VOLT_RUN_BINARY;
+}
+
+namespace {
+
+// Orphans reparented to us as subreaper (run() waits for its own children by pid).
+void reap_orphans() {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+}
+
+}  // namespace
+
+bool process_alive(pid_t pid) {
+    reap_orphans();
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line))
+        return false;
+    auto close_paren = line.rfind(')');
+    return close_paren != std::string::npos && close_paren + 2 < line.size() &&
+           line[close_paren + 2] != 'Z';
+}
+
+Sandbox::Sandbox() : dir_("volt-sandbox") {
+    // A container booted with --detach outlives the volt-run that started it; as subreaper the
+    // test inherits and reaps it instead of leaving a zombie to the machine's init.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+Sandbox::~Sandbox() {
+    // Containers a failed test left behind: delete stops them and removes their cgroups.
+    std::string config = root() + "/config";
+    if (DIR* d = ::opendir(config.c_str())) {
+        while (dirent* e = ::readdir(d))
+            if (e->d_name[0] != '.')
+                volt({"delete", "--force", "--time", "0", e->d_name});
+        ::closedir(d);
+    }
+    reap_orphans();
+}
+
+std::vector<std::string> Sandbox::env() const {
+    return {"VOLT_ROOT=" + root(), "VOLT_UNIT_DIR=" + unit_dir(), "VOLT_NSPAWN_DIR=" + nspawn_dir(),
+            "VOLT_RUN_DIR=" + run_dir()};
+}
+
+RunResult Sandbox::volt(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = {volt_run_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, env());
+}
+
+std::string Sandbox::unique_name(const std::string& base) const {
+    return base + "-" + std::to_string(::getpid());
+}
+
+std::vector<std::string> tree(const std::string& path) {
+    static std::vector<std::string>* out_ptr;
+    static size_t prefix;
+    std::vector<std::string> out;
+    out_ptr = &out;
+    prefix = path.size() + 1;
+    ::nftw(
+        path.c_str(),
+        [](const char* p, const struct stat*, int, FTW* ftw) {
+            if (ftw->level > 0)
+                out_ptr->push_back(std::string(p).substr(prefix));
+            return 0;
+        },
+        64, FTW_PHYS);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace volt::test

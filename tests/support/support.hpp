@@ -1,0 +1,82 @@
+// Shared helpers of the test suites: temporary directories, running programs, honest skips, and
+// a sandbox that points volt-run at throw-away directories.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace volt::test {
+
+// A fresh directory under $TMPDIR (or /var/tmp), removed with everything below it.
+class TempDir {
+  public:
+    explicit TempDir(const std::string& prefix = "volt-test");
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const { return path_; }
+    std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
+
+  private:
+    std::string path_;
+};
+
+struct RunResult {
+    int code = -1;  // exit status, or 128+N for signal N
+    std::string out;
+    std::string err;
+};
+
+// Runs argv (argv[0] an absolute path) with extra environment entries, capturing its output.
+RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+              const std::string& stdin_text = {});
+
+// Ends the current test as skipped because the machine lacks `facility`, unless
+// VOLT_TESTS_MUST_RUN=1 and the test is not listed in the README as unavailable on our CI
+// machines: then the skip is a failure. Skips exit with code 77 (CTest SKIP_RETURN_CODE).
+void skip_unless(bool available, const std::string& facility);
+
+bool is_root();
+// A cgroup2 hierarchy we can create cgroups in (its mount path, or empty).
+std::string writable_cgroup2();
+bool have_program(const std::string& path);
+
+// The root file systems the CTest fixtures build (tools/make-*-rootfs.sh).
+std::string busybox_rootfs();
+std::string debian_rootfs();
+
+// Directories for one volt-run "installation" (root, units, settings, run) in a TempDir, and a
+// way to run the real volt-run binary against them. The destructor deletes every container it
+// created (delete --force) so a failed test does not leak cgroups or processes.
+class Sandbox {
+  public:
+    Sandbox();
+    ~Sandbox();
+    RunResult volt(const std::vector<std::string>& args) const;
+    const TempDir& dir() const { return dir_; }
+    std::string root() const { return dir_ / "root"; }
+    std::string unit_dir() const { return dir_ / "units"; }
+    std::string nspawn_dir() const { return dir_ / "nspawn"; }
+    std::string run_dir() const { return dir_ / "run"; }
+    std::vector<std::string> env() const;
+    // A container name unique to this process, so parallel tests never share cgroups.
+    std::string unique_name(const std::string& base) const;
+
+  private:
+    TempDir dir_;
+};
+
+// Whether pid is a live process. A process that has exited counts as gone even while it waits
+// to be reaped: orphans of the test (a detached nspawn) are reaped here, since every Sandbox
+// makes the test a child subreaper.
+bool process_alive(pid_t pid);
+
+// Every file and directory below path (relative names), for "nothing is left" assertions.
+std::vector<std::string> tree(const std::string& path);
+
+// The volt-run binary under test.
+std::string volt_run_binary();
+
+}  // namespace volt::test

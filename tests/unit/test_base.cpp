@@ -1,0 +1,131 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "base/fs.hpp"
+#include "base/proc.hpp"
+#include "cgroup/cgroup.hpp"
+#include "support.hpp"
+
+using namespace volt;
+
+TEST_CASE("errors carry errno and a context chain on one line", "[unit]") {
+    Error e(EEXIST, "creating veth ve-web1");
+    Error wrapped = std::move(e).context("setting up network").context("booting web1");
+    CHECK(wrapped.describe() ==
+          "booting web1: setting up network: creating veth ve-web1: File exists");
+    CHECK(wrapped.code() == EEXIST);
+    CHECK(wrapped.kind() == ErrorKind::runtime);
+    CHECK(Error::usage("bad").describe() == "bad");
+    CHECK(Error::usage("bad").kind() == ErrorKind::usage);
+
+    Result<int> r = Error(ENOENT, "x");
+    CHECK_FALSE(r.ok());
+    Result<int> v = 5;
+    CHECK(*v == 5);
+}
+
+TEST_CASE("UniqueFd closes once and moves ownership", "[unit]") {
+    int raw = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    REQUIRE(raw >= 0);
+    {
+        UniqueFd a(raw);
+        UniqueFd b(std::move(a));
+        CHECK_FALSE(a.valid());
+        CHECK(b.get() == raw);
+        CHECK(::fcntl(raw, F_GETFD) >= 0);
+    }
+    CHECK(::fcntl(raw, F_GETFD) == -1);
+    CHECK(errno == EBADF);
+}
+
+TEST_CASE("/proc stat lines with awkward command names", "[unit]") {
+    auto f = proc::parse_stat(
+        "42 (a (b) c) S 7 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10 "
+        "18446744073709551615");
+    REQUIRE(f.ok());
+    CHECK(f->ppid == 7);
+    CHECK(f->state == 'S');
+    CHECK(f->start_time == 123456);
+    CHECK_FALSE(proc::parse_stat("garbage").ok());
+    auto self = proc::stat(::getpid());
+    REQUIRE(self.ok());
+    CHECK(self->ppid == ::getppid());
+}
+
+TEST_CASE("lexical path normalization", "[unit]") {
+    CHECK(fs::absolute("/a/./b//c/") == "/a/b/c");
+    CHECK(fs::absolute("/a/../../b") == "/b");
+    CHECK(fs::absolute("/") == "/");
+    CHECK(fs::absolute("x").front() == '/');
+    CHECK(fs::dirname("/a/b") == "/a");
+    CHECK(fs::dirname("/a") == "/");
+    CHECK(fs::basename("/a/b.service") == "b.service");
+    CHECK(fs::join("/a/", "/b") == "/a/b");
+}
+
+TEST_CASE("atomic writes replace the file and leave no temporary behind", "[unit]") {
+    test::TempDir dir;
+    std::string path = dir / "spec.json";
+    REQUIRE(fs::write_file_atomic(path, "one", 0600).ok());
+    REQUIRE(fs::write_file_atomic(path, "two", 0600).ok());
+    CHECK(*fs::read_file(path) == "two");
+    struct stat st;
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(test::tree(dir.path()) == std::vector<std::string>{"spec.json"});
+    CHECK_FALSE(fs::write_file_atomic(dir / "missing/x", "y").ok());
+}
+
+TEST_CASE("remove_tree never follows symlinks out of the tree", "[unit]") {
+    test::TempDir outside, dir;
+    REQUIRE(fs::write_file_atomic(outside / "keep", "precious").ok());
+    REQUIRE(fs::mkdir_p(dir / "a/b/c").ok());
+    REQUIRE(::symlink(outside.path().c_str(), (dir / "a/b/link").c_str()) == 0);
+    REQUIRE(fs::write_file_atomic(dir / "a/b/c/f", "x").ok());
+    REQUIRE(fs::remove_tree(dir / "a").ok());
+    CHECK_FALSE(fs::exists(dir / "a"));
+    CHECK(*fs::read_file(outside / "keep") == "precious");
+    CHECK(fs::remove_tree(dir / "never-existed").ok());
+}
+
+TEST_CASE("cgroup mounts found in mountinfo", "[unit]") {
+    const char* hybrid =
+        "25 30 0:23 / /sys rw,nosuid - sysfs sysfs rw\n"
+        "31 25 0:26 / /sys/fs/cgroup ro - tmpfs tmpfs ro,mode=755\n"
+        "32 31 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate\n"
+        "33 31 0:28 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n"
+        "34 31 0:29 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
+    auto m = cgroup::parse_mounts(hybrid);
+    REQUIRE(m.ok());
+    CHECK(m->unified == "/sys/fs/cgroup/unified");
+    CHECK(m->named_systemd == "/sys/fs/cgroup/systemd");
+
+    const char* pure =
+        "40 30 0:40 / /run/x\\040y rw - cgroup2 cgroup2 rw\n"
+        "41 30 0:27 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n";
+    m = cgroup::parse_mounts(pure);
+    REQUIRE(m.ok());
+    CHECK(m->unified == "/sys/fs/cgroup");
+    CHECK(m->named_systemd.empty());
+    CHECK(cgroup::parse_mounts("40 30 0:40 / /run/x\\040y rw - cgroup2 cgroup2 rw\n")->unified ==
+          "/run/x y");
+    CHECK_FALSE(cgroup::parse_mounts("25 30 0:23 / /sys rw - sysfs sysfs rw\n").ok());
+}
+
+TEST_CASE("/proc/PID/cgroup membership", "[unit]") {
+    auto m = cgroup::parse_proc_cgroup(
+        "9:name=systemd:/volt.slice/x\n8:pids:/\n4:memory:/process_api/ee8\n0::/volt.slice/x\n");
+    REQUIRE(m.ok());
+    CHECK(m->unified == "/volt.slice/x");
+    CHECK(m->named_systemd == "/volt.slice/x");
+    m = cgroup::parse_proc_cgroup("0::/\n");
+    REQUIRE(m.ok());
+    CHECK(m->unified == "/");
+    CHECK(m->named_systemd.empty());
+    CHECK_FALSE(cgroup::parse_proc_cgroup("4:memory:/x\n").ok());
+}

@@ -1,0 +1,102 @@
+#include <catch2/catch.hpp>
+
+#include "runtime/cli/cli.hpp"
+
+using namespace volt;
+using namespace volt::cli;
+
+namespace {
+
+std::variant<Invocation, Output> parse_args(std::vector<const char*> args) {
+    args.insert(args.begin(), "volt-run");
+    return parse(static_cast<int>(args.size()), args.data(), runtime::Paths{});
+}
+
+template <class T>
+T command_of(const std::variant<Invocation, Output>& r) {
+    REQUIRE(std::holds_alternative<Invocation>(r));
+    const auto& cmd = std::get<Invocation>(r).command;
+    REQUIRE(std::holds_alternative<T>(cmd));
+    return std::get<T>(cmd);
+}
+
+Output output_of(const std::variant<Invocation, Output>& r) {
+    REQUIRE(std::holds_alternative<Output>(r));
+    return std::get<Output>(r);
+}
+
+}  // namespace
+
+TEST_CASE("exec takes everything after -- verbatim", "[unit]") {
+    auto e =
+        command_of<ExecCmd>(parse_args({"exec", "-e", "A=1", "web", "--", "ls", "-l", "--", "x"}));
+    CHECK(e.name == "web");
+    CHECK(e.options.env == std::vector<std::string>{"A=1"});
+    CHECK(e.options.argv == std::vector<std::string>{"ls", "-l", "--", "x"});
+    e = command_of<ExecCmd>(parse_args({"exec", "web", "echo", "-n", "hi"}));
+    CHECK(e.options.argv == std::vector<std::string>{"echo", "-n", "hi"});
+}
+
+TEST_CASE("create collects every option", "[unit]") {
+    auto c = command_of<CreateCmd>(parse_args({"create",
+                                               "web",
+                                               "--image",
+                                               "debian",
+                                               "--memory",
+                                               "1G",
+                                               "--cpus",
+                                               "1.5",
+                                               "--port",
+                                               "8080:80",
+                                               "--port",
+                                               "udp:53:53",
+                                               "--env",
+                                               "A=1",
+                                               "--volume",
+                                               "/srv:/srv:ro",
+                                               "--no-private-users",
+                                               "--read-only",
+                                               "--network",
+                                               "none"}));
+    CHECK(c.request.name == "web");
+    CHECK(c.request.image == "debian");
+    CHECK(c.request.memory == "1G");
+    CHECK(c.request.cpus == "1.5");
+    CHECK(c.request.ports == std::vector<std::string>{"8080:80", "udp:53:53"});
+    CHECK(c.request.volumes == std::vector<std::string>{"/srv:/srv:ro"});
+    CHECK_FALSE(c.request.private_users);
+    CHECK(c.request.read_only);
+    CHECK(c.request.network == "none");
+    auto d = command_of<CreateCmd>(parse_args({"create", "web", "--image", "x"}));
+    CHECK(d.request.private_users);
+}
+
+TEST_CASE("global paths: flags override what the environment gave", "[unit]") {
+    runtime::Paths env_paths;
+    env_paths.root = "/from/env";
+    env_paths.run_dir = "/run/env";
+    std::vector<const char*> args = {"volt-run", "--root", "/from/flag", "list"};
+    auto r = parse(static_cast<int>(args.size()), args.data(), env_paths);
+    REQUIRE(std::holds_alternative<Invocation>(r));
+    CHECK(std::get<Invocation>(r).paths.root == "/from/flag");
+    CHECK(std::get<Invocation>(r).paths.run_dir == "/run/env");
+}
+
+TEST_CASE("help, version and usage errors come back as output with exit codes", "[unit]") {
+    auto help = output_of(parse_args({"--help"}));
+    CHECK(help.exit_code == 0);
+    CHECK(help.text.find("Exit codes") != std::string::npos);
+    for (const char* sub : {"create", "boot", "exec", "stop", "delete", "list", "inspect"}) {
+        auto h = output_of(parse_args({sub, "--help"}));
+        CHECK(h.exit_code == 0);
+        CHECK(h.text.find(std::string("Usage: ") + sub) != std::string::npos);
+    }
+    CHECK(output_of(parse_args({"--version"})).text ==
+          std::string("volt-run ") + VOLT_VERSION + "\n");
+    auto bad = output_of(parse_args({"stop"}));
+    CHECK(bad.exit_code == kExitUsage);
+    CHECK(bad.to_stderr);
+    CHECK(std::count(bad.text.begin(), bad.text.end(), '\n') == 1);
+    CHECK(output_of(parse_args({})).exit_code == kExitUsage);
+    CHECK(output_of(parse_args({"stop", "web", "--time", "-1"})).exit_code == kExitUsage);
+}

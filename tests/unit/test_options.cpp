@@ -1,0 +1,178 @@
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "runtime/options.hpp"
+#include "runtime/spec.hpp"
+
+using namespace volt;
+using namespace volt::runtime;
+
+namespace {
+
+// The one-line message of a failed result.
+template <class T>
+std::string message_of(const Result<T>& r) {
+    REQUIRE_FALSE(r.ok());
+    return r.error().describe();
+}
+
+CreateRequest request(std::string name = "web") {
+    CreateRequest r;
+    r.name = std::move(name);
+    r.image = "/unused";
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("container names", "[unit]") {
+    for (const std::string& ok :
+         std::vector<std::string>{"web", "a", "web-1.prod_2", "A9", std::string(64, 'x')})
+        CHECK(validate_name(ok).ok());
+    for (const std::string& bad : std::vector<std::string>{"", "../x", "a/b", ".hidden", "-flag",
+                                                           "sp ace", "é", std::string(65, 'x')}) {
+        auto st = validate_name(bad);
+        CHECK_FALSE(st.ok());
+        CHECK(st.error().kind() == ErrorKind::usage);
+        CHECK(st.error().describe().find("'" + bad + "'") != std::string::npos);
+    }
+}
+
+TEST_CASE("sizes", "[unit]") {
+    CHECK(*parse_size("--memory", "512M") == 512ull << 20);
+    CHECK(*parse_size("--memory", "2G") == 2ull << 30);
+    CHECK(*parse_size("--memory", "2gib") == 2ull << 30);
+    CHECK(*parse_size("--memory", "1T") == 1ull << 40);
+    CHECK(*parse_size("--memory", "4096") == 4096);
+    CHECK(*parse_size("--memory", "64k") == 65536);
+    CHECK(message_of(parse_size("--memory", "12Q")) ==
+          "--memory: invalid value '12Q': unknown unit 'Q' (use K, M, G or T)");
+    CHECK(message_of(parse_size("--memory", "-5M")).find("'-5M'") != std::string::npos);
+    CHECK_FALSE(parse_size("--memory", "0").ok());
+    CHECK_FALSE(parse_size("--memory", "").ok());
+    CHECK_FALSE(parse_size("--memory", "M").ok());
+    CHECK_FALSE(parse_size("--memory", "1.5G").ok());
+    CHECK_FALSE(parse_size("--memory", "99999999999999999999").ok());
+    CHECK_FALSE(parse_size("--memory", "17179869184T").ok());  // overflows 64 bits
+}
+
+TEST_CASE("cpus, cpusets and weights", "[unit]") {
+    CHECK(*parse_cpus("--cpus", "1.5") == 1500);
+    CHECK(*parse_cpus("--cpus", "2") == 2000);
+    CHECK(*parse_cpus("--cpus", "0.25") == 250);
+    CHECK(*parse_cpus("--cpus", ".5") == 500);
+    CHECK_FALSE(parse_cpus("--cpus", "0").ok());
+    CHECK_FALSE(parse_cpus("--cpus", "0.001").ok());
+    CHECK_FALSE(parse_cpus("--cpus", "-1").ok());
+    CHECK_FALSE(parse_cpus("--cpus", "1.2345").ok());
+    CHECK_FALSE(parse_cpus("--cpus", "two").ok());
+    CHECK_FALSE(parse_cpus("--cpus", "1.").ok());
+
+    CHECK(*parse_cpuset("--cpuset", "0-3,6") == "0-3,6");
+    CHECK(*parse_cpuset("--cpuset", "2-2,5") == "2,5");
+    CHECK(message_of(parse_cpuset("--cpuset", "9-2")) ==
+          "--cpuset: invalid value '9-2': range 9-2 is descending");
+    CHECK_FALSE(parse_cpuset("--cpuset", "3,1").ok());
+    CHECK_FALSE(parse_cpuset("--cpuset", "0-3,2").ok());
+    CHECK_FALSE(parse_cpuset("--cpuset", "a").ok());
+    CHECK_FALSE(parse_cpuset("--cpuset", "1,,2").ok());
+
+    CHECK(*parse_uint("--cpu-weight", "100", 1, 10000) == 100);
+    CHECK(message_of(parse_uint("--cpu-weight", "0", 1, 10000)) ==
+          "--cpu-weight: invalid value '0': out of range 1 to 10000");
+    CHECK_FALSE(parse_uint("--io-weight", "100000", 1, 10000).ok());
+    CHECK_FALSE(parse_uint("--io-weight", "1e3", 1, 10000).ok());
+}
+
+TEST_CASE("port forwards", "[unit]") {
+    auto p = parse_port("8080:80");
+    REQUIRE(p.ok());
+    CHECK(*p == PortForward{"tcp", 8080, 80});
+    CHECK(*parse_port("udp:53:5353") == PortForward{"udp", 53, 5353});
+    CHECK(*parse_port("TCP:1:65535") == PortForward{"tcp", 1, 65535});
+    CHECK(message_of(parse_port("70000:80")) ==
+          "--port: invalid value '70000:80': host port 70000 is out of range 1-65535");
+    CHECK_FALSE(parse_port("80:0").ok());
+    CHECK_FALSE(parse_port("sctp:80:80").ok());
+    CHECK_FALSE(parse_port("80").ok());
+    CHECK_FALSE(parse_port("80:").ok());
+    CHECK_FALSE(parse_port("a:b").ok());
+}
+
+TEST_CASE("environment entries", "[unit]") {
+    CHECK(*parse_env("--env", "A=1") == "A=1");
+    CHECK(*parse_env("--env", "EMPTY=") == "EMPTY=");
+    CHECK(*parse_env("--env", "X=a=b") == "X=a=b");
+    CHECK(message_of(parse_env("--env", "=x")) ==
+          "--env: invalid value '=x': the variable name is empty");
+    CHECK_FALSE(parse_env("--env", "NOVALUE").ok());
+    CHECK_FALSE(parse_env("--env", "1A=x").ok());
+    CHECK_FALSE(parse_env("--env", "A-B=x").ok());
+    CHECK_FALSE(parse_env("--env", "A=x\ny").ok());
+}
+
+TEST_CASE("volumes", "[unit]") {
+    auto v = parse_volume("/tmp:/data:ro");
+    REQUIRE(v.ok());
+    CHECK(*v == Volume{"/tmp", "/data", true});
+    CHECK(*parse_volume("/tmp/:/data/") == Volume{"/tmp", "/data", false});
+    CHECK(message_of(parse_volume("relative:/x")) ==
+          "--volume: invalid value 'relative:/x': the host path must be absolute");
+    CHECK_FALSE(parse_volume("/tmp:relative").ok());
+    CHECK_FALSE(parse_volume("/tmp:/x:rx").ok());
+    CHECK_FALSE(parse_volume("/tmp").ok());
+    CHECK_FALSE(parse_volume("/tmp:/").ok());
+    CHECK_FALSE(parse_volume("/tmp:/a/../b").ok());
+    CHECK_FALSE(parse_volume("/no/such/volt/dir:/x").ok());
+}
+
+TEST_CASE("build_spec validates every option and names the bad value", "[unit]") {
+    auto ok = build_spec(request());
+    REQUIRE(ok.ok());
+    CHECK(ok->network == NetworkMode::private_net);
+    CHECK(ok->private_users);
+    CHECK(ok->seccomp == "default");
+    CHECK(ok->landlock == "server");
+
+    auto r = request();
+    r.memory = "1G";
+    r.memory_high = "2G";
+    CHECK(message_of(build_spec(r)).find("--memory-high: invalid value '2G'") == 0);
+
+    r = request();
+    r.network = "host";
+    r.ports = {"8080:80"};
+    CHECK(message_of(build_spec(r)).find("--port: invalid value '8080:80'") == 0);
+
+    r = request();
+    r.ports = {"8080:80", "tcp:8080:81"};
+    CHECK(message_of(build_spec(r)).find("forwarded twice") != std::string::npos);
+    r.ports = {"8080:80", "udp:8080:80"};
+    CHECK(build_spec(r).ok());
+
+    r = request();
+    r.network = "this-name-is-too-long";
+    CHECK(message_of(build_spec(r)).find("--network: invalid value") == 0);
+    r.network = "br-volt";
+    auto bridged = build_spec(r);
+    REQUIRE(bridged.ok());
+    CHECK(bridged->network == NetworkMode::bridge);
+    CHECK(bridged->bridge == "br-volt");
+
+    r = request();
+    r.seccomp = "loose";
+    CHECK(message_of(build_spec(r)).find("--seccomp: invalid value 'loose'") == 0);
+    r.seccomp = "/no/such/profile.json";
+    CHECK(message_of(build_spec(r)).find("no such profile file") != std::string::npos);
+
+    r = request();
+    r.volumes = {"/tmp:/data", "/var:/data"};
+    CHECK(message_of(build_spec(r)).find("mounted twice") != std::string::npos);
+
+    r = request("../x");
+    CHECK(message_of(build_spec(r)).find("'../x'") != std::string::npos);
+
+    r = request();
+    r.kernel = "/no/such/vmlinuz";
+    CHECK(message_of(build_spec(r)).find("--kernel") == 0);
+}

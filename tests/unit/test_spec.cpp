@@ -1,0 +1,61 @@
+#include <catch2/catch.hpp>
+
+#include "runtime/spec.hpp"
+#include "runtime/state.hpp"
+
+using namespace volt::runtime;
+
+TEST_CASE("a spec survives a JSON round trip unchanged", "[unit]") {
+    Spec s;
+    s.name = "web";
+    s.image = "/var/lib/volt/images/debian";
+    s.created = "2026-11-22T17:00:00Z";
+    s.init = InitKind::systemd;
+    s.resources.memory_max = 512ull << 20;
+    s.resources.cpus_milli = 1500;
+    s.resources.cpuset = "0-1";
+    s.resources.pids_max = 100;
+    s.network = NetworkMode::bridge;
+    s.bridge = "br0";
+    s.ports = {{"tcp", 8080, 80}, {"udp", 53, 53}};
+    s.env = {"A=1", "B=two words"};
+    s.volumes = {{"/srv", "/data", true}};
+    s.seccomp = "/etc/volt/strict.json";
+    s.landlock = "none";
+    s.private_users = false;
+    s.read_only = true;
+    s.kernel = "/boot/vmlinuz";
+    s.start = true;
+    auto back = spec_from_json(to_json(s));
+    REQUIRE(back.ok());
+    CHECK(*back == s);
+}
+
+TEST_CASE("a malformed spec is an error, not a default", "[unit]") {
+    CHECK_FALSE(spec_from_json("").ok());
+    CHECK_FALSE(spec_from_json("{}").ok());
+    CHECK_FALSE(spec_from_json("{\"version\": 2}").ok());
+    Spec s;
+    s.name = "x";
+    std::string text = to_json(s);
+    text.replace(text.find("\"private\""), 9, "\"bogus\"");
+    auto r = spec_from_json(text);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().describe().find("bogus") != std::string::npos);
+}
+
+TEST_CASE("runtime state round trip", "[unit]") {
+    State s;
+    s.nspawn_pid = 1234;
+    s.nspawn_start_time = 987654321;
+    s.cgroup = "/sys/fs/cgroup/volt.slice/volt-hybrid-web";
+    s.cgroup_v1 = "/sys/fs/cgroup/systemd/volt.slice/volt-hybrid-web";
+    s.started = "2026-11-22T17:00:00Z";
+    auto back = state_from_json(to_json(s));
+    REQUIRE(back.ok());
+    CHECK(back->nspawn_pid == 1234);
+    CHECK(back->nspawn_start_time == 987654321);
+    CHECK(back->payload_cgroup() == "/sys/fs/cgroup/volt.slice/volt-hybrid-web/payload");
+    CHECK(back->cgroup_v1 == s.cgroup_v1);
+    CHECK_FALSE(state_from_json("{\"nspawn_pid\": 1}").ok());
+}

@@ -1,0 +1,101 @@
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "runtime/nspawn.hpp"
+#include "units/units.hpp"
+
+using namespace volt;
+using namespace volt::runtime;
+
+namespace {
+
+std::string golden(const std::string& name) {
+    std::ifstream in(std::string(VOLT_SOURCE_DIR) + "/tests/golden/" + name);
+    REQUIRE(in.good());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+Spec full_spec() {
+    Spec s;
+    s.name = "web";
+    s.init = InitKind::systemd;
+    s.env = {"GREETING=hello world"};
+    s.volumes = {{"/srv/data", "/data", false}, {"/etc/ssl", "/etc/ssl", true}};
+    s.read_only = true;
+    s.kernel = "/boot/vmlinuz-volt";
+    s.network = NetworkMode::none;
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("the service unit matches the golden file byte for byte", "[unit]") {
+    Paths p;
+    p.root = "/srv/volt data";
+    p.run_dir = "/run/volt-test";
+    auto argv = unit_exec_start("/usr/local/bin/volt-run", p, "web");
+    CHECK(units::render_service({"web", argv}) == golden("volt-hybrid@web.service"));
+    CHECK(units::service_name("web") == "volt-hybrid@web.service");
+}
+
+TEST_CASE("default paths are not repeated in ExecStart", "[unit]") {
+    auto argv = unit_exec_start("/usr/bin/volt-run", Paths{}, "db");
+    CHECK(argv == std::vector<std::string>{"/usr/bin/volt-run", "boot", "db"});
+}
+
+TEST_CASE(".nspawn settings match the golden files byte for byte", "[unit]") {
+    CHECK(units::render_nspawn(nspawn_settings(full_spec())) == golden("web-systemd.nspawn"));
+    Spec bb;
+    bb.name = "web";
+    bb.init = InitKind::busybox;
+    bb.private_users = false;
+    bb.network = NetworkMode::host;
+    CHECK(units::render_nspawn(nspawn_settings(bb)) == golden("web-busybox-host.nspawn"));
+}
+
+TEST_CASE("ExecStart arguments are quoted the way systemd reads them", "[unit]") {
+    CHECK(units::quote_exec_arg("plain") == "plain");
+    CHECK(units::quote_exec_arg("two words") == "\"two words\"");
+    CHECK(units::quote_exec_arg("100%") == "100%%");
+    CHECK(units::quote_exec_arg("$HOME") == "$$HOME");
+    CHECK(units::quote_exec_arg("a\"b") == "\"a\\\"b\"");
+    CHECK(units::quote_exec_arg("a\\b") == "\"a\\\\b\"");
+    CHECK(units::quote_exec_arg("") == "\"\"");
+}
+
+TEST_CASE("the nspawn command line for a spec", "[unit]") {
+    Paths p;
+    p.root = "/var/lib/volt";
+    auto argv = nspawn_argv(full_spec(), p, BootHost{});
+    CHECK(argv == std::vector<std::string>{
+                      "/usr/bin/systemd-nspawn", "--quiet", "--boot", "--keep-unit",
+                      "--machine=web", "--directory=/var/lib/volt/containers/web", "--register=no",
+                      "--notify-ready=yes", "--private-users=pick", "--read-only",
+                      "--setenv=VOLT_CONTAINER=web", "--setenv=VOLT_RUNTIME=hybrid",
+                      "--setenv=VOLT_KERNEL=/boot/vmlinuz-volt", "--setenv=GREETING=hello world",
+                      "--bind=/srv/data:/data", "--bind-ro=/etc/ssl:/etc/ssl",
+                      "--private-network"});
+
+    Spec bb;
+    bb.name = "bb";
+    bb.init = InitKind::busybox;
+    bb.private_users = false;
+    bb.network = NetworkMode::host;
+    BootHost with_bus;
+    with_bus.system_bus = true;
+    CHECK(nspawn_argv(bb, p, with_bus) ==
+          std::vector<std::string>{"/usr/bin/systemd-nspawn", "--quiet", "--boot", "--keep-unit",
+                                   "--machine=bb", "--directory=/var/lib/volt/containers/bb",
+                                   "--notify-ready=no", "--private-users=no",
+                                   "--kill-signal=SIGUSR2", "--setenv=VOLT_CONTAINER=bb",
+                                   "--setenv=VOLT_RUNTIME=hybrid"});
+
+    BootHost netns;
+    netns.netns_path = "/run/volt/netns/web";
+    auto priv = full_spec();
+    priv.network = NetworkMode::private_net;
+    CHECK(nspawn_argv(priv, p, netns).back() == "--network-namespace-path=/run/volt/netns/web");
+}
