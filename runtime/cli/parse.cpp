@@ -173,6 +173,11 @@ std::variant<Invocation, Output> parse(int argc, const char* const* argv,
     } catch (const CLI::CallForVersion&) {
         return Output{std::string("volt-run ") + VOLT_VERSION + "\n", 0};
     } catch (const CLI::ParseError& e) {
+        // "volt-run frobnicate": CLI11 only says a subcommand is required; name the word.
+        if (app.get_subcommands().empty() && !app.remaining().empty())
+            return Output{"volt-run: unknown command '" + app.remaining().front() +
+                              "' (see volt-run --help)\n",
+                          kExitUsage, true};
         return Output{std::string("volt-run: ") + e.what() + " (see volt-run --help)\n", kExitUsage,
                       true};
     }

@@ -99,4 +99,7 @@ TEST_CASE("help, version and usage errors come back as output with exit codes", 
     CHECK(std::count(bad.text.begin(), bad.text.end(), '\n') == 1);
     CHECK(output_of(parse_args({})).exit_code == kExitUsage);
     CHECK(output_of(parse_args({"stop", "web", "--time", "-1"})).exit_code == kExitUsage);
+    auto unknown = output_of(parse_args({"--root", "/r", "frobnicate", "web"}));
+    CHECK(unknown.exit_code == kExitUsage);
+    CHECK(unknown.text == "volt-run: unknown command 'frobnicate' (see volt-run --help)\n");
 }
