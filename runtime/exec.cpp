@@ -3,14 +3,20 @@
 // The order matters, for reasons of the kernel:
 // 1. The parent joins only the container's pid namespace (setns on the leader's pidfd). That
 //    decides the namespace of its *children*; the parent itself stays where it is.
-// 2. It clones the child straight into the container's payload cgroup (clone3 with
-//    CLONE_INTO_CGROUP). This must happen with host credentials and in the host's cgroup
-//    namespace: cgroup migration checks write access to the common ancestor's cgroup.procs and,
-//    inside a cgroup namespace, that both cgroups lie below its root — checks a process that had
-//    already joined the container's user or cgroup namespace would fail.
+// 2. The child is started the way posix_spawn starts one (CLONE_VM | CLONE_VFORK, see
+//    sys::clone_vfork), and first writes itself into the container's payload cgroup. This must
+//    happen with host credentials and in the host's cgroup namespace: cgroup migration checks
+//    write access to the common ancestor's cgroup.procs and, inside a cgroup namespace, that both
+//    cgroups lie below its root, checks a process that had already joined the container's user
+//    or cgroup namespace would fail.
 // 3. The child joins the remaining namespaces (user first, the kernel orders that) with one
 //    setns on the same pidfd, changes directory and execs. Between clone and execve it only makes
-//    async-signal-safe system calls; everything it needs was prepared by the parent.
+//    system calls; everything it needs was prepared by the parent.
+//
+// Why not clone3(CLONE_INTO_CGROUP)? clone3 has no glibc wrapper that runs a function on a new
+// stack, so it can only be used fork-style, and a fork of this process (page tables, then
+// copy-on-write faults in both processes) costs about 0.9 ms here, against 0.1 ms for the
+// cgroup.procs write it saves. docs/BENCHMARKS.md has the numbers.
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -52,7 +58,7 @@ struct ChildFailure {
 struct ChildPlan {
     int leader_pidfd = -1;
     int namespaces = kChildNamespaces;
-    int cgroup_procs_fd = -1;  // set when the clone could not place the child (old kernels)
+    int cgroup_procs_fd = -1;  // the payload's cgroup.procs on the cgroup2 hierarchy
     int v1_procs_fd = -1;      // the payload's twin in the v1 name=systemd hierarchy, if any
     const char* workdir = "/";
     std::vector<std::string> candidates;  // absolute paths to try, in PATH order
@@ -62,6 +68,7 @@ struct ChildPlan {
 };
 
 [[noreturn]] void run_child(const ChildPlan& plan, const sigset_t& original_mask) {
+    // Shares the parent's memory (CLONE_VM): no allocation, no library state, only syscalls.
     auto fail = [&](int stage, int err) {
         ChildFailure f{stage, err};
         (void)!::write(plan.report_fd, &f, sizeof f);
@@ -221,17 +228,18 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
     auto our_user = proc::namespace_inode(::getpid(), "user");
     if (their_user && our_user && *their_user != *our_user)
         plan.namespaces |= CLONE_NEWUSER;
-    std::string payload = (*state)->payload_cgroup();
-    int cg = ::open(payload.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    std::string procs = (*state)->payload_cgroup() + "/cgroup.procs";
+    int cg = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
     if (cg < 0)
-        return Error::from_errno("open " + payload);
-    UniqueFd cgroup_fd(cg);
+        return Error::from_errno("open " + procs);
+    UniqueFd cgroup_procs(cg);
+    plan.cgroup_procs_fd = cg;
     UniqueFd v1_procs;
     if (!(*state)->cgroup_v1.empty()) {
-        std::string procs = (*state)->cgroup_v1 + "/payload/cgroup.procs";
-        int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+        std::string v1 = (*state)->cgroup_v1 + "/payload/cgroup.procs";
+        int fd = ::open(v1.c_str(), O_WRONLY | O_CLOEXEC);
         if (fd < 0)
-            return Error::from_errno("open " + procs);
+            return Error::from_errno("open " + v1);
         v1_procs = UniqueFd(fd);
         plan.v1_procs_fd = fd;
     }
@@ -264,36 +272,24 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
         ::sigaddset(&forwarded, sig);
     ::sigprocmask(SIG_BLOCK, &forwarded, &original);
 
+    struct Start {
+        const ChildPlan* plan;
+        const sigset_t* mask;
+    } start{&plan, &original};
+    // The child's stack while it shares our memory: it calls a handful of syscalls and execve.
+    alignas(64) static char child_stack[64 * 1024];
     int child_pidfd = -1;
-    sys::CloneArgs args;
-    args.flags = sys::kCloneIntoCgroup | sys::kClonePidfd;
-    args.pidfd = reinterpret_cast<std::uint64_t>(&child_pidfd);
-    args.exit_signal = SIGCHLD;
-    args.cgroup = static_cast<std::uint64_t>(cgroup_fd.get());
-    pid_t pid = sys::clone3(args);
-    UniqueFd procs_fd;
-    if (pid < 0 && (errno == ENOSYS || errno == E2BIG || errno == EINVAL)) {
-        // Before 5.7: fork, and let the child write itself into cgroup.procs.
-        int fd = ::openat(cgroup_fd.get(), "cgroup.procs", O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-            return Error::from_errno("open " + payload + "/cgroup.procs");
-        procs_fd = UniqueFd(fd);
-        plan.cgroup_procs_fd = fd;
-        pid = ::fork();
-        if (pid > 0) {
-            auto pfd = sys::pidfd_open(pid);
-            child_pidfd = pfd ? pfd->release() : -1;
-        }
-    }
-    if (pid < 0) {
-        Error e = Error::from_errno("clone3");
+    auto pid = sys::clone_vfork(
+        [](void* arg) -> int {
+            auto* s = static_cast<Start*>(arg);
+            run_child(*s->plan, *s->mask);
+        },
+        &start, child_stack, sizeof child_stack, &child_pidfd);
+    if (!pid) {
         ::sigprocmask(SIG_SETMASK, &original, nullptr);
-        return e;
+        return std::move(pid).error();
     }
-    if (pid == 0)
-        run_child(plan, original);
-
-    proc::ChildGuard child(pid, UniqueFd(child_pidfd));
+    proc::ChildGuard child(*pid, UniqueFd(child_pidfd));
     report_write.reset();
     ChildFailure failure{};
     ssize_t n;
