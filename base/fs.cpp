@@ -112,7 +112,9 @@ Result<std::string> read_file_at(int dirfd, const char* name) {
     return read_all(fd, name);
 }
 
-Status write_file_atomic(const std::string& path, std::string_view content, mode_t mode) {
+Status write_file_atomic(const std::string& path, std::string_view content, mode_t mode,
+                         Durability durability) {
+    const bool durable = durability == Durability::durable;
     std::string dir = dirname(path);
     std::string tmp = path + ".tmp.XXXXXX";
     int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
@@ -127,14 +129,15 @@ Status write_file_atomic(const std::string& path, std::string_view content, mode
         return fail(Error::from_errno("chmod " + tmp));
     if (auto st = write_all(fd, content, tmp); !st)
         return fail(std::move(st).error());
-    if (::fsync(fd) < 0)
+    if (durable && ::fsync(fd) < 0)
         return fail(Error::from_errno("fsync " + tmp));
     owner.reset();
     if (::rename(tmp.c_str(), path.c_str()) < 0)
         return fail(Error::from_errno("rename to " + path));
     // Make the rename itself durable.
-    if (auto dfd = open_dir(dir))
-        ::fsync(dfd->get());
+    if (durable)
+        if (auto dfd = open_dir(dir))
+            ::fsync(dfd->get());
     return {};
 }
 

@@ -71,6 +71,14 @@ Result<Placement> place_self(const Paths& paths, const std::string& name) {
     return p;
 }
 
+long long now_us() {
+    timespec ts;
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+long long now_ms() { return now_us() / 1000; }
+
 void undo_placement(const Placement& p) {
     if (p.under_systemd)
         return;
@@ -101,6 +109,7 @@ void warn_unapplied(const Spec& spec) {
 }
 
 Status boot_foreground(const Paths& paths, const std::string& name) {
+    const long long setup_start = now_us();
     auto lock = lock_container(paths, name);
     if (!lock)
         return std::move(lock).error();
@@ -152,18 +161,13 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
     for (auto& a : args)
         argv.push_back(a.data());
     argv.push_back(nullptr);
-    log::debug("exec %s", args[0].c_str());
+    // What tools/bench/boot-setup.sh collects: everything boot does before nspawn takes over.
+    log::debug("boot set-up took %lld us; exec %s", now_us() - setup_start, args[0].c_str());
     ::execve(argv[0], argv.data(), environ);
     Error err = Error::from_errno(std::string("exec ") + argv[0]);
     (void)fs::remove_tree(paths.state_dir(name));
     undo_placement(*placement);
     return err;
-}
-
-long long now_ms() {
-    timespec ts;
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 std::string last_line_of(const std::string& path) {

@@ -52,7 +52,9 @@ Result<std::optional<State>> read_state(const Paths& paths, const std::string& n
 
 Status write_state(const Paths& paths, const std::string& name, const State& state) {
     VOLT_TRY(fs::mkdir_p(paths.state_dir(name), 0700));
-    return fs::write_file_atomic(paths.state_file(name), to_json(state), 0600);
+    // Runtime state lives in /run and means nothing after a reboot: atomic, not durable.
+    return fs::write_file_atomic(paths.state_file(name), to_json(state), 0600,
+                                 fs::Durability::volatile_ok);
 }
 
 UniqueFd open_nspawn(const State& state) {
