@@ -212,10 +212,10 @@ bool is_directory(const std::string& path) {
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-Result<std::vector<std::string>> list_dir(const std::string& path) {
-    DIR* dir = ::opendir(path.c_str());
-    if (!dir)
-        return Error::from_errno("opendir " + path);
+namespace {
+
+// Reads and closes dir.
+Result<std::vector<std::string>> read_names(DIR* dir, const std::string& what) {
     std::vector<std::string> names;
     errno = 0;
     while (dirent* ent = ::readdir(dir)) {
@@ -225,8 +225,46 @@ Result<std::vector<std::string>> list_dir(const std::string& path) {
     int err = errno;
     ::closedir(dir);
     if (err != 0)
-        return Error(err, "readdir " + path);
+        return Error(err, "readdir " + what);
     return names;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> list_dir(const std::string& path) {
+    DIR* dir = ::opendir(path.c_str());
+    if (!dir)
+        return Error::from_errno("opendir " + path);
+    return read_names(dir, path);
+}
+
+Result<std::vector<std::string>> list_dir(int dirfd) {
+    // fdopendir takes the fd over; give it a duplicate so the caller's stays open.
+    int dup_fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0)
+        return Error::from_errno("dup");
+    // A duplicate shares the file offset: start from the beginning whatever was read before.
+    ::lseek(dup_fd, 0, SEEK_SET);
+    DIR* dir = ::fdopendir(dup_fd);
+    if (!dir) {
+        ::close(dup_fd);
+        return Error::from_errno("fdopendir");
+    }
+    return read_names(dir, "fd " + std::to_string(dirfd));
+}
+
+std::vector<std::string_view> split(std::string_view text, char sep) {
+    std::vector<std::string_view> parts;
+    size_t pos = 0;
+    for (;;) {
+        size_t at = text.find(sep, pos);
+        if (at == std::string_view::npos) {
+            parts.push_back(text.substr(pos));
+            return parts;
+        }
+        parts.push_back(text.substr(pos, at - pos));
+        pos = at + 1;
+    }
 }
 
 std::string join(std::string_view a, std::string_view b) {

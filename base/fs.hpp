@@ -44,6 +44,11 @@ bool is_directory(const std::string& path);
 
 // Directory entries other than "." and "..", unsorted.
 Result<std::vector<std::string>> list_dir(const std::string& path);
+// The names in the directory dirfd refers to (without . and ..); dirfd stays open and usable.
+Result<std::vector<std::string>> list_dir(int dirfd);
+
+// Splits text at every sep: "a::b" gives {"a", "", "b"}, "" gives {""}.
+std::vector<std::string_view> split(std::string_view text, char sep);
 
 std::string join(std::string_view a, std::string_view b);
 std::string dirname(std::string_view path);

@@ -135,15 +135,8 @@ std::vector<std::string> command_candidates(const std::string& cmd,
         if (e.rfind("PATH=", 0) == 0)
             path = e.substr(5);
     std::vector<std::string> out;
-    size_t pos = 0;
-    while (pos <= path.size()) {
-        size_t colon = path.find(':', pos);
-        if (colon == std::string::npos)
-            colon = path.size();
-        std::string dir = path.substr(pos, colon - pos);
-        out.push_back((dir.empty() ? "." : dir) + "/" + cmd);
-        pos = colon + 1;
-    }
+    for (std::string_view dir : fs::split(path, ':'))
+        out.push_back((dir.empty() ? std::string(".") : std::string(dir)) + "/" + cmd);
     return out;
 }
 

@@ -224,15 +224,7 @@ Result<std::string> parse_env(std::string_view option, std::string_view text) {
 
 Result<Volume> parse_volume(std::string_view text) {
     Volume v;
-    std::vector<std::string_view> parts;
-    size_t pos = 0;
-    while (pos <= text.size()) {
-        size_t colon = text.find(':', pos);
-        if (colon == std::string_view::npos)
-            colon = text.size();
-        parts.push_back(text.substr(pos, colon - pos));
-        pos = colon + 1;
-    }
+    std::vector<std::string_view> parts = fs::split(text, ':');
     if (parts.size() == 3) {
         if (parts[2] == "ro")
             v.read_only = true;

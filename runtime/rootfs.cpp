@@ -48,25 +48,10 @@ class TreeCopier {
     std::string where(const std::string& rel) const { return src_root_ + "/" + rel; }
 
     Status copy_dir(int src_dir, int dst_dir, const std::string& rel_dir) {
-        int dup_fd = ::fcntl(src_dir, F_DUPFD_CLOEXEC, 0);
-        if (dup_fd < 0)
-            return Error::from_errno("dup");
-        DIR* dir = ::fdopendir(dup_fd);
-        if (!dir) {
-            ::close(dup_fd);
-            return Error::from_errno("opendir " + where(rel_dir));
-        }
-        std::vector<std::string> names;
-        errno = 0;
-        while (dirent* ent = ::readdir(dir)) {
-            if (std::strcmp(ent->d_name, ".") != 0 && std::strcmp(ent->d_name, "..") != 0)
-                names.emplace_back(ent->d_name);
-        }
-        int err = errno;
-        ::closedir(dir);
-        if (err)
-            return Error(err, "readdir " + where(rel_dir));
-        for (const auto& name : names) {
+        auto names = fs::list_dir(src_dir);
+        if (!names)
+            return std::move(names).error().context("reading " + where(rel_dir));
+        for (const auto& name : *names) {
             std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
             auto st = copy_entry(src_dir, dst_dir, name, rel);
             if (!st)

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "base/error.hpp"
@@ -66,6 +67,31 @@ TEST_CASE("lexical path normalization", "[unit]") {
     CHECK(fs::dirname("/a") == "/");
     CHECK(fs::basename("/a/b.service") == "b.service");
     CHECK(fs::join("/a/", "/b") == "/a/b");
+}
+
+TEST_CASE("splitting keeps empty fields", "[unit]") {
+    using V = std::vector<std::string_view>;
+    CHECK(fs::split("a::b", ':') == V{"a", "", "b"});
+    CHECK(fs::split("", ':') == V{""});
+    CHECK(fs::split(":x:", ':') == V{"", "x", ""});
+}
+
+TEST_CASE("listing a directory by path and by fd", "[unit]") {
+    test::TempDir dir;
+    REQUIRE(fs::write_file_atomic(dir / "one", "1").ok());
+    REQUIRE(fs::mkdir_p(dir / "two").ok());
+    auto by_path = fs::list_dir(dir.path());
+    REQUIRE(by_path.ok());
+    std::sort(by_path->begin(), by_path->end());
+    CHECK(*by_path == std::vector<std::string>{"one", "two"});
+    auto fd = fs::open_dir(dir.path());
+    REQUIRE(fd.ok());
+    for (int round = 0; round < 2; ++round) {  // the fd stays usable, and lists again
+        auto by_fd = fs::list_dir(fd->get());
+        REQUIRE(by_fd.ok());
+        CHECK(by_fd->size() == 2);
+    }
+    CHECK_FALSE(fs::list_dir(dir / "missing").ok());
 }
 
 TEST_CASE("atomic writes replace the file and leave no temporary behind", "[unit]") {
