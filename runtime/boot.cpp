@@ -77,7 +77,9 @@ long long now_us() {
     return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-long long now_ms() { return now_us() / 1000; }
+long long now_ms() {
+    return now_us() / 1000;
+}
 
 void undo_placement(const Placement& p) {
     if (p.under_systemd)
