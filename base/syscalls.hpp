@@ -56,6 +56,18 @@ inline Result<UniqueFd> openat2(int dirfd, const char* path, std::uint64_t flags
     return UniqueFd(fd);
 }
 
+// Linux 5.13. Landlock; the attribute structs are landlock/'s (our own UAPI copy). Raw and
+// returning -1/errno like the kernel, so that a CLONE_VM child may call them.
+inline int landlock_create_ruleset(const void* attr, std::size_t size, std::uint32_t flags) {
+    return static_cast<int>(::syscall(SYS_landlock_create_ruleset, attr, size, flags));
+}
+inline int landlock_add_rule(int ruleset_fd, int rule_type, const void* attr, std::uint32_t flags) {
+    return static_cast<int>(::syscall(SYS_landlock_add_rule, ruleset_fd, rule_type, attr, flags));
+}
+inline int landlock_restrict_self(int ruleset_fd, std::uint32_t flags) {
+    return static_cast<int>(::syscall(SYS_landlock_restrict_self, ruleset_fd, flags));
+}
+
 // posix_spawn's way of starting a child, with a pidfd (CLONE_PIDFD, Linux 5.2): the child runs
 // fn(arg) on `stack`, sharing our memory, while we are suspended until it execs or exits. No page
 // tables are copied and nothing is copied on write, which makes it several times cheaper than
