@@ -106,6 +106,8 @@ class Ruleset {
     Status allow_path(int fd, std::uint64_t rights);
     Status allow_port(std::uint64_t rights, std::uint16_t port);
     int fd() const { return fd_.get(); }
+    // The finished ruleset, to enforce later (in another process: it is inherited).
+    UniqueFd release() { return std::move(fd_); }
 
   private:
     explicit Ruleset(UniqueFd fd) : fd_(std::move(fd)) {}

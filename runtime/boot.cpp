@@ -13,6 +13,8 @@
 #include "base/proc.hpp"
 #include "base/syscalls.hpp"
 #include "cgroup/cgroup.hpp"
+#include "landlock/landlock.hpp"
+#include "runtime/confine.hpp"
 #include "runtime/container.hpp"
 #include "runtime/nspawn.hpp"
 #include "runtime/store.hpp"
@@ -92,6 +94,26 @@ void undo_placement(const Placement& p) {
         (void)cgroup::remove_tree(p.v1);
 }
 
+// Enforces the boot part of the container's Landlock policy on this process, which becomes
+// systemd-nspawn: network and scopes only (file-system rights would forbid nspawn's mounts).
+Status enter_landlock(const Spec& spec, const landlock::Plan& plan) {
+    if (plan.empty()) {
+        log::info("Landlock at boot: nothing to enforce (policy %s)", spec.landlock.c_str());
+        return {};
+    }
+    auto ruleset = landlock::Ruleset::create(plan);
+    if (!ruleset)
+        return std::move(ruleset).error().context("Landlock at boot");
+    if (int err = landlock::restrict_self(ruleset->fd()))
+        return Error(err, "landlock_restrict_self");
+    log::info("Landlock at boot, policy %s, ABI %d: %s", spec.landlock.c_str(), plan.abi,
+              plan.describe().c_str());
+    if (!plan.complete())
+        log::warn("Landlock at boot, policy %s: %s", spec.landlock.c_str(),
+                  plan.describe().c_str());
+    return {};
+}
+
 // Settings that are stored in the spec but that this version does not apply yet are named on
 // every boot, so nobody mistakes them for enforced limits.
 void warn_unapplied(const Spec& spec) {
@@ -100,9 +122,6 @@ void warn_unapplied(const Spec& spec) {
         r.cpu_weight || r.io_weight || r.pids_max)
         log::warn("%s: resource limits are stored but not applied yet by this version",
                   spec.name.c_str());
-    if (spec.landlock != "none")
-        log::warn("%s: Landlock policy '%s' is stored but not enforced yet by this version",
-                  spec.name.c_str(), spec.landlock.c_str());
     if (spec.seccomp != "default" && spec.seccomp != "unconfined")
         log::warn(
             "%s: seccomp profile '%s' is stored but not compiled yet by this version; "
@@ -135,6 +154,11 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
     if (!fs::is_directory(paths.rootfs(name)))
         return Error(ENOENT, "root file system " + paths.rootfs(name) + " is missing");
     warn_unapplied(*spec);
+    // Decided before anything is made, so that `require` refuses without side effects.
+    auto landlock_plan =
+        runtime::landlock_plan(paths, *spec, landlock::Part::boot, spec->landlock_mode);
+    if (!landlock_plan)
+        return std::move(landlock_plan).error();
 
     auto placement = place_self(paths, name);
     if (!placement)
@@ -163,6 +187,12 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
     for (auto& a : args)
         argv.push_back(a.data());
     argv.push_back(nullptr);
+    // Last: the network and scope part of the Landlock policy binds nspawn and the whole guest.
+    if (auto st = enter_landlock(*spec, *landlock_plan); !st) {
+        (void)fs::remove_tree(paths.state_dir(name));
+        undo_placement(*placement);
+        return st;
+    }
     // What tools/bench/boot-setup.sh collects: everything boot does before nspawn takes over.
     log::debug("boot set-up took %lld us; exec %s", now_us() - setup_start, args[0].c_str());
     ::execve(argv[0], argv.data(), environ);
@@ -187,12 +217,22 @@ std::string last_line_of(const std::string& path) {
 // its output in the console log; we return once nspawn says READY=1, or with the child's error.
 Status boot_detached(const Paths& paths, const std::string& name, int timeout_s) {
     VOLT_TRY(load_spec(paths, name));
-    // Checked here too (boot_foreground checks under the lock) so that a second boot does not
-    // truncate the console log of the running one.
-    auto previous = read_state(paths, name);
-    if (previous && *previous && open_nspawn(**previous))
-        return Error::usage("container " + name + " is already running (pid " +
-                            std::to_string((*previous)->nspawn_pid) + ")");
+    {
+        // Checked here too (boot_foreground checks again under its own lock) so that a second
+        // boot does not truncate the console log of the running one, and a crashed run is
+        // collected before its state directory is reused for the log and the notify socket.
+        auto lock = lock_container(paths, name);
+        if (!lock)
+            return std::move(lock).error();
+        auto previous = read_state(paths, name);
+        if (!previous)
+            return std::move(previous).error();
+        if (*previous && open_nspawn(**previous))
+            return Error::usage("container " + name + " is already running (pid " +
+                                std::to_string((*previous)->nspawn_pid) + ")");
+        if (*previous)
+            VOLT_TRY_CTX(collect_run(paths, name, **previous), "collecting the previous run");
+    }
     VOLT_TRY(fs::mkdir_p(paths.state_dir(name), 0700));
     std::string log_path = paths.console_log(name);
     int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -204,14 +244,22 @@ Status boot_detached(const Paths& paths, const std::string& name, int timeout_s)
     if (s < 0)
         return Error::from_errno("socket");
     UniqueFd sock(s);
+    // A socket file, not an abstract address: the Landlock scope abstract-unix-socket forbids a
+    // confined nspawn to reach an abstract socket made outside its domain.
+    std::string notify_path = paths.state_dir(name) + "/notify";
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    // An abstract address: nothing to clean up, and private to this network namespace.
-    std::string abstract = "volt-run/notify/" + std::to_string(::getpid()) + "/" + name;
-    std::memcpy(addr.sun_path + 1, abstract.data(), abstract.size());
-    socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size());
-    if (::bind(s, reinterpret_cast<sockaddr*>(&addr), len) < 0)
-        return Error::from_errno("bind notify socket");
+    if (notify_path.size() >= sizeof addr.sun_path)
+        return Error(ENAMETOOLONG, "notify socket " + notify_path);
+    std::memcpy(addr.sun_path, notify_path.data(), notify_path.size());
+    ::unlink(notify_path.c_str());  // from a crashed boot
+    if (::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        return Error::from_errno("bind " + notify_path);
+    // Gone when we return, whatever happens: nspawn only talks to it until READY=1.
+    struct Unlink {
+        std::string path;
+        ~Unlink() { ::unlink(path.c_str()); }
+    } unlink_notify{notify_path};
 
     pid_t pid = ::fork();
     if (pid < 0)
@@ -222,7 +270,7 @@ Status boot_detached(const Paths& paths, const std::string& name, int timeout_s)
         ::dup2(devnull, 0);
         ::dup2(log_fd, 1);
         ::dup2(log_fd, 2);
-        ::setenv("NOTIFY_SOCKET", ("@" + abstract).c_str(), 1);
+        ::setenv("NOTIFY_SOCKET", notify_path.c_str(), 1);
         Status st = boot_foreground(paths, name);
         std::fprintf(stderr, "volt-run: %s\n", st.error().describe().c_str());
         std::fflush(stderr);

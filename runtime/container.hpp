@@ -32,6 +32,7 @@ struct ExecOptions {
     std::vector<std::string> env;  // KEY=VALUE, after the container's own
     std::string workdir;           // inside the container; "/" when empty
     std::vector<std::string> argv;
+    std::optional<LandlockMode> landlock_mode;  // the container's when unset
 };
 // Runs argv inside the running container and returns its exit code (128+N for signal N).
 // Errors: not running (usage), command not found (not_found), not executable (cannot_execute).

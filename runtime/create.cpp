@@ -134,6 +134,13 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     rollback.add([settings] { ::unlink(settings.c_str()); });
     VOLT_TRY(fs::write_file_atomic(settings, units::render_nspawn(nspawn_settings(spec))));
 
+    if (spec.landlock.front() == '/') {
+        auto policy = fs::read_file(spec.landlock);
+        if (!policy)
+            return std::move(policy).error();
+        VOLT_TRY(fs::write_file_atomic(paths.landlock_policy(name), *policy, 0600));
+    }
+
     if (::rename(staging.c_str(), rootfs.c_str()) < 0)
         return Error::from_errno("rename " + staging + " to " + rootfs);
     rollback.add([rootfs] { remove_quietly(rootfs); });

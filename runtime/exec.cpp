@@ -10,8 +10,13 @@
 //    cgroups lie below its root, checks a process that had already joined the container's user
 //    or cgroup namespace would fail.
 // 3. The child joins the remaining namespaces (user first, the kernel orders that) with one
-//    setns on the same pidfd, changes directory and execs. Between clone and execve it only makes
-//    system calls; everything it needs was prepared by the parent.
+//    setns on the same pidfd, changes directory, enters the Landlock domain and execs. Between
+//    clone and execve it only makes system calls; everything it needs was prepared by the parent.
+//
+// The Landlock ruleset is built by the parent. Its path rules are opened below
+// /proc/LEADER/root with RESOLVE_IN_ROOT: that is the container's root in the container's mount
+// namespace, so the rules pin the very inodes the command sees, and a symlink in the container
+// cannot point a rule at the host. Paths the container lacks are skipped and reported.
 //
 // Why not clone3(CLONE_INTO_CGROUP)? clone3 has no glibc wrapper that runs a function on a new
 // stack, so it can only be used fork-style, and a fork of this process (page tables, then
@@ -32,6 +37,8 @@
 #include "base/log.hpp"
 #include "base/proc.hpp"
 #include "base/syscalls.hpp"
+#include "landlock/landlock.hpp"
+#include "runtime/confine.hpp"
 #include "runtime/container.hpp"
 #include "runtime/nspawn.hpp"
 #include "runtime/options.hpp"
@@ -50,7 +57,7 @@ constexpr std::array<int, 6> kForwarded = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIG
 
 // What the child reports through the CLOEXEC pipe when it cannot exec (EOF means exec worked).
 struct ChildFailure {
-    int stage;  // 1 setns, 2 chdir, 3 execve, 4 joining the cgroup, 5 becoming root
+    int stage;  // 1 setns, 2 chdir, 3 execve, 4 joining the cgroup, 5 becoming root, 6 Landlock
     int err;
 };
 
@@ -65,6 +72,7 @@ struct ChildPlan {
     std::vector<char*> argv;
     std::vector<char*> envp;
     int report_fd = -1;
+    int landlock_fd = -1;  // a ruleset to enforce just before execve
 };
 
 [[noreturn]] void run_child(const ChildPlan& plan, const sigset_t& original_mask) {
@@ -90,6 +98,9 @@ struct ChildPlan {
     }
     if (::chdir(plan.workdir) < 0)
         fail(2, errno);
+    if (plan.landlock_fd >= 0)
+        if (int err = landlock::restrict_self(plan.landlock_fd))
+            fail(6, err);
     int last = ENOENT;
     bool denied = false;
     for (const auto& path : plan.candidates) {
@@ -151,6 +162,8 @@ Error child_error(const ChildFailure& f, const ExecOptions& o) {
             return Error(f.err, "joining the container's cgroup");
         case 5:
             return Error(f.err, "becoming root in the container's user namespace");
+        case 6:
+            return Error(f.err, "entering the container's Landlock domain");
         default:
             break;
     }
@@ -159,6 +172,49 @@ Error child_error(const ChildFailure& f, const ExecOptions& o) {
     if (f.err == EACCES || f.err == ENOEXEC || f.err == EPERM || f.err == EISDIR)
         return Error(f.err, cmd + ": cannot execute", ErrorKind::cannot_execute);
     return Error(f.err, cmd, ErrorKind::cannot_execute);
+}
+
+// The container's Landlock ruleset for an exec, its path rules resolved inside the container's
+// root (as seen by its init, leader). An invalid UniqueFd when there is nothing to enforce.
+Result<UniqueFd> exec_ruleset(const Paths& paths, const Spec& spec, const ExecOptions& o,
+                              pid_t leader) {
+    LandlockMode mode = o.landlock_mode.value_or(spec.landlock_mode);
+    auto plan = landlock_plan(paths, spec, landlock::Part::exec, mode);
+    if (!plan)
+        return std::move(plan).error();
+    if (plan->empty()) {
+        if (spec.landlock != "none")
+            log::warn("Landlock policy %s: not enforced, this kernel has no Landlock",
+                      spec.landlock.c_str());
+        return UniqueFd();
+    }
+    auto ruleset = landlock::Ruleset::create(*plan);
+    if (!ruleset)
+        return std::move(ruleset).error();
+    std::string root_path = "/proc/" + std::to_string(leader) + "/root";
+    int root = ::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return Error::from_errno("open " + root_path);
+    UniqueFd root_fd(root);
+    std::string skipped;
+    for (const auto& rule : plan->paths) {
+        auto target =
+            sys::openat2(root, rule.path.c_str() + 1, O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT);
+        if (!target) {
+            if (target.error().code() != ENOENT && target.error().code() != ENOTDIR)
+                return std::move(target).error().context("Landlock rule " + rule.path);
+            skipped += (skipped.empty() ? "" : ", ") + rule.path;
+            continue;
+        }
+        VOLT_TRY_CTX(ruleset->allow_path(target->get(), rule.rights), "Landlock rule " + rule.path);
+    }
+    // exec -v says what is enforced, and what the container lacks.
+    log::info("Landlock policy %s, ABI %d: %s%s%s", spec.landlock.c_str(), plan->abi,
+              plan->describe().c_str(),
+              skipped.empty() ? "" : "; skipped (not in the container): ", skipped.c_str());
+    if (!plan->complete())
+        log::warn("Landlock policy %s: %s", spec.landlock.c_str(), plan->describe().c_str());
+    return ruleset->release();
 }
 
 // Waits for the child, relaying the forwarded signals to it; returns its exit code.
@@ -215,8 +271,13 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
     if (!leader_stat || leader_stat->ppid != nspawn_pid)
         return Error(ESRCH, "container " + name + " is stopping");
 
+    auto ruleset = exec_ruleset(paths, *spec, o, leader);
+    if (!ruleset)
+        return std::move(ruleset).error();
+
     ChildPlan plan;
     plan.leader_pidfd = leader_fd->get();
+    plan.landlock_fd = ruleset->get();
     auto their_user = proc::namespace_inode(leader, "user");
     auto our_user = proc::namespace_inode(::getpid(), "user");
     if (their_user && our_user && *their_user != *our_user)

@@ -28,6 +28,11 @@ struct Paths {
     std::string config_dir(const std::string& name) const { return root + "/config/" + name; }
     std::string spec_file(const std::string& name) const { return config_dir(name) + "/spec.json"; }
     std::string lock_file(const std::string& name) const { return config_dir(name) + "/lock"; }
+    // create's copy of a custom Landlock policy (--landlock FILE): later edits of FILE do not
+    // change a container behind its back.
+    std::string landlock_policy(const std::string& name) const {
+        return config_dir(name) + "/landlock.policy";
+    }
     // Runtime state, volatile like the processes it describes.
     std::string state_dir(const std::string& name) const { return run_dir + "/" + name; }
     std::string state_file(const std::string& name) const {

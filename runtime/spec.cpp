@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/fs.hpp"
+#include "landlock/landlock.hpp"
 #include "runtime/options.hpp"
 
 namespace volt::runtime {
@@ -32,6 +33,23 @@ Result<std::string> parse_profile(const char* option, const std::string& value,
                             "': no such profile file");
     return path;
 }
+
+}  // namespace
+
+const char* to_string(LandlockMode mode) {
+    return mode == LandlockMode::require ? "require" : "best-effort";
+}
+
+Result<LandlockMode> parse_landlock_mode(const std::string& option, const std::string& value) {
+    if (value == "best-effort")
+        return LandlockMode::best_effort;
+    if (value == "require")
+        return LandlockMode::require;
+    return Error::usage(option + ": invalid value '" + value +
+                        "': expected best-effort or require");
+}
+
+namespace {
 
 template <class T>
 json optional_json(const std::optional<T>& v) {
@@ -176,6 +194,18 @@ Result<Spec> build_spec(const CreateRequest& r) {
     if (!landlock)
         return std::move(landlock).error();
     s.landlock = *landlock;
+    if (s.landlock.front() == '/') {
+        // A custom policy is checked now; create keeps a copy beside the spec.
+        auto text = fs::read_file(s.landlock);
+        if (!text)
+            return Error::usage("--landlock: cannot read '" + s.landlock +
+                                "': " + text.error().describe());
+        VOLT_TRY(landlock::parse_policy(*text, s.landlock));
+    }
+    auto mode = parse_landlock_mode("--landlock-mode", r.landlock_mode);
+    if (!mode)
+        return std::move(mode).error();
+    s.landlock_mode = *mode;
     s.private_users = r.private_users;
     s.read_only = r.read_only;
     if (!r.kernel.empty()) {
@@ -218,6 +248,7 @@ std::string to_json(const Spec& s) {
         {"volumes", volumes},
         {"seccomp", s.seccomp},
         {"landlock", s.landlock},
+        {"landlock_mode", to_string(s.landlock_mode)},
         {"private_users", s.private_users},
         {"read_only", s.read_only},
         {"kernel", s.kernel},
@@ -272,6 +303,11 @@ Result<Spec> spec_from_json(const std::string& text) {
                                  v.at("read_only").get<bool>()});
         s.seccomp = j.at("seccomp").get<std::string>();
         s.landlock = j.at("landlock").get<std::string>();
+        auto landlock_mode = parse_landlock_mode(
+            "landlock_mode", j.value("landlock_mode", std::string("best-effort")));
+        if (!landlock_mode)
+            return std::move(landlock_mode).error();
+        s.landlock_mode = *landlock_mode;
         s.private_users = j.at("private_users").get<bool>();
         s.read_only = j.at("read_only").get<bool>();
         s.kernel = j.at("kernel").get<std::string>();

@@ -43,6 +43,12 @@ struct Resources {
     bool operator==(const Resources&) const = default;
 };
 
+// best-effort: enforce what the kernel can and report the level; require: refuse to boot or exec
+// when the kernel cannot enforce the whole policy.
+enum class LandlockMode { best_effort, require };
+const char* to_string(LandlockMode mode);
+Result<LandlockMode> parse_landlock_mode(const std::string& option, const std::string& value);
+
 struct Spec {
     static constexpr int kVersion = 1;
 
@@ -59,6 +65,7 @@ struct Spec {
     std::vector<Volume> volumes;
     std::string seccomp = "default";  // default | strict | unconfined | absolute path
     std::string landlock = "server";  // server | desktop | none | absolute path
+    LandlockMode landlock_mode = LandlockMode::best_effort;
     bool private_users = true;
     bool read_only = false;
     std::string kernel;  // absolute path, or empty
@@ -76,6 +83,7 @@ struct CreateRequest {
     std::vector<std::string> ports, env, volumes;
     std::string seccomp = "default";
     std::string landlock = "server";
+    std::string landlock_mode = "best-effort";
     bool private_users = true;
     bool read_only = false;
     std::string kernel;

@@ -29,6 +29,9 @@ struct ExecCmd {
     std::string name;
     runtime::ExecOptions options;
 };
+struct CheckCmd {
+    bool json = false;
+};
 struct StopCmd {
     std::string name;
     int time = 10;
@@ -45,7 +48,8 @@ struct InspectCmd {
     std::string name;
     bool json = false;
 };
-using Command = std::variant<CreateCmd, BootCmd, ExecCmd, StopCmd, DeleteCmd, ListCmd, InspectCmd>;
+using Command =
+    std::variant<CreateCmd, BootCmd, ExecCmd, StopCmd, DeleteCmd, ListCmd, InspectCmd, CheckCmd>;
 
 struct Invocation {
     runtime::Paths paths;

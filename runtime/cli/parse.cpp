@@ -20,6 +20,9 @@ struct Targets {
     DeleteCmd del;
     ListCmd list;
     InspectCmd inspect;
+    CheckCmd check;
+    std::string exec_landlock_mode;  // converted after parsing
+    int exec_verbosity = 0;
 };
 
 void add_global_options(CLI::App& app, Invocation& inv) {
@@ -63,6 +66,9 @@ void add_create(CLI::App& app, CreateCmd& c) {
         ->capture_default_str();
     sub->add_option("--landlock", r.landlock, "server, desktop, none, or a policy file")
         ->capture_default_str();
+    sub->add_option("--landlock-mode", r.landlock_mode,
+                    "best-effort (enforce what the kernel can, report the level) or require")
+        ->capture_default_str();
     sub->add_flag("--private-users,!--no-private-users", r.private_users,
                   "Run the container in its own user namespace (default: on)");
     sub->add_flag("--read-only", r.read_only, "Mount the root file system read-only");
@@ -82,13 +88,17 @@ void add_boot(CLI::App& app, BootCmd& c) {
         ->check(CLI::Range(1, 3600));
 }
 
-void add_exec(CLI::App& app, ExecCmd& c) {
+void add_exec(CLI::App& app, ExecCmd& c, Targets& t) {
     auto* sub = app.add_subcommand(
         "exec", "Run a command inside a running container: exec [OPTIONS] NAME -- CMD [ARGS...]");
     sub->add_option("name", c.name, "Container name")->required();
     sub->add_option("-e,--env", c.options.env, "KEY=VALUE for the command (repeatable)")
         ->allow_extra_args(false);
     sub->add_option("-w,--workdir", c.options.workdir, "Working directory inside the container");
+    sub->add_option("--landlock-mode", t.exec_landlock_mode,
+                    "best-effort or require, instead of the container's");
+    sub->add_flag("-v,--verbose", t.exec_verbosity,
+                  "Report what is enforced (Landlock level, skipped paths)");
     // The command is not a CLI11 positional: everything from the first word after NAME belongs
     // to it, options included and in order ("exec web ls -l" as well as "exec web -- ls -l").
     sub->prefix_command();
@@ -118,6 +128,12 @@ void add_list(CLI::App& app, ListCmd& c) {
     sub->add_flag("--json", c.json, "Print JSON");
 }
 
+void add_check(CLI::App& app, CheckCmd& c) {
+    auto* sub = app.add_subcommand(
+        "check", "Probe this host: Landlock ABI, namespaces, cgroup2, systemd-nspawn, system bus");
+    sub->add_flag("--json", c.json, "Print JSON");
+}
+
 void add_inspect(CLI::App& app, InspectCmd& c) {
     auto* sub = app.add_subcommand("inspect", "Show a container's spec and runtime state");
     sub->add_option("name", c.name, "Container name")->required();
@@ -138,11 +154,12 @@ std::variant<Invocation, Output> parse(int argc, const char* const* argv,
     add_global_options(app, inv);
     add_create(app, t.create);
     add_boot(app, t.boot);
-    add_exec(app, t.exec);
+    add_exec(app, t.exec, t);
     add_stop(app, t.stop);
     add_delete(app, t.del);
     add_list(app, t.list);
     add_inspect(app, t.inspect);
+    add_check(app, t.check);
     for (auto* sub : app.get_subcommands({}))
         sub->footer(kFooter);
 
@@ -193,6 +210,13 @@ std::variant<Invocation, Output> parse(int argc, const char* const* argv,
         for (auto& extra : sub->remaining())
             t.exec.options.argv.push_back(extra);
         t.exec.options.argv.insert(t.exec.options.argv.end(), exec_tail.begin(), exec_tail.end());
+        if (!t.exec_landlock_mode.empty()) {
+            auto mode = runtime::parse_landlock_mode("--landlock-mode", t.exec_landlock_mode);
+            if (!mode)
+                return Output{"volt-run: " + mode.error().describe() + "\n", kExitUsage, true};
+            t.exec.options.landlock_mode = *mode;
+        }
+        inv.verbosity += t.exec_verbosity;
         inv.command = t.exec;
     } else if (name == "stop")
         inv.command = t.stop;
@@ -200,6 +224,8 @@ std::variant<Invocation, Output> parse(int argc, const char* const* argv,
         inv.command = t.del;
     else if (name == "list")
         inv.command = t.list;
+    else if (name == "check")
+        inv.command = t.check;
     else
         inv.command = t.inspect;
     return inv;

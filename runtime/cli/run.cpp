@@ -2,7 +2,10 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.hpp"
+#include "landlock/landlock.hpp"
+#include "runtime/check.hpp"
 #include "runtime/cli/cli.hpp"
+#include "runtime/confine.hpp"
 #include "units/units.hpp"
 
 namespace volt::cli {
@@ -37,14 +40,32 @@ const char* state_word(const runtime::ContainerInfo& c) {
     return c.running ? "running" : "stopped";
 }
 
+// What the running kernel enforces of the container's Landlock policy, at boot and at exec.
+std::string landlock_enforcement(const runtime::Paths& paths, const runtime::Spec& s) {
+    if (s.landlock == "none")
+        return "none requested";
+    auto at_exec =
+        runtime::landlock_plan(paths, s, landlock::Part::exec, runtime::LandlockMode::best_effort);
+    auto at_boot =
+        runtime::landlock_plan(paths, s, landlock::Part::boot, runtime::LandlockMode::best_effort);
+    if (!at_exec)
+        return "error: " + at_exec.error().describe();
+    std::string out = s.landlock + " (" + runtime::to_string(s.landlock_mode) + ", ABI " +
+                      std::to_string(at_exec->abi) + "): exec " + at_exec->describe() +
+                      "; boot (network and scopes) " + at_boot->describe();
+    if (s.landlock_mode == runtime::LandlockMode::require && !at_exec->complete())
+        out += "; boot and exec refuse to run";
+    return out;
+}
+
 // What of the spec this version enforces, so that nobody reads a stored setting as applied.
-json enforcement(const runtime::Spec& s) {
+json enforcement(const runtime::Paths& paths, const runtime::Spec& s) {
     const runtime::Resources& r = s.resources;
     bool limits = r.memory_max || r.memory_high || r.memory_swap_max || r.cpus_milli || r.cpuset ||
                   r.cpu_weight || r.io_weight || r.pids_max;
     return {
         {"resources", limits ? "stored, not applied yet" : "none requested"},
-        {"landlock", s.landlock == "none" ? "none requested" : "stored, not enforced yet"},
+        {"landlock", landlock_enforcement(paths, s)},
         {"seccomp", s.seccomp == "default"      ? "systemd-nspawn's built-in filter"
                     : s.seccomp == "unconfined" ? "systemd-nspawn's built-in filter"
                                                 : "stored, not compiled yet"},
@@ -63,7 +84,7 @@ json info_json(const runtime::Paths& paths, const runtime::ContainerInfo& c) {
         {"unit", paths.unit_file(c.spec.name)},
         {"settings", paths.nspawn_file(c.spec.name)},
         {"spec", json::parse(runtime::to_json(c.spec))},
-        {"enforcement", enforcement(c.spec)},
+        {"enforcement", enforcement(paths, c.spec)},
     };
     if (c.running && c.state) {
         j["nspawn_pid"] = c.state->nspawn_pid;
@@ -133,6 +154,44 @@ int do_inspect(const Invocation& inv, const InspectCmd& c) {
     return 0;
 }
 
+int do_check(const Invocation& inv, const CheckCmd& c) {
+    runtime::HostCheck h = runtime::check_host(inv.paths);
+    json levels = json::array();
+    for (int abi = 1; abi <= landlock::kKnownAbi; ++abi)
+        levels.push_back({{"abi", abi},
+                          {"adds", landlock::added_by(abi)},
+                          {"available", abi <= h.landlock_abi}});
+    json j = {
+        {"landlock", {{"abi", h.landlock_abi}, {"levels", levels}}},
+        {"seccomp", h.seccomp},
+        {"user_namespaces", h.user_namespaces},
+        {"cgroup2", {{"mount", h.cgroup2}, {"controllers", h.cgroup2_controllers}}},
+        {"systemd_nspawn", h.nspawn},
+        {"system_bus", h.system_bus},
+    };
+    if (c.json) {
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+    }
+    auto yes = [](bool b) { return b ? "yes" : "no"; };
+    std::printf("Landlock         ABI %d%s\n", h.landlock_abi,
+                h.landlock_abi == 0 ? " (not available: policies cannot be enforced)" : "");
+    for (int abi = 1; abi <= landlock::kKnownAbi; ++abi)
+        std::printf("  %s ABI %d: %s\n", abi <= h.landlock_abi ? "+" : "-", abi,
+                    landlock::added_by(abi).c_str());
+    std::printf("seccomp          %s\n", yes(h.seccomp));
+    std::printf("user namespaces  %s\n", yes(h.user_namespaces));
+    std::string controllers;
+    for (const auto& ctl : h.cgroup2_controllers)
+        controllers += (controllers.empty() ? "" : " ") + ctl;
+    std::printf("cgroup2          %s (controllers: %s)\n",
+                h.cgroup2.empty() ? "not mounted" : h.cgroup2.c_str(),
+                controllers.empty() ? "none" : controllers.c_str());
+    std::printf("systemd-nspawn   %s\n", yes(h.nspawn));
+    std::printf("system bus       %s\n", yes(h.system_bus));
+    return 0;
+}
+
 }  // namespace
 
 int run(const Invocation& inv) {
@@ -154,6 +213,8 @@ int run(const Invocation& inv) {
                 return finish(runtime::remove(inv.paths, cmd.name, cmd.force, cmd.time));
             else if constexpr (std::is_same_v<T, ListCmd>)
                 return do_list(inv, cmd);
+            else if constexpr (std::is_same_v<T, CheckCmd>)
+                return do_check(inv, cmd);
             else
                 return do_inspect(inv, cmd);
         },

@@ -81,6 +81,8 @@ TEST_CASE("invalid create options: one line naming the value, exit 2, nothing cr
     test::Sandbox sb;
     test::TempDir src;
     std::string img = make_image(src);
+    std::string bad_policy = src / "bad.policy";
+    REQUIRE(fs::write_file_atomic(bad_policy, "fs /usr read\nfs /etc wrte\n").ok());
     struct Case {
         std::vector<std::string> args;
         std::string value;
@@ -99,6 +101,10 @@ TEST_CASE("invalid create options: one line naming the value, exit 2, nothing cr
         {{"create", "ok", "--image", img, "--cpu-weight", "0"}, "'0'"},
         {{"create", "ok", "--image", img, "--io-weight", "100000"}, "'100000'"},
         {{"create", "ok", "--image", "no-such-image"}, "'no-such-image'"},
+        {{"create", "ok", "--image", img, "--landlock", "strict"}, "'strict'"},
+        {{"create", "ok", "--image", img, "--landlock", bad_policy},
+         bad_policy + ":2: unknown right 'wrte'"},
+        {{"create", "ok", "--image", img, "--landlock-mode", "maybe"}, "'maybe'"},
     };
     for (const auto& c : cases) {
         auto r = sb.volt(c.args);

@@ -37,6 +37,20 @@ TEST_CASE("exec takes everything after -- verbatim", "[unit]") {
     CHECK(e.options.argv == std::vector<std::string>{"echo", "-n", "hi"});
 }
 
+TEST_CASE("exec options: Landlock mode and verbosity", "[unit]") {
+    auto r = parse_args({"exec", "-v", "--landlock-mode", "require", "web", "--", "id"});
+    REQUIRE(std::holds_alternative<Invocation>(r));
+    CHECK(std::get<Invocation>(r).verbosity == 1);
+    auto e = command_of<ExecCmd>(r);
+    REQUIRE(e.options.landlock_mode.has_value());
+    CHECK(*e.options.landlock_mode == runtime::LandlockMode::require);
+    CHECK_FALSE(command_of<ExecCmd>(parse_args({"exec", "web", "id"})).options.landlock_mode);
+    auto bad = output_of(parse_args({"exec", "--landlock-mode", "maybe", "web", "--", "id"}));
+    CHECK(bad.exit_code == kExitUsage);
+    CHECK(bad.text.find("'maybe'") != std::string::npos);
+    command_of<CheckCmd>(parse_args({"check", "--json"}));
+}
+
 TEST_CASE("create collects every option", "[unit]") {
     auto c = command_of<CreateCmd>(parse_args({"create",
                                                "web",
