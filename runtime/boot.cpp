@@ -18,6 +18,7 @@
 #include "runtime/container.hpp"
 #include "runtime/nspawn.hpp"
 #include "runtime/store.hpp"
+#include "seccomp-profiles/seccomp.hpp"
 #include "units/units.hpp"
 
 extern char** environ;
@@ -122,11 +123,6 @@ void warn_unapplied(const Spec& spec) {
         r.cpu_weight || r.io_weight || r.pids_max)
         log::warn("%s: resource limits are stored but not applied yet by this version",
                   spec.name.c_str());
-    if (spec.seccomp != "default" && spec.seccomp != "unconfined")
-        log::warn(
-            "%s: seccomp profile '%s' is stored but not compiled yet by this version; "
-            "nspawn's built-in filter applies",
-            spec.name.c_str(), spec.seccomp.c_str());
 }
 
 Status boot_foreground(const Paths& paths, const std::string& name) {
@@ -159,6 +155,13 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
         runtime::landlock_plan(paths, *spec, landlock::Part::boot, spec->landlock_mode);
     if (!landlock_plan)
         return std::move(landlock_plan).error();
+    // The seccomp filter binds nspawn and the whole guest: evaluated for our own capabilities.
+    auto caps = seccomp::capabilities_of(::getpid());
+    if (!caps)
+        return std::move(caps).error();
+    auto filter = seccomp_filter(paths, *spec, *caps);
+    if (!filter)
+        return std::move(filter).error();
 
     auto placement = place_self(paths, name);
     if (!placement)
@@ -192,6 +195,15 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
         (void)fs::remove_tree(paths.state_dir(name));
         undo_placement(*placement);
         return st;
+    }
+    if (*filter) {
+        if (int err = seccomp::install((*filter)->insns.data(), (*filter)->insns.size())) {
+            (void)fs::remove_tree(paths.state_dir(name));
+            undo_placement(*placement);
+            return Error(err, "installing seccomp profile " + spec->seccomp);
+        }
+        log::info("seccomp profile %s installed (%zu instructions)", spec->seccomp.c_str(),
+                  (*filter)->insns.size());
     }
     // What tools/bench/boot-setup.sh collects: everything boot does before nspawn takes over.
     log::debug("boot set-up took %lld us; exec %s", now_us() - setup_start, args[0].c_str());

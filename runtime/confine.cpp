@@ -1,6 +1,7 @@
 #include "runtime/confine.hpp"
 
 #include "base/fs.hpp"
+#include "base/log.hpp"
 
 namespace volt::runtime {
 
@@ -39,6 +40,34 @@ Result<landlock::Plan> landlock_plan(const Paths& paths, const Spec& spec, landl
                    (plan.abi == 0 ? std::string("this kernel has no Landlock") : plan.describe()) +
                    " (use --landlock-mode best-effort to run anyway)");
     return plan;
+}
+
+Result<std::optional<seccomp::Bpf>> seccomp_filter(const Paths& paths, const Spec& spec,
+                                                   std::uint64_t caps, const std::string& profile) {
+    std::string name = profile.empty() ? spec.seccomp : profile;
+    if (name == "unconfined")
+        return std::optional<seccomp::Bpf>();
+    std::string text;
+    if (auto builtin = seccomp::builtin_profile_text(name); !builtin.empty()) {
+        text = builtin;
+    } else {
+        // The container's own custom profile is create's copy; one given to exec is read now.
+        std::string file = profile.empty() ? paths.seccomp_profile(spec.name) : profile;
+        auto stored = fs::read_file(file);
+        if (!stored)
+            return std::move(stored).error().context("reading seccomp profile");
+        text = std::move(stored).value();
+    }
+    seccomp::CompileOptions options;
+    options.target.caps = caps;
+    options.unknown_syscalls_warn = spec.seccomp_unknown_warn;
+    bool hit = false;
+    auto bpf = seccomp::compile_cached(text, name, options, paths.seccomp_cache(), &hit);
+    if (!bpf)
+        return std::move(bpf).error();
+    log::debug("seccomp profile %s: %zu instructions (%s)", name.c_str(), bpf->insns.size(),
+               hit ? "cached" : "compiled");
+    return std::optional<seccomp::Bpf>(std::move(bpf).value());
 }
 
 }  // namespace volt::runtime

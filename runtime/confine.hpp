@@ -9,6 +9,7 @@
 #include "landlock/landlock.hpp"
 #include "runtime/paths.hpp"
 #include "runtime/spec.hpp"
+#include "seccomp-profiles/seccomp.hpp"
 
 namespace volt::runtime {
 
@@ -19,5 +20,11 @@ Result<std::optional<landlock::Policy>> landlock_policy(const Paths& paths, cons
 // LandlockMode::require, an incomplete plan is an error naming what cannot be enforced.
 Result<landlock::Plan> landlock_plan(const Paths& paths, const Spec& spec, landlock::Part part,
                                      LandlockMode mode);
+
+// The container's seccomp filter for a process with capabilities `caps` (nullopt for
+// unconfined), compiled or taken from the cache. `profile` overrides the container's.
+Result<std::optional<seccomp::Bpf>> seccomp_filter(const Paths& paths, const Spec& spec,
+                                                   std::uint64_t caps,
+                                                   const std::string& profile = {});
 
 }  // namespace volt::runtime

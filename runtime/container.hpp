@@ -33,6 +33,7 @@ struct ExecOptions {
     std::string workdir;           // inside the container; "/" when empty
     std::vector<std::string> argv;
     std::optional<LandlockMode> landlock_mode;  // the container's when unset
+    std::string seccomp;                        // a profile instead of the container's
 };
 // Runs argv inside the running container and returns its exit code (128+N for signal N).
 // Errors: not running (usage), command not found (not_found), not executable (cannot_execute).

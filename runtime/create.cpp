@@ -134,6 +134,12 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     rollback.add([settings] { ::unlink(settings.c_str()); });
     VOLT_TRY(fs::write_file_atomic(settings, units::render_nspawn(nspawn_settings(spec))));
 
+    if (spec.seccomp.front() == '/') {
+        auto profile = fs::read_file(spec.seccomp);
+        if (!profile)
+            return std::move(profile).error();
+        VOLT_TRY(fs::write_file_atomic(paths.seccomp_profile(name), *profile, 0600));
+    }
     if (spec.landlock.front() == '/') {
         auto policy = fs::read_file(spec.landlock);
         if (!policy)

@@ -43,6 +43,7 @@
 #include "runtime/nspawn.hpp"
 #include "runtime/options.hpp"
 #include "runtime/store.hpp"
+#include "seccomp-profiles/seccomp.hpp"
 
 namespace volt::runtime {
 namespace {
@@ -57,7 +58,8 @@ constexpr std::array<int, 6> kForwarded = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIG
 
 // What the child reports through the CLOEXEC pipe when it cannot exec (EOF means exec worked).
 struct ChildFailure {
-    int stage;  // 1 setns, 2 chdir, 3 execve, 4 joining the cgroup, 5 becoming root, 6 Landlock
+    // 1 setns, 2 chdir, 3 execve, 4 joining the cgroup, 5 becoming root, 6 Landlock, 7 seccomp
+    int stage;
     int err;
 };
 
@@ -72,7 +74,9 @@ struct ChildPlan {
     std::vector<char*> argv;
     std::vector<char*> envp;
     int report_fd = -1;
-    int landlock_fd = -1;  // a ruleset to enforce just before execve
+    int landlock_fd = -1;                  // a ruleset to enforce just before execve
+    const sock_filter* seccomp = nullptr;  // a filter to install last, after Landlock
+    std::size_t seccomp_len = 0;
 };
 
 [[noreturn]] void run_child(const ChildPlan& plan, const sigset_t& original_mask) {
@@ -101,6 +105,9 @@ struct ChildPlan {
     if (plan.landlock_fd >= 0)
         if (int err = landlock::restrict_self(plan.landlock_fd))
             fail(6, err);
+    if (plan.seccomp)
+        if (int err = seccomp::install(plan.seccomp, plan.seccomp_len))
+            fail(7, err);
     int last = ENOENT;
     bool denied = false;
     for (const auto& path : plan.candidates) {
@@ -164,6 +171,8 @@ Error child_error(const ChildFailure& f, const ExecOptions& o) {
             return Error(f.err, "becoming root in the container's user namespace");
         case 6:
             return Error(f.err, "entering the container's Landlock domain");
+        case 7:
+            return Error(f.err, "installing the container's seccomp filter");
         default:
             break;
     }
@@ -278,6 +287,18 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
     ChildPlan plan;
     plan.leader_pidfd = leader_fd->get();
     plan.landlock_fd = ruleset->get();
+    // The filter is evaluated for the container's capabilities (its init's), as Docker evaluates
+    // includes/excludes against the container's.
+    auto caps = seccomp::capabilities_of(leader);
+    if (!caps)
+        return std::move(caps).error();
+    auto filter = seccomp_filter(paths, *spec, *caps, o.seccomp);
+    if (!filter)
+        return std::move(filter).error();
+    if (*filter) {
+        plan.seccomp = (*filter)->insns.data();
+        plan.seccomp_len = (*filter)->insns.size();
+    }
     auto their_user = proc::namespace_inode(leader, "user");
     auto our_user = proc::namespace_inode(::getpid(), "user");
     if (their_user && our_user && *their_user != *our_user)

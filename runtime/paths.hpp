@@ -33,6 +33,12 @@ struct Paths {
     std::string landlock_policy(const std::string& name) const {
         return config_dir(name) + "/landlock.policy";
     }
+    // The same for a custom seccomp profile (--seccomp FILE).
+    std::string seccomp_profile(const std::string& name) const {
+        return config_dir(name) + "/seccomp.json";
+    }
+    // Compiled seccomp filters, keyed by profile, libseccomp, kernel, architecture, options.
+    std::string seccomp_cache() const { return root + "/cache/seccomp"; }
     // Runtime state, volatile like the processes it describes.
     std::string state_dir(const std::string& name) const { return run_dir + "/" + name; }
     std::string state_file(const std::string& name) const {

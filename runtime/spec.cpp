@@ -7,6 +7,7 @@
 #include "base/fs.hpp"
 #include "landlock/landlock.hpp"
 #include "runtime/options.hpp"
+#include "seccomp-profiles/seccomp.hpp"
 
 namespace volt::runtime {
 namespace {
@@ -202,6 +203,20 @@ Result<Spec> build_spec(const CreateRequest& r) {
                                 "': " + text.error().describe());
         VOLT_TRY(landlock::parse_policy(*text, s.landlock));
     }
+    if (r.seccomp_unknown != "error" && r.seccomp_unknown != "warn")
+        return Error::usage("--seccomp-unknown-syscalls: invalid value '" + r.seccomp_unknown +
+                            "': expected error or warn");
+    s.seccomp_unknown_warn = r.seccomp_unknown == "warn";
+    if (s.seccomp.front() == '/') {
+        // A custom profile is compiled now, so that its errors show at create.
+        auto text = fs::read_file(s.seccomp);
+        if (!text)
+            return Error::usage("--seccomp: cannot read '" + s.seccomp +
+                                "': " + text.error().describe());
+        seccomp::CompileOptions options;
+        options.unknown_syscalls_warn = s.seccomp_unknown_warn;
+        VOLT_TRY(seccomp::compile(*text, s.seccomp, options));
+    }
     auto mode = parse_landlock_mode("--landlock-mode", r.landlock_mode);
     if (!mode)
         return std::move(mode).error();
@@ -249,6 +264,7 @@ std::string to_json(const Spec& s) {
         {"seccomp", s.seccomp},
         {"landlock", s.landlock},
         {"landlock_mode", to_string(s.landlock_mode)},
+        {"seccomp_unknown_syscalls", s.seccomp_unknown_warn ? "warn" : "error"},
         {"private_users", s.private_users},
         {"read_only", s.read_only},
         {"kernel", s.kernel},
@@ -308,6 +324,8 @@ Result<Spec> spec_from_json(const std::string& text) {
         if (!landlock_mode)
             return std::move(landlock_mode).error();
         s.landlock_mode = *landlock_mode;
+        s.seccomp_unknown_warn =
+            j.value("seccomp_unknown_syscalls", std::string("error")) == "warn";
         s.private_users = j.at("private_users").get<bool>();
         s.read_only = j.at("read_only").get<bool>();
         s.kernel = j.at("kernel").get<std::string>();

@@ -66,6 +66,7 @@ struct Spec {
     std::string seccomp = "default";  // default | strict | unconfined | absolute path
     std::string landlock = "server";  // server | desktop | none | absolute path
     LandlockMode landlock_mode = LandlockMode::best_effort;
+    bool seccomp_unknown_warn = false;  // unknown syscall names in the profile: warn, not fail
     bool private_users = true;
     bool read_only = false;
     std::string kernel;  // absolute path, or empty
@@ -84,6 +85,7 @@ struct CreateRequest {
     std::string seccomp = "default";
     std::string landlock = "server";
     std::string landlock_mode = "best-effort";
+    std::string seccomp_unknown = "error";
     bool private_users = true;
     bool read_only = false;
     std::string kernel;

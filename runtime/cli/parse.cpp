@@ -66,6 +66,9 @@ void add_create(CLI::App& app, CreateCmd& c) {
         ->capture_default_str();
     sub->add_option("--landlock", r.landlock, "server, desktop, none, or a policy file")
         ->capture_default_str();
+    sub->add_option("--seccomp-unknown-syscalls", r.seccomp_unknown,
+                    "error or warn: what a syscall name libseccomp does not know is")
+        ->capture_default_str();
     sub->add_option("--landlock-mode", r.landlock_mode,
                     "best-effort (enforce what the kernel can, report the level) or require")
         ->capture_default_str();
@@ -95,6 +98,8 @@ void add_exec(CLI::App& app, ExecCmd& c, Targets& t) {
     sub->add_option("-e,--env", c.options.env, "KEY=VALUE for the command (repeatable)")
         ->allow_extra_args(false);
     sub->add_option("-w,--workdir", c.options.workdir, "Working directory inside the container");
+    sub->add_option("--seccomp", c.options.seccomp,
+                    "default, strict, unconfined or a profile file, instead of the container's");
     sub->add_option("--landlock-mode", t.exec_landlock_mode,
                     "best-effort or require, instead of the container's");
     sub->add_flag("-v,--verbose", t.exec_verbosity,

@@ -66,9 +66,9 @@ json enforcement(const runtime::Paths& paths, const runtime::Spec& s) {
     return {
         {"resources", limits ? "stored, not applied yet" : "none requested"},
         {"landlock", landlock_enforcement(paths, s)},
-        {"seccomp", s.seccomp == "default"      ? "systemd-nspawn's built-in filter"
-                    : s.seccomp == "unconfined" ? "systemd-nspawn's built-in filter"
-                                                : "stored, not compiled yet"},
+        {"seccomp", s.seccomp == "unconfined"
+                        ? "none of volt-run's (systemd-nspawn's built-in filter still applies)"
+                        : s.seccomp + ": the whole container from boot, and exec'd commands"},
         {"network",
          s.network == runtime::NetworkMode::private_net || s.network == runtime::NetworkMode::bridge
              ? "not available yet (boot refuses)"

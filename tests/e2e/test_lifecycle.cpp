@@ -88,7 +88,12 @@ void lifecycle(const std::string& image, const std::string& base_name,
 
     r = sb.volt({"delete", name});
     REQUIRE(r.code == 0);
-    CHECK(test::tree(sb.root()) == std::vector<std::string>{"config", "containers"});
+    // Only what is shared by all containers remains: the compiled seccomp filters' cache.
+    std::vector<std::string> left;
+    for (const auto& entry : test::tree(sb.root()))
+        if (entry.rfind("cache", 0) != 0)
+            left.push_back(entry);
+    CHECK(left == std::vector<std::string>{"config", "containers"});
     CHECK(test::tree(sb.run_dir()).empty());
     CHECK(test::tree(sb.unit_dir()).empty());
     CHECK(test::tree(sb.nspawn_dir()).empty());

@@ -1,0 +1,60 @@
+// seccomp profiles: OCI runtime-spec `linux.seccomp` JSON (with the Docker/containers-common
+// fields) compiled to BPF with libseccomp, cached, and installed. See seccomp-profiles/README.md.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.hpp"
+
+namespace volt::seccomp {
+
+// What a profile is evaluated against: `includes`/`excludes` pick rules by the capabilities of
+// the process the filter will bind and by the architecture.
+struct Target {
+    std::uint64_t caps = ~0ULL;  // effective capability set, bit N = capability N
+    std::string kernel_release;  // "6.18.0-…" for minKernel; uname() when empty
+};
+
+struct CompileOptions {
+    Target target;
+    bool unknown_syscalls_warn = false;  // an unknown syscall name: warning instead of error
+};
+
+// A compiled filter: the BPF program the kernel runs.
+struct Bpf {
+    std::vector<sock_filter> insns;
+    bool operator==(const Bpf& o) const;
+};
+
+// Parses and compiles a profile for the native architecture (and its compat ones from archMap
+// or architectures). Errors name the source and the place ("p.json: syscalls[3].args[0].op:
+// unknown operator 'SCMP_CMP_XX'"); an unknown syscall name names the syscall and the profile.
+// `warnings` gets one line per skipped unknown syscall when unknown_syscalls_warn is set.
+Result<Bpf> compile(std::string_view json_text, const std::string& source,
+                    const CompileOptions& options, std::vector<std::string>* warnings = nullptr);
+
+// The text of a shipped profile ("default", "strict"), or empty.
+std::string_view builtin_profile_text(std::string_view name);
+
+// compile() through a cache directory: the key covers the profile bytes, libseccomp's version,
+// the kernel release, the architecture and the options, and each cache file carries its key and
+// a checksum, so a stale or corrupted file is detected and rebuilt. `hit` says which happened.
+Result<Bpf> compile_cached(std::string_view json_text, const std::string& source,
+                           const CompileOptions& options, const std::string& cache_dir,
+                           bool* hit = nullptr);
+
+// Installs the filter on the calling thread (and what it execs). Async-signal-safe: raw
+// syscalls only, so a CLONE_VM child may call it. Uses SECCOMP_FILTER_FLAG_SPEC_ALLOW and retries
+// without flags on EINVAL; sets no_new_privs only when the kernel demands it (EACCES: no
+// CAP_SYS_ADMIN). Returns 0 or an errno.
+int install(const sock_filter* insns, std::size_t count);
+
+// The effective capabilities of a process, from /proc/PID/status (CapEff).
+Result<std::uint64_t> capabilities_of(int pid);
+
+}  // namespace volt::seccomp

@@ -1,0 +1,83 @@
+// seccomp on booted containers: exec'd commands are bound by the container's profile (or the
+// one exec names), and systemd guests boot to READY under the shipped default and strict.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <map>
+
+#include "base/fs.hpp"
+#include "support.hpp"
+
+using namespace volt;
+
+namespace {
+
+void require_facilities() {
+    test::skip_unless(test::is_root(), "root");
+    test::skip_unless(test::have_program("/usr/bin/systemd-nspawn"), "systemd-nspawn");
+    test::skip_unless(!test::writable_cgroup2().empty(), "a writable cgroup2 hierarchy");
+}
+
+}  // namespace
+
+TEST_CASE("exec under strict: denied syscalls get the profile's errno", "[e2e]") {
+    require_facilities();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));
+    test::Sandbox sb;
+    std::string name = sb.unique_name("sc");
+    auto r = sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none",
+                      "--seccomp", "strict"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    // The probe, statically linked, into the container's /usr/bin.
+    auto probe = fs::read_file(VOLT_TRY_SYSCALL);
+    REQUIRE(probe.ok());
+    REQUIRE(fs::write_file_atomic(sb.root() + "/containers/" + name + "/usr/bin/try-syscall",
+                                  *probe, 0755)
+                .ok());
+    r = sb.volt({"boot", "--detach", name});
+    INFO("boot: " << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(sb.volt({"exec", name, "--", "try-syscall", "getpid"}).code == 0);
+    CHECK(sb.volt({"exec", name, "--", "try-syscall", "swapon"}).code == EPERM);
+    CHECK(sb.volt({"exec", name, "--", "try-syscall", "ptrace"}).code == EPERM);
+    CHECK(sb.volt({"exec", name, "--", "try-syscall", "clone3"}).code == ENOSYS);
+    CHECK(sb.volt({"exec", name, "--", "try-syscall", "personality", "0x400000"}).code == ENOSYS);
+    // exec may name another profile: default allows ptrace (the kernel says ESRCH).
+    CHECK(sb.volt({"exec", "--seccomp", "default", name, "--", "try-syscall", "ptrace"}).code ==
+          ESRCH);
+    // exec'd commands are children of volt-run, not of the guest: unconfined means no filter.
+    CHECK(sb.volt({"exec", "--seccomp", "unconfined", name, "--", "try-syscall", "ptrace"}).code ==
+          ESRCH);
+    REQUIRE(sb.volt({"stop", name}).code == 0);
+    REQUIRE(sb.volt({"delete", name}).code == 0);
+}
+
+TEST_CASE("systemd boots to READY under the shipped default and strict profiles", "[e2e]") {
+    require_facilities();
+    REQUIRE(fs::is_directory(test::debian_rootfs()));
+    // The guest's init carries nspawn's own filters, plus volt-run's from boot unless unconfined.
+    std::map<std::string, int> filters_of_init;
+    for (const char* profile : {"unconfined", "default", "strict"}) {
+        INFO(profile);
+        test::Sandbox sb;
+        std::string name = sb.unique_name(std::string("sc") + profile);
+        auto r = sb.volt({"create", name, "--image", test::debian_rootfs(), "--network", "none",
+                          "--seccomp", profile});
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        r = sb.volt({"boot", "--detach", "--timeout", "90", name});
+        INFO("boot: " << r.err);
+        REQUIRE(r.code == 0);
+        r = sb.volt({"exec", name, "--", "systemctl", "is-system-running", "--wait"});
+        INFO(r.out << r.err);
+        CHECK((r.out == "running\n" || r.out == "degraded\n"));
+        r = sb.volt(
+            {"exec", name, "--", "sed", "-n", "s/^Seccomp_filters:\t//p", "/proc/1/status"});
+        REQUIRE(r.code == 0);
+        filters_of_init[profile] = std::atoi(r.out.c_str());
+        REQUIRE(sb.volt({"stop", name}).code == 0);
+        REQUIRE(sb.volt({"delete", name}).code == 0);
+    }
+    CHECK(filters_of_init["default"] == filters_of_init["unconfined"] + 1);
+    CHECK(filters_of_init["strict"] == filters_of_init["unconfined"] + 1);
+}
