@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -115,14 +116,54 @@ Status enter_landlock(const Spec& spec, const landlock::Plan& plan) {
     return {};
 }
 
-// Settings that are stored in the spec but that this version does not apply yet are named on
-// every boot, so nobody mistakes them for enforced limits.
-void warn_unapplied(const Spec& spec) {
-    const Resources& r = spec.resources;
-    if (r.memory_max || r.memory_high || r.memory_swap_max || r.cpus_milli || r.cpuset ||
-        r.cpu_weight || r.io_weight || r.pids_max)
-        log::warn("%s: resource limits are stored but not applied yet by this version",
-                  spec.name.c_str());
+// The options that ask for a controller, for error messages.
+const char* options_of(const std::string& controller) {
+    if (controller == "memory")
+        return "--memory, --memory-high, --memory-swap";
+    if (controller == "cpu")
+        return "--cpus, --cpu-weight";
+    if (controller == "cpuset")
+        return "--cpuset";
+    if (controller == "io")
+        return "--io-weight";
+    return "--pids-max";
+}
+
+// Writes the container's limits to its own cgroup (which holds nspawn's supervisor and the
+// payload below it). Fails closed: a missing controller refuses the boot, unless the spec allows
+// booting without it; then `unenforced` names it.
+Status apply_limits(const Paths& paths, const Spec& spec, const std::string& cgroup_path,
+                    std::vector<std::string>& unenforced) {
+    std::vector<cgroup::Setting> settings = cgroup::render(spec.resources);
+    if (settings.empty())
+        return {};
+    auto mounts = cgroup::find_mounts(paths.cgroup_root);
+    if (!mounts)
+        return std::move(mounts).error();
+    std::vector<std::string> missing;
+    std::string why;
+    VOLT_TRY(cgroup::enable_controllers(mounts->unified, cgroup_path,
+                                        cgroup::controllers_of(settings), missing, why));
+    if (!missing.empty()) {
+        std::string names;
+        for (const auto& c : missing)
+            names += (names.empty() ? "" : ", ") + c + " (" + options_of(c) + ")";
+        if (!spec.missing_controllers_ok)
+            return Error(0, "cannot enforce the limits of " + spec.name +
+                                ": cgroup controller " + names + " " + why +
+                                "; enable it, or create the container with "
+                                "--missing-controllers ignore to boot without these limits");
+        log::warn("%s: limits not enforced, cgroup controller %s %s", spec.name.c_str(),
+                  names.c_str(), why.c_str());
+        std::erase_if(settings, [&](const cgroup::Setting& s) {
+            return std::find(missing.begin(), missing.end(), s.controller) != missing.end();
+        });
+        unenforced = missing;
+    }
+    VOLT_TRY(cgroup::write_settings(cgroup_path, settings));
+    for (const auto& s : settings)
+        log::info("%s: %s = %s", spec.name.c_str(), s.file.c_str(), s.value.c_str());
+    return {};
 }
 
 Status boot_foreground(const Paths& paths, const std::string& name) {
@@ -149,7 +190,6 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
                             "--network none or --network host");
     if (!fs::is_directory(paths.rootfs(name)))
         return Error(ENOENT, "root file system " + paths.rootfs(name) + " is missing");
-    warn_unapplied(*spec);
     // Decided before anything is made, so that `require` refuses without side effects.
     auto landlock_plan =
         runtime::landlock_plan(paths, *spec, landlock::Part::boot, spec->landlock_mode);
@@ -167,6 +207,11 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
     if (!placement)
         return std::move(placement).error();
     State state;
+    if (auto st = apply_limits(paths, *spec, placement->unified, state.unenforced_controllers);
+        !st) {
+        undo_placement(*placement);
+        return st;
+    }
     state.nspawn_pid = ::getpid();  // execve keeps the pid: this is nspawn's
     auto self = proc::stat(state.nspawn_pid);
     if (!self) {

@@ -48,6 +48,14 @@ Status stop(const Paths& paths, const std::string& name, int grace_seconds);
 // first). Safe to run again after a crash at any step.
 Status remove(const Paths& paths, const std::string& name, bool force, int grace_seconds = 10);
 
+// Changes resource limits: written to the running container's cgroup at once (refused if a
+// controller is missing), and to its spec for the next boot. Returns the updated spec.
+Result<Spec> update(const Paths& paths, const std::string& name, const ResourceRequest& request);
+// memory, CPU, pids and OOM counters of a running container.
+Result<cgroup::Stats> stats(const Paths& paths, const std::string& name);
+// Freezes (paused) or thaws every process of a running container (cgroup.freeze).
+Status pause(const Paths& paths, const std::string& name, bool paused);
+
 struct ContainerInfo {
     Spec spec;
     std::optional<State> state;  // recorded runtime state, if any

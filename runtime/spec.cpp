@@ -91,11 +91,7 @@ const char* to_string(InitKind kind) {
     return "?";
 }
 
-Result<Spec> build_spec(const CreateRequest& r) {
-    VOLT_TRY(validate_name(r.name));
-    Spec s;
-    s.name = r.name;
-
+Result<Resources> parse_resources(const ResourceRequest& r) {
     auto size = [](const char* opt, const std::string& v,
                    std::optional<std::uint64_t>& out) -> Status {
         if (v.empty())
@@ -116,7 +112,7 @@ Result<Spec> build_spec(const CreateRequest& r) {
         out = static_cast<std::uint32_t>(*n);
         return {};
     };
-    Resources& res = s.resources;
+    Resources res;
     VOLT_TRY(size("--memory", r.memory, res.memory_max));
     VOLT_TRY(size("--memory-high", r.memory_high, res.memory_high));
     VOLT_TRY(size("--memory-swap", r.memory_swap, res.memory_swap_max));
@@ -143,6 +139,39 @@ Result<Spec> build_spec(const CreateRequest& r) {
             return std::move(n).error();
         res.pids_max = *n;
     }
+
+    return res;
+}
+
+Resources merge(Resources base, const Resources& c) {
+    auto take = [](auto& into, const auto& from) {
+        if (from)
+            into = from;
+    };
+    take(base.memory_max, c.memory_max);
+    take(base.memory_high, c.memory_high);
+    take(base.memory_swap_max, c.memory_swap_max);
+    take(base.cpus_milli, c.cpus_milli);
+    take(base.cpuset, c.cpuset);
+    take(base.cpu_weight, c.cpu_weight);
+    take(base.io_weight, c.io_weight);
+    take(base.pids_max, c.pids_max);
+    return base;
+}
+
+Result<Spec> build_spec(const CreateRequest& r) {
+    VOLT_TRY(validate_name(r.name));
+    Spec s;
+    s.name = r.name;
+
+    auto resources = parse_resources(r);
+    if (!resources)
+        return std::move(resources).error();
+    s.resources = *resources;
+    if (r.missing_controllers != "refuse" && r.missing_controllers != "ignore")
+        return Error::usage("--missing-controllers: invalid value '" + r.missing_controllers +
+                            "': expected refuse or ignore");
+    s.missing_controllers_ok = r.missing_controllers == "ignore";
 
     if (r.network == "private")
         s.network = NetworkMode::private_net;
@@ -265,6 +294,7 @@ std::string to_json(const Spec& s) {
         {"landlock", s.landlock},
         {"landlock_mode", to_string(s.landlock_mode)},
         {"seccomp_unknown_syscalls", s.seccomp_unknown_warn ? "warn" : "error"},
+        {"missing_controllers", s.missing_controllers_ok ? "ignore" : "refuse"},
         {"private_users", s.private_users},
         {"read_only", s.read_only},
         {"kernel", s.kernel},
@@ -326,6 +356,8 @@ Result<Spec> spec_from_json(const std::string& text) {
         s.landlock_mode = *landlock_mode;
         s.seccomp_unknown_warn =
             j.value("seccomp_unknown_syscalls", std::string("error")) == "warn";
+        s.missing_controllers_ok =
+            j.value("missing_controllers", std::string("refuse")) == "ignore";
         s.private_users = j.at("private_users").get<bool>();
         s.read_only = j.at("read_only").get<bool>();
         s.kernel = j.at("kernel").get<std::string>();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "cgroup/limits.hpp"
 
 namespace volt::runtime {
 
@@ -31,17 +32,16 @@ struct Volume {
     bool operator==(const Volume&) const = default;
 };
 
-struct Resources {
-    std::optional<std::uint64_t> memory_max;       // bytes (--memory)
-    std::optional<std::uint64_t> memory_high;      // bytes (--memory-high)
-    std::optional<std::uint64_t> memory_swap_max;  // bytes (--memory-swap)
-    std::optional<std::uint32_t> cpus_milli;       // --cpus 1.5 → 1500
-    std::optional<std::string> cpuset;             // normalized list, "0-3,6"
-    std::optional<std::uint32_t> cpu_weight;       // 1..10000
-    std::optional<std::uint32_t> io_weight;        // 1..10000
-    std::optional<std::uint64_t> pids_max;
-    bool operator==(const Resources&) const = default;
+// The resource limits of a container are cgroup/'s type: what is validated here is written there.
+using Resources = cgroup::Limits;
+
+// Limit options as typed (create and update): validated by parse_resources.
+struct ResourceRequest {
+    std::string memory, memory_high, memory_swap, cpus, cpuset, cpu_weight, io_weight, pids_max;
 };
+Result<Resources> parse_resources(const ResourceRequest& request);
+// `changes` over `base`: every limit set in changes replaces base's.
+Resources merge(Resources base, const Resources& changes);
 
 // best-effort: enforce what the kernel can and report the level; require: refuse to boot or exec
 // when the kernel cannot enforce the whole policy.
@@ -67,6 +67,8 @@ struct Spec {
     std::string landlock = "server";  // server | desktop | none | absolute path
     LandlockMode landlock_mode = LandlockMode::best_effort;
     bool seccomp_unknown_warn = false;  // unknown syscall names in the profile: warn, not fail
+    // A limit whose cgroup controller is missing: boot refuses (false) or boots without it.
+    bool missing_controllers_ok = false;
     bool private_users = true;
     bool read_only = false;
     std::string kernel;  // absolute path, or empty
@@ -76,16 +78,16 @@ struct Spec {
 };
 
 // The raw option values of `create`, as the user typed them. Validated by build_spec.
-struct CreateRequest {
+struct CreateRequest : ResourceRequest {
     std::string name;
     std::string image;
-    std::string memory, memory_high, memory_swap, cpus, cpuset, cpu_weight, io_weight, pids_max;
     std::string network = "private";
     std::vector<std::string> ports, env, volumes;
     std::string seccomp = "default";
     std::string landlock = "server";
     std::string landlock_mode = "best-effort";
     std::string seccomp_unknown = "error";
+    std::string missing_controllers = "refuse";
     bool private_users = true;
     bool read_only = false;
     std::string kernel;

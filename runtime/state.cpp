@@ -17,7 +17,8 @@ std::string to_json(const State& s) {
               {"cgroup", s.cgroup},
               {"cgroup_v1", s.cgroup_v1},
               {"under_systemd", s.under_systemd},
-              {"started", s.started}};
+              {"started", s.started},
+              {"unenforced_controllers", s.unenforced_controllers}};
     return j.dump(2) + "\n";
 }
 
@@ -31,6 +32,7 @@ Result<State> state_from_json(const std::string& text) {
         s.cgroup_v1 = j.at("cgroup_v1").get<std::string>();
         s.under_systemd = j.at("under_systemd").get<bool>();
         s.started = j.at("started").get<std::string>();
+        s.unenforced_controllers = j.value("unenforced_controllers", std::vector<std::string>{});
         return s;
     } catch (const json::exception& e) {
         return Error(EINVAL, std::string("malformed runtime state: ") + e.what());

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/error.hpp"
 #include "base/fd.hpp"
@@ -21,6 +22,9 @@ struct State {
     std::string cgroup_v1;  // its twin in the v1 name=systemd hierarchy on hybrid hosts, or empty
     bool under_systemd = false;  // the cgroup is the unit's; systemd removes it
     std::string started;         // UTC, RFC 3339
+    // Controllers of requested limits that were missing (booted with --missing-controllers
+    // ignore): those limits are not enforced.
+    std::vector<std::string> unenforced_controllers;
 
     // nspawn moves the guest into this leaf of the container's cgroup.
     std::string payload_cgroup() const { return cgroup + "/payload"; }

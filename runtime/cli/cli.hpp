@@ -32,6 +32,18 @@ struct ExecCmd {
 struct CheckCmd {
     bool json = false;
 };
+struct UpdateCmd {
+    std::string name;
+    runtime::ResourceRequest limits;
+};
+struct StatsCmd {
+    std::string name;
+    bool json = false;
+};
+struct PauseCmd {
+    std::string name;
+    bool paused = true;  // false: resume
+};
 struct StopCmd {
     std::string name;
     int time = 10;
@@ -48,8 +60,8 @@ struct InspectCmd {
     std::string name;
     bool json = false;
 };
-using Command =
-    std::variant<CreateCmd, BootCmd, ExecCmd, StopCmd, DeleteCmd, ListCmd, InspectCmd, CheckCmd>;
+using Command = std::variant<CreateCmd, BootCmd, ExecCmd, StopCmd, DeleteCmd, ListCmd, InspectCmd,
+                             CheckCmd, UpdateCmd, StatsCmd, PauseCmd>;
 
 struct Invocation {
     runtime::Paths paths;

@@ -21,6 +21,9 @@ struct Targets {
     ListCmd list;
     InspectCmd inspect;
     CheckCmd check;
+    UpdateCmd update;
+    StatsCmd stats;
+    PauseCmd pause, resume;
     std::string exec_landlock_mode;  // converted after parsing
     int exec_verbosity = 0;
 };
@@ -41,19 +44,27 @@ void add_global_options(CLI::App& app, Invocation& inv) {
     app.add_flag("-v,--verbose", inv.verbosity, "More output (-vv for debug)");
 }
 
+// The resource limit options, shared by create and update.
+void add_limit_options(CLI::App& sub, runtime::ResourceRequest& r) {
+    sub.add_option("--memory", r.memory, "Memory limit (memory.max), e.g. 512M, 2G");
+    sub.add_option("--memory-high", r.memory_high, "Memory throttling point (memory.high)");
+    sub.add_option("--memory-swap", r.memory_swap, "Swap limit (memory.swap.max)");
+    sub.add_option("--cpus", r.cpus, "CPU bandwidth in CPUs (cpu.max), e.g. 1.5");
+    sub.add_option("--cpuset", r.cpuset, "CPUs to run on (cpuset.cpus), e.g. 0-3,6");
+    sub.add_option("--cpu-weight", r.cpu_weight, "CPU weight 1-10000 (cpu.weight)");
+    sub.add_option("--io-weight", r.io_weight, "I/O weight 1-10000 (io.weight)");
+    sub.add_option("--pids-max", r.pids_max, "Maximum number of processes (pids.max)");
+}
+
 void add_create(CLI::App& app, CreateCmd& c) {
     auto* sub = app.add_subcommand("create", "Create a container from an image");
     auto& r = c.request;
     sub->add_option("name", r.name, "Container name: letters, digits, '-', '_', '.'")->required();
     sub->add_option("--image", r.image, "Image directory, or a name under ROOT/images")->required();
-    sub->add_option("--memory", r.memory, "Memory limit (memory.max), e.g. 512M, 2G");
-    sub->add_option("--memory-high", r.memory_high, "Memory throttling point (memory.high)");
-    sub->add_option("--memory-swap", r.memory_swap, "Swap limit (memory.swap.max)");
-    sub->add_option("--cpus", r.cpus, "CPU bandwidth in CPUs (cpu.max), e.g. 1.5");
-    sub->add_option("--cpuset", r.cpuset, "CPUs to run on (cpuset.cpus), e.g. 0-3,6");
-    sub->add_option("--cpu-weight", r.cpu_weight, "CPU weight 1-10000 (cpu.weight)");
-    sub->add_option("--io-weight", r.io_weight, "I/O weight 1-10000 (io.weight)");
-    sub->add_option("--pids-max", r.pids_max, "Maximum number of processes (pids.max)");
+    add_limit_options(*sub, r);
+    sub->add_option("--missing-controllers", r.missing_controllers,
+                    "refuse (default) or ignore: boot when a limit's cgroup controller is missing")
+        ->capture_default_str();
     sub->add_option("--network", r.network, "private, host, none, or a bridge name")
         ->capture_default_str();
     sub->add_option("--port", r.ports, "Forward [tcp|udp:]HOST:CONTAINER (repeatable)")
@@ -139,6 +150,28 @@ void add_check(CLI::App& app, CheckCmd& c) {
     sub->add_flag("--json", c.json, "Print JSON");
 }
 
+void add_update(CLI::App& app, UpdateCmd& c) {
+    auto* sub = app.add_subcommand(
+        "update", "Change resource limits: live on a running container, and for the next boot");
+    sub->add_option("name", c.name, "Container name")->required();
+    add_limit_options(*sub, c.limits);
+}
+
+void add_stats(CLI::App& app, StatsCmd& c) {
+    auto* sub = app.add_subcommand(
+        "stats", "Memory, CPU, pids and OOM counters of a running container (its cgroup)");
+    sub->add_option("name", c.name, "Container name")->required();
+    sub->add_flag("--json", c.json, "Print JSON");
+}
+
+void add_pause(CLI::App& app, PauseCmd& c, bool paused) {
+    c.paused = paused;
+    auto* sub = app.add_subcommand(paused ? "pause" : "resume",
+                                   paused ? "Freeze every process of a running container"
+                                          : "Thaw a paused container");
+    sub->add_option("name", c.name, "Container name")->required();
+}
+
 void add_inspect(CLI::App& app, InspectCmd& c) {
     auto* sub = app.add_subcommand("inspect", "Show a container's spec and runtime state");
     sub->add_option("name", c.name, "Container name")->required();
@@ -165,6 +198,10 @@ std::variant<Invocation, Output> parse(int argc, const char* const* argv,
     add_list(app, t.list);
     add_inspect(app, t.inspect);
     add_check(app, t.check);
+    add_update(app, t.update);
+    add_stats(app, t.stats);
+    add_pause(app, t.pause, true);
+    add_pause(app, t.resume, false);
     for (auto* sub : app.get_subcommands({}))
         sub->footer(kFooter);
 
@@ -231,6 +268,14 @@ std::variant<Invocation, Output> parse(int argc, const char* const* argv,
         inv.command = t.list;
     else if (name == "check")
         inv.command = t.check;
+    else if (name == "update")
+        inv.command = t.update;
+    else if (name == "stats")
+        inv.command = t.stats;
+    else if (name == "pause")
+        inv.command = t.pause;
+    else if (name == "resume")
+        inv.command = t.resume;
     else
         inv.command = t.inspect;
     return inv;

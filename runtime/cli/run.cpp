@@ -58,13 +58,31 @@ std::string landlock_enforcement(const runtime::Paths& paths, const runtime::Spe
     return out;
 }
 
+// The limits as the cgroup files they are written to, and which of them a running container
+// does not have (booted with --missing-controllers ignore).
+std::string resources_enforcement(const runtime::ContainerInfo& c) {
+    auto settings = cgroup::render(c.spec.resources);
+    if (settings.empty())
+        return "none requested";
+    std::string out;
+    for (const auto& st : settings)
+        out += (out.empty() ? "" : ", ") + st.file + "=" + st.value;
+    if (!c.running)
+        return out + " (written at boot)";
+    if (c.state && !c.state->unenforced_controllers.empty()) {
+        std::string missing;
+        for (const auto& m : c.state->unenforced_controllers)
+            missing += (missing.empty() ? "" : ", ") + m;
+        return out + "; NOT enforced (controller missing): " + missing;
+    }
+    return out + " (enforced)";
+}
+
 // What of the spec this version enforces, so that nobody reads a stored setting as applied.
-json enforcement(const runtime::Paths& paths, const runtime::Spec& s) {
-    const runtime::Resources& r = s.resources;
-    bool limits = r.memory_max || r.memory_high || r.memory_swap_max || r.cpus_milli || r.cpuset ||
-                  r.cpu_weight || r.io_weight || r.pids_max;
+json enforcement(const runtime::Paths& paths, const runtime::ContainerInfo& c) {
+    const runtime::Spec& s = c.spec;
     return {
-        {"resources", limits ? "stored, not applied yet" : "none requested"},
+        {"resources", resources_enforcement(c)},
         {"landlock", landlock_enforcement(paths, s)},
         {"seccomp", s.seccomp == "unconfined"
                         ? "none of volt-run's (systemd-nspawn's built-in filter still applies)"
@@ -76,6 +94,14 @@ json enforcement(const runtime::Paths& paths, const runtime::Spec& s) {
     };
 }
 
+json stats_json(const cgroup::Stats& s) {
+    auto v = [](const std::optional<std::uint64_t>& x) { return x ? json(*x) : json(nullptr); };
+    return {{"memory_current", v(s.memory_current)}, {"memory_peak", v(s.memory_peak)},
+            {"oom_kills", v(s.oom_kills)},           {"cpu_usage_usec", v(s.cpu_usage_usec)},
+            {"nr_throttled", v(s.nr_throttled)},     {"throttled_usec", v(s.throttled_usec)},
+            {"pids_current", v(s.pids_current)}};
+}
+
 json info_json(const runtime::Paths& paths, const runtime::ContainerInfo& c) {
     json j = {
         {"name", c.spec.name},
@@ -84,13 +110,14 @@ json info_json(const runtime::Paths& paths, const runtime::ContainerInfo& c) {
         {"unit", paths.unit_file(c.spec.name)},
         {"settings", paths.nspawn_file(c.spec.name)},
         {"spec", json::parse(runtime::to_json(c.spec))},
-        {"enforcement", enforcement(paths, c.spec)},
+        {"enforcement", enforcement(paths, c)},
     };
     if (c.running && c.state) {
         j["nspawn_pid"] = c.state->nspawn_pid;
         j["leader_pid"] = c.leader;
         j["cgroup"] = c.state->cgroup;
         j["started"] = c.state->started;
+        j["stats"] = stats_json(cgroup::read_stats(c.state->cgroup));
     }
     return j;
 }
@@ -151,6 +178,27 @@ int do_inspect(const Invocation& inv, const InspectCmd& c) {
     std::printf("enforcement:\n");
     for (auto& [k, v] : j["enforcement"].items())
         std::printf("  %-10s %s\n", k.c_str(), v.get<std::string>().c_str());
+    return 0;
+}
+
+int do_stats(const Invocation& inv, const StatsCmd& c) {
+    auto s = runtime::stats(inv.paths, c.name);
+    if (!s)
+        return fail(s.error());
+    json j = stats_json(*s);
+    if (c.json) {
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+    }
+    for (auto& [k, v] : j.items())
+        std::printf("%-16s %s\n", k.c_str(), v.is_null() ? "-" : v.dump().c_str());
+    return 0;
+}
+
+int do_update(const Invocation& inv, const UpdateCmd& c) {
+    auto spec = runtime::update(inv.paths, c.name, c.limits);
+    if (!spec)
+        return fail(spec.error());
     return 0;
 }
 
@@ -215,6 +263,12 @@ int run(const Invocation& inv) {
                 return do_list(inv, cmd);
             else if constexpr (std::is_same_v<T, CheckCmd>)
                 return do_check(inv, cmd);
+            else if constexpr (std::is_same_v<T, UpdateCmd>)
+                return do_update(inv, cmd);
+            else if constexpr (std::is_same_v<T, StatsCmd>)
+                return do_stats(inv, cmd);
+            else if constexpr (std::is_same_v<T, PauseCmd>)
+                return finish(runtime::pause(inv.paths, cmd.name, cmd.paused));
             else
                 return do_inspect(inv, cmd);
         },
