@@ -9,4 +9,5 @@ apt-get install -y --no-install-recommends \
   libseccomp-dev libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libsystemd-dev \
   libcli11-dev nlohmann-json3-dev catch2 \
   systemd systemd-container util-linux iproute2 nftables \
-  busybox-static debootstrap ca-certificates golang-github-containers-common
+  busybox-static debootstrap ca-certificates golang-github-containers-common \
+  qemu-system-x86 cpio

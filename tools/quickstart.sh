@@ -20,7 +20,7 @@ name=quickstart-$$
 trap '$volt delete --force --time 0 "$name" >/dev/null 2>&1 || true' EXIT
 
 set -x
-$volt create "$name" --image "$PWD/$rootfs" --network none --memory 256M --env GREETING=hello
+$volt create "$name" --image "$PWD/$rootfs" --network none --env GREETING=hello
 $volt boot --detach "$name"
 $volt exec "$name" -- sh -c 'echo "$GREETING from $(hostname), PID 1 is $(cat /proc/1/comm)"'
 $volt list

@@ -57,7 +57,7 @@ TEST_CASE("create makes rootfs, spec, unit and settings, and delete removes all 
     CHECK(j["spec"]["resources"]["memory_max"] == 256ull << 20);
     CHECK(j["spec"]["volumes"][0]["read_only"] == true);
     CHECK(j["spec"]["image"] == img);
-    CHECK(j["enforcement"]["resources"] == "stored, not applied yet");
+    CHECK(j["enforcement"]["resources"] == "memory.max=268435456 (written at boot)");
 
     auto list = sb.volt({"list", "--json"});
     REQUIRE(list.code == 0);

@@ -1,0 +1,103 @@
+// Resource limits on our machines, whose cgroup2 hierarchy has no memory/cpu/pids controllers:
+// boot fails closed, or boots and says what is not enforced; pause, resume and stats work on
+// the container's cgroup. (That limits bite is the cgroup-vm tier's.)
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "base/fs.hpp"
+#include "support.hpp"
+
+using namespace volt;
+using nlohmann::json;
+
+namespace {
+
+void require_facilities() {
+    test::skip_unless(test::is_root(), "root");
+    test::skip_unless(test::have_program("/usr/bin/systemd-nspawn"), "systemd-nspawn");
+    test::skip_unless(!test::writable_cgroup2().empty(), "a writable cgroup2 hierarchy");
+}
+
+bool has_controller(const std::string& c) {
+    auto list = fs::read_file(test::writable_cgroup2() + "/cgroup.controllers");
+    return list && (" " + *list).find(" " + c) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("a limit without its controller: boot refuses, or boots and says so", "[e2e]") {
+    require_facilities();
+    test::skip_unless(!has_controller("memory"),
+                      "a cgroup2 hierarchy WITHOUT the memory controller (this test shows the "
+                      "refusal; the cgroup-vm tier shows the limit bite)");
+    test::Sandbox sb;
+    std::string name = sb.unique_name("lim");
+    REQUIRE(sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none",
+                     "--memory", "64M"})
+                .code == 0);
+    auto r = sb.volt({"boot", "--detach", name});
+    CHECK(r.code == 125);
+    CHECK(r.err.find("cgroup controller memory (--memory") != std::string::npos);
+    CHECK(r.err.find("--missing-controllers ignore") != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    // Nothing runs and no cgroup was left.
+    json info = json::parse(sb.volt({"inspect", "--json", name}).out);
+    CHECK(info["state"] == "stopped");
+    for (const auto& entry : test::tree(test::writable_cgroup2()))
+        CHECK(entry.find(name) == std::string::npos);
+    REQUIRE(sb.volt({"delete", name}).code == 0);
+
+    std::string relaxed = sb.unique_name("limok");
+    REQUIRE(sb.volt({"create", relaxed, "--image", test::busybox_rootfs(), "--network", "none",
+                     "--memory", "64M", "--missing-controllers", "ignore"})
+                .code == 0);
+    r = sb.volt({"boot", "--detach", relaxed});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    info = json::parse(sb.volt({"inspect", "--json", relaxed}).out);
+    CHECK(info["enforcement"]["resources"].get<std::string>().find(
+              "NOT enforced (controller missing): memory") != std::string::npos);
+    // A live update of a limit whose controller is missing is refused.
+    r = sb.volt({"update", relaxed, "--pids-max", "50"});
+    CHECK(r.code == 125);
+    CHECK(r.err.find("cgroup controller pids") != std::string::npos);
+    REQUIRE(sb.volt({"delete", "--force", relaxed}).code == 0);
+}
+
+TEST_CASE("pause, resume, stats and update of a container", "[e2e]") {
+    require_facilities();
+    test::Sandbox sb;
+    std::string name = sb.unique_name("pr");
+    REQUIRE(
+        sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none"}).code ==
+        0);
+    REQUIRE(sb.volt({"boot", "--detach", name}).code == 0);
+    json info = json::parse(sb.volt({"inspect", "--json", name}).out);
+    std::string cgroup = info["cgroup"].get<std::string>();
+
+    REQUIRE(sb.volt({"pause", name}).code == 0);
+    CHECK(fs::read_file(cgroup + "/cgroup.events")->find("frozen 1") != std::string::npos);
+    REQUIRE(sb.volt({"resume", name}).code == 0);
+    CHECK(fs::read_file(cgroup + "/cgroup.events")->find("frozen 0") != std::string::npos);
+    CHECK(sb.volt({"exec", name, "--", "echo", "awake"}).out == "awake\n");
+
+    auto r = sb.volt({"stats", "--json", name});
+    REQUIRE(r.code == 0);
+    json stats = json::parse(r.out);
+    CHECK(stats["cpu_usage_usec"].get<std::uint64_t>() > 0);
+
+    // Stopped: update changes the spec for the next boot.
+    REQUIRE(sb.volt({"stop", name}).code == 0);
+    CHECK(sb.volt({"stats", name}).code == 2);  // not running
+    REQUIRE(sb.volt({"update", name, "--cpus", "1.5", "--pids-max", "64"}).code == 0);
+    info = json::parse(sb.volt({"inspect", "--json", name}).out);
+    CHECK(info["spec"]["resources"]["cpus_milli"] == 1500);
+    CHECK(info["spec"]["resources"]["pids_max"] == 64);
+    CHECK(info["enforcement"]["resources"] ==
+          "cpu.max=150000 100000, pids.max=64 (written at boot)");
+    r = sb.volt({"update", name, "--cpus", "0"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("'0'") != std::string::npos);
+    CHECK(sb.volt({"update", name}).code == 2);  // nothing to change
+    REQUIRE(sb.volt({"delete", name}).code == 0);
+}
