@@ -149,8 +149,8 @@ Status apply_limits(const Paths& paths, const Spec& spec, const std::string& cgr
         for (const auto& c : missing)
             names += (names.empty() ? "" : ", ") + c + " (" + options_of(c) + ")";
         if (!spec.missing_controllers_ok)
-            return Error(0, "cannot enforce the limits of " + spec.name +
-                                ": cgroup controller " + names + " " + why +
+            return Error(0, "cannot enforce the limits of " + spec.name + ": cgroup controller " +
+                                names + " " + why +
                                 "; enable it, or create the container with "
                                 "--missing-controllers ignore to boot without these limits");
         log::warn("%s: limits not enforced, cgroup controller %s %s", spec.name.c_str(),

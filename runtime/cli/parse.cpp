@@ -166,9 +166,9 @@ void add_stats(CLI::App& app, StatsCmd& c) {
 
 void add_pause(CLI::App& app, PauseCmd& c, bool paused) {
     c.paused = paused;
-    auto* sub = app.add_subcommand(paused ? "pause" : "resume",
-                                   paused ? "Freeze every process of a running container"
-                                          : "Thaw a paused container");
+    auto* sub = app.add_subcommand(
+        paused ? "pause" : "resume",
+        paused ? "Freeze every process of a running container" : "Thaw a paused container");
     sub->add_option("name", c.name, "Container name")->required();
 }
 
