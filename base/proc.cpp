@@ -114,4 +114,16 @@ Result<int> ChildGuard::wait() {
     return exit_code_of(*info);
 }
 
+Result<std::uint64_t> capabilities(pid_t pid, std::string_view field) {
+    auto status = fs::read_file("/proc/" + std::to_string(pid) + "/status");
+    if (!status)
+        return std::move(status).error();
+    std::string key = "\n" + std::string(field) + ":\t";
+    size_t at = status->find(key);
+    if (at == std::string::npos)
+        return Error(EINVAL,
+                     "no " + std::string(field) + " in /proc/" + std::to_string(pid) + "/status");
+    return std::strtoull(status->c_str() + at + key.size(), nullptr, 16);
+}
+
 }  // namespace volt::proc

@@ -28,6 +28,10 @@ Result<StatFields> stat(pid_t pid);
 Result<std::vector<pid_t>> children(pid_t pid);
 
 // The inode of /proc/PID/ns/NAME ("pid", "user", …), to compare namespaces cheaply.
+// A capability set of a process from /proc/PID/status: field is "CapEff", "CapBnd", "CapPrm" …
+// Bit N is capability N.
+Result<std::uint64_t> capabilities(pid_t pid, std::string_view field);
+
 Result<std::uint64_t> namespace_inode(pid_t pid, const char* name);
 
 // The path of the running executable (/proc/self/exe).

@@ -196,7 +196,7 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
     if (!landlock_plan)
         return std::move(landlock_plan).error();
     // The seccomp filter binds nspawn and the whole guest: evaluated for our own capabilities.
-    auto caps = seccomp::capabilities_of(::getpid());
+    auto caps = proc::capabilities(::getpid(), "CapEff");
     if (!caps)
         return std::move(caps).error();
     auto filter = seccomp_filter(paths, *spec, *caps);

@@ -452,14 +452,4 @@ int install(const sock_filter* insns, std::size_t count) {
     return err;
 }
 
-Result<std::uint64_t> capabilities_of(int pid) {
-    auto status = fs::read_file("/proc/" + std::to_string(pid) + "/status");
-    if (!status)
-        return std::move(status).error();
-    size_t at = status->find("\nCapEff:\t");
-    if (at == std::string::npos)
-        return Error(EINVAL, "no CapEff in /proc/" + std::to_string(pid) + "/status");
-    return std::strtoull(status->c_str() + at + 9, nullptr, 16);
-}
-
 }  // namespace volt::seccomp

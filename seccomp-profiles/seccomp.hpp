@@ -54,7 +54,4 @@ Result<Bpf> compile_cached(std::string_view json_text, const std::string& source
 // CAP_SYS_ADMIN). Returns 0 or an errno.
 int install(const sock_filter* insns, std::size_t count);
 
-// The effective capabilities of a process, from /proc/PID/status (CapEff).
-Result<std::uint64_t> capabilities_of(int pid);
-
 }  // namespace volt::seccomp

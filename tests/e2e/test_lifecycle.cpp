@@ -65,6 +65,17 @@ void lifecycle(const std::string& image, const std::string& base_name,
     CHECK(r.code == 0);
     CHECK(r.out.rfind("hi there\n/etc\n", 0) == 0);
     CHECK(r.out.find("0::/\n") != std::string::npos);
+    // exec'd commands get the capabilities of the container's init, not volt-run's.
+    r = sb.volt({"exec", name, "--", "sh", "-c",
+                 "grep CapBnd /proc/1/status; grep CapBnd /proc/self/status; "
+                 "grep CapEff /proc/self/status"});
+    {
+        std::string init_bnd = r.out.substr(0, r.out.find('\n'));
+        std::string rest = r.out.substr(r.out.find('\n') + 1);
+        CHECK(rest.substr(0, rest.find('\n')) == init_bnd);
+        CHECK(init_bnd != "CapBnd:\t000001ffffffffff");  // nspawn did drop some
+        CHECK(rest.find("CapEff:\t" + init_bnd.substr(8)) != std::string::npos);
+    }
     r = sb.volt({"exec", name, "--", "no-such-command"});
     CHECK(r.code == 127);
     CHECK(r.err == "volt-run: no-such-command: command not found\n");
