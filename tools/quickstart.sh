@@ -24,6 +24,7 @@ $volt create "$name" --image "$PWD/$rootfs" --network none --env GREETING=hello
 $volt boot --detach "$name"
 $volt exec "$name" -- sh -c 'echo "$GREETING from $(hostname), PID 1 is $(cat /proc/1/comm)"'
 $volt list
+$volt inspect "$name" | sed -n '/^enforcement:/,$p'
 $volt stop "$name"
 $volt delete "$name"
 set +x
