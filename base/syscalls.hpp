@@ -77,7 +77,14 @@ inline int landlock_restrict_self(int ruleset_fd, std::uint32_t flags) {
 inline Result<pid_t> clone_vfork(int (*fn)(void*), void* arg, void* stack, std::size_t stack_size,
                                  int* pidfd) {
     void* top = static_cast<char*>(stack) + stack_size;  // the stack grows down on our arches
-    int pid = ::clone(fn, top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, arg, pidfd);
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer's runtime keeps locks and shadow state a child sharing our memory would
+    // leave in a mess (the parent hangs); sanitizer builds copy the memory instead, fork-style.
+    constexpr int kShare = 0;
+#else
+    constexpr int kShare = CLONE_VM | CLONE_VFORK;
+#endif
+    int pid = ::clone(fn, top, kShare | CLONE_PIDFD | SIGCHLD, arg, pidfd);
     if (pid < 0)
         return Error::from_errno("clone");
     return pid;
