@@ -116,64 +116,12 @@ Status enter_landlock(const Spec& spec, const landlock::Plan& plan) {
     return {};
 }
 
-// The options that ask for a controller, for error messages.
-const char* options_of(const std::string& controller) {
-    if (controller == "memory")
-        return "--memory, --memory-high, --memory-swap";
-    if (controller == "cpu")
-        return "--cpus, --cpu-weight";
-    if (controller == "cpuset")
-        return "--cpuset";
-    if (controller == "io")
-        return "--io-weight";
-    return "--pids-max";
-}
-
-// Writes the container's limits to its own cgroup (which holds nspawn's supervisor and the
-// payload below it). Fails closed: a missing controller refuses the boot, unless the spec allows
-// booting without it; then `unenforced` names it.
-Status apply_limits(const Paths& paths, const Spec& spec, const std::string& cgroup_path,
-                    std::vector<std::string>& unenforced) {
-    std::vector<cgroup::Setting> settings = cgroup::render(spec.resources);
-    if (settings.empty())
-        return {};
-    auto mounts = cgroup::find_mounts(paths.cgroup_root);
-    if (!mounts)
-        return std::move(mounts).error();
-    std::vector<std::string> missing;
-    std::string why;
-    VOLT_TRY(cgroup::enable_controllers(mounts->unified, cgroup_path,
-                                        cgroup::controllers_of(settings), missing, why));
-    if (!missing.empty()) {
-        std::string names;
-        for (const auto& c : missing)
-            names += (names.empty() ? "" : ", ") + c + " (" + options_of(c) + ")";
-        if (!spec.missing_controllers_ok)
-            return Error(0, "cannot enforce the limits of " + spec.name + ": cgroup controller " +
-                                names + " " + why +
-                                "; enable it, or create the container with "
-                                "--missing-controllers ignore to boot without these limits");
-        log::warn("%s: limits not enforced, cgroup controller %s %s", spec.name.c_str(),
-                  names.c_str(), why.c_str());
-        std::erase_if(settings, [&](const cgroup::Setting& s) {
-            return std::find(missing.begin(), missing.end(), s.controller) != missing.end();
-        });
-        unenforced = missing;
-    }
-    VOLT_TRY(cgroup::write_settings(cgroup_path, settings));
-    for (const auto& s : settings)
-        log::info("%s: %s = %s", spec.name.c_str(), s.file.c_str(), s.value.c_str());
-    return {};
-}
-
 Status boot_foreground(const Paths& paths, const std::string& name) {
     const long long setup_start = now_us();
-    auto lock = lock_container(paths, name);
-    if (!lock)
-        return std::move(lock).error();
-    auto spec = load_spec(paths, name);
-    if (!spec)
-        return std::move(spec).error();
+    auto locked = lock_and_load(paths, name);
+    if (!locked)
+        return std::move(locked).error();
+    const Spec* spec = &locked->spec;
     auto previous = read_state(paths, name);
     if (!previous)
         return std::move(previous).error();
@@ -207,7 +155,10 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
     if (!placement)
         return std::move(placement).error();
     State state;
-    if (auto st = apply_limits(paths, *spec, placement->unified, state.unenforced_controllers);
+    if (auto st = write_limits(paths, name, spec->resources, placement->unified,
+                               spec->missing_controllers_ok, state.unenforced_controllers,
+                               "create the container with --missing-controllers ignore to boot "
+                               "without these limits");
         !st) {
         undo_placement(*placement);
         return st;

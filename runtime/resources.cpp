@@ -1,4 +1,6 @@
 // Resource verbs on a container's cgroup: update (live limits), stats, pause and resume.
+#include <algorithm>
+
 #include "base/fs.hpp"
 #include "base/log.hpp"
 #include "cgroup/cgroup.hpp"
@@ -20,15 +22,59 @@ Result<State> running_state(const Paths& paths, const std::string& name) {
     return **state;
 }
 
+// The options that ask for a controller, for error messages.
+const char* options_of(const std::string& controller) {
+    if (controller == "memory")
+        return "--memory, --memory-high, --memory-swap";
+    if (controller == "cpu")
+        return "--cpus, --cpu-weight";
+    if (controller == "cpuset")
+        return "--cpuset";
+    if (controller == "io")
+        return "--io-weight";
+    return "--pids-max";
+}
+
 }  // namespace
 
+Status write_limits(const Paths& paths, const std::string& name, const Resources& limits,
+                    const std::string& cgroup_path, bool allow_missing,
+                    std::vector<std::string>& unenforced, const std::string& hint) {
+    std::vector<cgroup::Setting> settings = cgroup::render(limits);
+    if (settings.empty())
+        return {};
+    auto mounts = cgroup::find_mounts(paths.cgroup_root);
+    if (!mounts)
+        return std::move(mounts).error();
+    std::vector<std::string> missing;
+    std::string why;
+    VOLT_TRY(cgroup::enable_controllers(mounts->unified, cgroup_path,
+                                        cgroup::controllers_of(settings), missing, why));
+    if (!missing.empty()) {
+        std::string names;
+        for (const auto& c : missing)
+            names += (names.empty() ? "" : ", ") + c + " (" + options_of(c) + ")";
+        if (!allow_missing)
+            return Error(0, "cannot enforce the limits of " + name + ": cgroup controller " +
+                                names + " " + why + "; enable it, or " + hint);
+        log::warn("%s: limits not enforced, cgroup controller %s %s", name.c_str(), names.c_str(),
+                  why.c_str());
+        std::erase_if(settings, [&](const cgroup::Setting& s) {
+            return std::find(missing.begin(), missing.end(), s.controller) != missing.end();
+        });
+        unenforced = missing;
+    }
+    VOLT_TRY(cgroup::write_settings(cgroup_path, settings));
+    for (const auto& s : settings)
+        log::info("%s: %s = %s", name.c_str(), s.file.c_str(), s.value.c_str());
+    return {};
+}
+
 Result<Spec> update(const Paths& paths, const std::string& name, const ResourceRequest& request) {
-    auto lock = lock_container(paths, name);
-    if (!lock)
-        return std::move(lock).error();
-    auto spec = load_spec(paths, name);
-    if (!spec)
-        return std::move(spec).error();
+    auto locked = lock_and_load(paths, name);
+    if (!locked)
+        return std::move(locked).error();
+    const Spec* spec = &locked->spec;
     auto changes = parse_resources(request);
     if (!changes)
         return std::move(changes).error();
@@ -45,20 +91,9 @@ Result<Spec> update(const Paths& paths, const std::string& name, const ResourceR
         return std::move(state).error();
     if (*state && open_nspawn(**state)) {
         // Live: only what changed is written, and it must be enforceable now.
-        auto settings = cgroup::render(*changes);
-        auto mounts = cgroup::find_mounts(paths.cgroup_root);
-        if (!mounts)
-            return std::move(mounts).error();
-        std::vector<std::string> missing;
-        std::string why;
-        VOLT_TRY(cgroup::enable_controllers(mounts->unified, (*state)->cgroup,
-                                            cgroup::controllers_of(settings), missing, why));
-        if (!missing.empty())
-            return Error(0, "cannot change the limits of " + name + ": cgroup controller " +
-                                missing.front() + " " + why);
-        VOLT_TRY(cgroup::write_settings((*state)->cgroup, settings));
-        for (const auto& s : settings)
-            log::info("%s: %s = %s", name.c_str(), s.file.c_str(), s.value.c_str());
+        std::vector<std::string> unenforced;
+        VOLT_TRY(write_limits(paths, name, *changes, (*state)->cgroup, false, unenforced,
+                              "leave this limit for a host that has the controller"));
     }
     // The spec follows, so that the next boot has the same limits.
     VOLT_TRY(fs::write_file_atomic(paths.spec_file(name), to_json(updated), 0600));
@@ -74,10 +109,9 @@ Result<cgroup::Stats> stats(const Paths& paths, const std::string& name) {
 }
 
 Status pause(const Paths& paths, const std::string& name, bool paused) {
-    auto lock = lock_container(paths, name);
-    if (!lock)
-        return std::move(lock).error();
-    VOLT_TRY(load_spec(paths, name));
+    auto locked = lock_and_load(paths, name);
+    if (!locked)
+        return std::move(locked).error();
     auto state = running_state(paths, name);
     if (!state)
         return std::move(state).error();

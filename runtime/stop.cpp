@@ -44,10 +44,9 @@ Status stop_locked(const Paths& paths, const std::string& name, int grace_second
 }  // namespace
 
 Status stop(const Paths& paths, const std::string& name, int grace_seconds) {
-    auto lock = lock_container(paths, name);
-    if (!lock)
-        return std::move(lock).error();
-    VOLT_TRY(load_spec(paths, name));
+    auto locked = lock_and_load(paths, name);
+    if (!locked)
+        return std::move(locked).error();
     return stop_locked(paths, name, grace_seconds);
 }
 

@@ -59,6 +59,16 @@ bool system_bus_present() {
     return ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+Result<Locked> lock_and_load(const Paths& paths, const std::string& name) {
+    auto lock = lock_container(paths, name);
+    if (!lock)
+        return std::move(lock).error();
+    auto spec = load_spec(paths, name);
+    if (!spec)
+        return std::move(spec).error();
+    return Locked{std::move(lock).value(), std::move(spec).value()};
+}
+
 pid_t find_leader(pid_t nspawn_pid) {
     auto own_ns = proc::namespace_inode(nspawn_pid, "pid");
     auto kids = proc::children(nspawn_pid);

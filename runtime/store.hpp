@@ -22,6 +22,20 @@ Result<fs::FileLock> lock_container(const Paths& paths, const std::string& name)
 // The spec of an existing container; a usage error naming it when there is none.
 Result<Spec> load_spec(const Paths& paths, const std::string& name);
 
+// The container's lock, held, and its spec: how every verb that changes a container begins.
+struct Locked {
+    fs::FileLock lock;
+    Spec spec;
+};
+Result<Locked> lock_and_load(const Paths& paths, const std::string& name);
+
+// Writes limits to a container's cgroup, enabling their controllers. A missing controller is an
+// error ending in "; enable it, or " + hint, unless allow_missing: then the limits of the
+// controllers present are written, the others named in `unenforced` and warned about.
+Status write_limits(const Paths& paths, const std::string& name, const Resources& limits,
+                    const std::string& cgroup_path, bool allow_missing,
+                    std::vector<std::string>& unenforced, const std::string& hint);
+
 // True when a system D-Bus socket exists (DBUS_SYSTEM_BUS_ADDRESS or the standard path).
 bool system_bus_present();
 

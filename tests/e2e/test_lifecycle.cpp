@@ -20,12 +20,6 @@ json inspect(const test::Sandbox& sb, const std::string& name) {
     return json::parse(r.out);
 }
 
-void require_e2e_facilities() {
-    test::skip_unless(test::is_root(), "root");
-    test::skip_unless(test::have_program("/usr/bin/systemd-nspawn"), "systemd-nspawn");
-    test::skip_unless(!test::writable_cgroup2().empty(), "a writable cgroup2 hierarchy");
-}
-
 // Boots, checks the container from outside and inside, stops, deletes, and proves that no
 // process, cgroup, file or state of it is left.
 void lifecycle(const std::string& image, const std::string& base_name,
@@ -113,19 +107,19 @@ void lifecycle(const std::string& image, const std::string& base_name,
 }  // namespace
 
 TEST_CASE("busybox container: create, boot, exec, stop, delete leave nothing behind", "[e2e]") {
-    require_e2e_facilities();
+    test::require_container_host();
     REQUIRE(fs::is_directory(test::busybox_rootfs()));  // built by the busybox-rootfs fixture
     lifecycle(test::busybox_rootfs(), "bb", {});
 }
 
 TEST_CASE("busybox container without a user namespace", "[e2e]") {
-    require_e2e_facilities();
+    test::require_container_host();
     REQUIRE(fs::is_directory(test::busybox_rootfs()));
     lifecycle(test::busybox_rootfs(), "bbnu", {"--no-private-users"});
 }
 
 TEST_CASE("debootstrapped bookworm with systemd boots to READY and answers exec", "[e2e]") {
-    require_e2e_facilities();
+    test::require_container_host();
     REQUIRE(fs::is_directory(test::debian_rootfs()));  // built by the debian-rootfs fixture
     test::Sandbox sb;
     std::string name = sb.unique_name("deb");

@@ -13,9 +13,7 @@ using nlohmann::json;
 namespace {
 
 void require_facilities() {
-    test::skip_unless(test::is_root(), "root");
-    test::skip_unless(test::have_program("/usr/bin/systemd-nspawn"), "systemd-nspawn");
-    test::skip_unless(!test::writable_cgroup2().empty(), "a writable cgroup2 hierarchy");
+    test::require_container_host();
 }
 
 bool has_controller(const std::string& c) {

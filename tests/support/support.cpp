@@ -145,6 +145,12 @@ bool have_program(const std::string& path) {
     return ::access(path.c_str(), X_OK) == 0;
 }
 
+void require_container_host() {
+    skip_unless(is_root(), "root");
+    skip_unless(have_program("/usr/bin/systemd-nspawn"), "systemd-nspawn");
+    skip_unless(!writable_cgroup2().empty(), "a writable cgroup2 hierarchy");
+}
+
 std::string busybox_rootfs() {
     return std::string(VOLT_TEST_CACHE_DIR) + "/busybox";
 }

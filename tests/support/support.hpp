@@ -42,6 +42,9 @@ bool is_root();
 // A cgroup2 hierarchy we can create cgroups in (its mount path, or empty).
 std::string writable_cgroup2();
 bool have_program(const std::string& path);
+// What every e2e test needs to boot a container: root, systemd-nspawn and a writable cgroup2
+// hierarchy; skips (or fails under VOLT_TESTS_MUST_RUN=1) naming what is missing.
+void require_container_host();
 
 // The root file systems the CTest fixtures build (tools/make-*-rootfs.sh).
 std::string busybox_rootfs();
