@@ -116,6 +116,21 @@ Status enter_landlock(const Spec& spec, const landlock::Plan& plan) {
     return {};
 }
 
+// Options stored in the spec that this version does not apply, named on every boot so that
+// nobody mistakes them for applied.
+void warn_unapplied(const Spec& spec) {
+    if (!spec.ports.empty())
+        log::warn(
+            "%s: --port forwards are stored but not set up by this version (networking, "
+            "issue 6)",
+            spec.name.c_str());
+    if (!spec.kernel.empty())
+        log::warn(
+            "%s: --kernel %s is recorded only: a systemd-nspawn container runs on the "
+            "host's kernel",
+            spec.name.c_str(), spec.kernel.c_str());
+}
+
 Status boot_foreground(const Paths& paths, const std::string& name) {
     const long long setup_start = now_us();
     auto locked = lock_and_load(paths, name);
@@ -138,6 +153,7 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
                             "--network none or --network host");
     if (!fs::is_directory(paths.rootfs(name)))
         return Error(ENOENT, "root file system " + paths.rootfs(name) + " is missing");
+    warn_unapplied(*spec);
     // Decided before anything is made, so that `require` refuses without side effects.
     auto landlock_plan =
         runtime::landlock_plan(paths, *spec, landlock::Part::boot, spec->landlock_mode);
