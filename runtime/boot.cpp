@@ -119,11 +119,6 @@ Status enter_landlock(const Spec& spec, const landlock::Plan& plan) {
 // Options stored in the spec that this version does not apply, named on every boot so that
 // nobody mistakes them for applied.
 void warn_unapplied(const Spec& spec) {
-    if (!spec.ports.empty())
-        log::warn(
-            "%s: --port forwards are stored but not set up by this version (networking, "
-            "issue 6)",
-            spec.name.c_str());
     if (!spec.kernel.empty())
         log::warn(
             "%s: --kernel %s is recorded only: a systemd-nspawn container runs on the "

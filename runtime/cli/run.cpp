@@ -90,8 +90,7 @@ json enforcement(const runtime::Paths& paths, const runtime::ContainerInfo& c) {
         {"network",
          s.network == runtime::NetworkMode::private_net || s.network == runtime::NetworkMode::bridge
              ? "not available yet (boot refuses)"
-         : s.ports.empty() ? "applied"
-                           : "applied; --port forwards NOT set up (stored for issue 6)"},
+             : "applied"},
     };
 }
 
