@@ -114,16 +114,23 @@ Result<int> ChildGuard::wait() {
     return exit_code_of(*info);
 }
 
+std::optional<std::uint64_t> capabilities_from(std::string_view status, std::string_view field) {
+    std::string key = "\n" + std::string(field) + ":\t";
+    size_t at = status.find(key);
+    if (at == std::string_view::npos)
+        return std::nullopt;
+    return std::strtoull(std::string(status.substr(at + key.size(), 16)).c_str(), nullptr, 16);
+}
+
 Result<std::uint64_t> capabilities(pid_t pid, std::string_view field) {
     auto status = fs::read_file("/proc/" + std::to_string(pid) + "/status");
     if (!status)
         return std::move(status).error();
-    std::string key = "\n" + std::string(field) + ":\t";
-    size_t at = status->find(key);
-    if (at == std::string::npos)
+    auto caps = capabilities_from(*status, field);
+    if (!caps)
         return Error(EINVAL,
                      "no " + std::string(field) + " in /proc/" + std::to_string(pid) + "/status");
-    return std::strtoull(status->c_str() + at + key.size(), nullptr, 16);
+    return *caps;
 }
 
 }  // namespace volt::proc

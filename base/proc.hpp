@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ Result<std::vector<pid_t>> children(pid_t pid);
 // A capability set of a process from /proc/PID/status: field is "CapEff", "CapBnd", "CapPrm" …
 // Bit N is capability N.
 Result<std::uint64_t> capabilities(pid_t pid, std::string_view field);
+// The same from the text of a status file already read.
+std::optional<std::uint64_t> capabilities_from(std::string_view status, std::string_view field);
 
 Result<std::uint64_t> namespace_inode(pid_t pid, const char* name);
 

@@ -83,7 +83,6 @@ struct ChildPlan {
     int report_fd = -1;
     int landlock_fd = -1;                  // a ruleset to enforce just before execve
     std::uint64_t cap_bounding = ~0ULL;    // the container's init's bounding set
-    int cap_last = 63;                     // /proc/sys/kernel/cap_last_cap
     const sock_filter* seccomp = nullptr;  // a filter to install last, after Landlock
     std::size_t seccomp_len = 0;
 };
@@ -120,9 +119,12 @@ struct ChildPlan {
     // The container's capabilities and no more: drop from the bounding set what its init lacks
     // (nspawn drops CAP_SYS_MODULE, CAP_SYS_TIME … for the guest), then cut the effective,
     // permitted and inheritable sets to it.
-    for (int cap = 0; cap <= plan.cap_last; ++cap)
-        if (!((plan.cap_bounding >> cap) & 1) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+    for (int cap = 0; cap < 64; ++cap)
+        if (!((plan.cap_bounding >> cap) & 1) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+            if (errno == EINVAL)
+                break;  // past the kernel's last capability
             fail(8, errno);
+        }
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct caps[2] = {};
     if (::syscall(SYS_capget, &header, caps) < 0)
@@ -324,15 +326,15 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
     plan.landlock_fd = ruleset->get();
     // The filter is evaluated for the container's capabilities (its init's), as Docker evaluates
     // includes/excludes against the container's.
-    auto bounding = proc::capabilities(leader, "CapBnd");
-    if (!bounding)
-        return std::move(bounding).error();
+    // One read of the init's status for both sets.
+    auto status = fs::read_file("/proc/" + std::to_string(leader) + "/status");
+    if (!status)
+        return std::move(status).error();
+    auto bounding = proc::capabilities_from(*status, "CapBnd");
+    auto caps = proc::capabilities_from(*status, "CapEff");
+    if (!bounding || !caps)
+        return Error(EINVAL, "no capability sets in /proc/" + std::to_string(leader) + "/status");
     plan.cap_bounding = *bounding;
-    if (auto last = fs::read_file("/proc/sys/kernel/cap_last_cap"))
-        plan.cap_last = std::atoi(last->c_str());
-    auto caps = proc::capabilities(leader, "CapEff");
-    if (!caps)
-        return std::move(caps).error();
     auto filter = seccomp_filter(paths, *spec, *caps, o.seccomp);
     if (!filter)
         return std::move(filter).error();
