@@ -253,6 +253,18 @@ Result<std::vector<std::string>> list_dir(int dirfd) {
     return read_names(dir, "fd " + std::to_string(dirfd));
 }
 
+std::vector<std::string_view> words(std::string_view text) {
+    constexpr std::string_view kSpace = " \t\r\n";
+    std::vector<std::string_view> out;
+    size_t start = text.find_first_not_of(kSpace);
+    while (start != std::string_view::npos) {
+        size_t end = text.find_first_of(kSpace, start);
+        out.push_back(text.substr(start, end - start));
+        start = end == std::string_view::npos ? end : text.find_first_not_of(kSpace, end);
+    }
+    return out;
+}
+
 std::vector<std::string_view> split(std::string_view text, char sep) {
     std::vector<std::string_view> parts;
     size_t pos = 0;

@@ -49,6 +49,8 @@ Result<std::vector<std::string>> list_dir(int dirfd);
 
 // Splits text at every sep: "a::b" gives {"a", "", "b"}, "" gives {""}.
 std::vector<std::string_view> split(std::string_view text, char sep);
+// The words of text, separated by any run of spaces, tabs, CRs and newlines ("cpu memory\n").
+std::vector<std::string_view> words(std::string_view text);
 
 std::string join(std::string_view a, std::string_view b);
 std::string dirname(std::string_view path);

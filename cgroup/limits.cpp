@@ -15,10 +15,9 @@ namespace {
 
 constexpr std::uint64_t kCpuPeriodUs = 100000;
 
-bool has_word(const std::string& list, const std::string& word) {
-    for (std::string_view w : fs::split(list, ' '))
-        if (w == word ||
-            (w.size() == word.size() + 1 && w.back() == '\n' && w.substr(0, word.size()) == word))
+bool has_word(std::string_view list, std::string_view word) {
+    for (std::string_view w : fs::words(list))
+        if (w == word)
             return true;
     return false;
 }

@@ -95,30 +95,6 @@ std::string names_of(const std::array<Name, N>& table, std::uint64_t bits) {
     return out;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
-}
-
-// Whitespace-separated fields of a line.
-std::vector<std::string_view> fields_of(std::string_view line) {
-    std::vector<std::string_view> out;
-    size_t i = 0;
-    while (i < line.size()) {
-        while (i < line.size() && (line[i] == ' ' || line[i] == '\t'))
-            ++i;
-        size_t start = i;
-        while (i < line.size() && line[i] != ' ' && line[i] != '\t')
-            ++i;
-        if (i > start)
-            out.push_back(line.substr(start, i - start));
-    }
-    return out;
-}
-
 // A number in decimal or 0x-hex, whole field; false if it is not one.
 bool parse_number(std::string_view s, std::uint64_t& out) {
     if (s.empty())
@@ -234,7 +210,7 @@ Result<Policy> parse_policy(std::string_view text, const std::string& source) {
     for (std::string_view raw : fs::split(text, '\n')) {
         ++line_no;
         std::string_view line = raw.substr(0, raw.find('#'));
-        auto f = fields_of(trim(line));
+        auto f = fs::words(line);
         if (f.empty())
             continue;
         auto err = [&](const std::string& what) {
@@ -244,7 +220,7 @@ Result<Policy> parse_policy(std::string_view text, const std::string& source) {
             return err(
                 "expected 'fs PATH RIGHTS', 'net bind-tcp|connect-tcp PORTS' or "
                 "'scope SCOPES', got '" +
-                std::string(trim(line)) + "'");
+                std::string(f.front().data(), f.back().data() + f.back().size()) + "'");
         if (f[0] == "fs") {
             PathRule rule;
             if (!valid_rule_path(f[1], rule.path))

@@ -23,12 +23,8 @@ HostCheck check_host(const Paths& paths) {
     if (auto mounts = cgroup::find_mounts(paths.cgroup_root)) {
         h.cgroup2 = mounts->unified;
         if (auto controllers = fs::read_file(h.cgroup2 + "/cgroup.controllers"))
-            for (std::string_view c : fs::split(*controllers, ' '))
-                if (auto word = std::string(c); !word.empty() && word != "\n") {
-                    if (word.back() == '\n')
-                        word.pop_back();
-                    h.cgroup2_controllers.push_back(word);
-                }
+            for (std::string_view c : fs::words(*controllers))
+                h.cgroup2_controllers.emplace_back(c);
     }
     h.nspawn = ::access(kNspawnPath, X_OK) == 0;
     h.system_bus = system_bus_present();

@@ -74,6 +74,8 @@ TEST_CASE("splitting keeps empty fields", "[unit]") {
     CHECK(fs::split("a::b", ':') == V{"a", "", "b"});
     CHECK(fs::split("", ':') == V{""});
     CHECK(fs::split(":x:", ':') == V{"", "x", ""});
+    CHECK(fs::words(" cpu\tmemory  pids\n") == V{"cpu", "memory", "pids"});
+    CHECK(fs::words(" \n").empty());
 }
 
 TEST_CASE("listing a directory by path and by fd", "[unit]") {
