@@ -68,6 +68,12 @@ inline int landlock_restrict_self(int ruleset_fd, std::uint32_t flags) {
     return static_cast<int>(::syscall(SYS_landlock_restrict_self, ruleset_fd, flags));
 }
 
+// Linux 3.17 (the flags later). seccomp(SECCOMP_SET_MODE_FILTER); raw, -1/errno, for a CLONE_VM
+// child.
+inline int seccomp_set_filter(unsigned flags, const void* fprog) {
+    return static_cast<int>(::syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, flags, fprog));
+}
+
 // posix_spawn's way of starting a child, with a pidfd (CLONE_PIDFD, Linux 5.2): the child runs
 // fn(arg) on `stack`, sharing our memory, while we are suspended until it execs or exits. No page
 // tables are copied and nothing is copied on write, which makes it several times cheaper than

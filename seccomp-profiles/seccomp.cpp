@@ -18,6 +18,7 @@
 
 #include "base/fd.hpp"
 #include "base/fs.hpp"
+#include "base/syscalls.hpp"
 #include "seccomp-profiles/profiles.hpp"  // generated from *.json
 
 namespace volt::seccomp {
@@ -436,7 +437,7 @@ Result<Bpf> compile_cached(std::string_view json_text, const std::string& source
 int install(const sock_filter* insns, std::size_t count) {
     sock_fprog prog{static_cast<unsigned short>(count), const_cast<sock_filter*>(insns)};
     auto load = [&](unsigned flags) {
-        return ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) == 0 ? 0 : errno;
+        return sys::seccomp_set_filter(flags, &prog) == 0 ? 0 : errno;
     };
     int err = load(SECCOMP_FILTER_FLAG_SPEC_ALLOW);
     if (err == EINVAL)
