@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/syscalls.hpp"
+
 namespace volt::fs {
 namespace {
 
@@ -138,6 +140,37 @@ Status write_file_atomic(const std::string& path, std::string_view content, mode
     if (durable)
         if (auto dfd = open_dir(dir))
             ::fsync(dfd->get());
+    return {};
+}
+
+Status write_file_in_root(const std::string& root, const std::string& dir, const std::string& name,
+                          std::string_view content, mode_t mode) {
+    auto root_fd = open_dir(root);
+    if (!root_fd)
+        return std::move(root_fd).error();
+    auto dir_fd = sys::openat2(root_fd->get(), dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+                               RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    if (!dir_fd)
+        return std::move(dir_fd).error().context(root);
+    struct stat owner;
+    if (::fstat(dir_fd->get(), &owner) < 0)
+        return Error::from_errno("stat " + root + dir);
+    std::string tmp = "." + name + ".volt-tmp";
+    ::unlinkat(dir_fd->get(), tmp.c_str(), 0);  // from an interrupted earlier write
+    int fd = ::openat(dir_fd->get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+        return Error::from_errno("creating " + root + dir + "/" + tmp);
+    UniqueFd file(fd);
+    auto fail = [&](Error e) {
+        ::unlinkat(dir_fd->get(), tmp.c_str(), 0);
+        return e;
+    };
+    if (::fchown(fd, owner.st_uid, owner.st_gid) < 0 || ::fchmod(fd, mode) < 0)
+        return fail(Error::from_errno("chown " + root + dir + "/" + tmp));
+    if (auto st = write_all(fd, content, tmp); !st)
+        return fail(std::move(st).error());
+    if (::renameat(dir_fd->get(), tmp.c_str(), dir_fd->get(), name.c_str()) < 0)
+        return fail(Error::from_errno("rename to " + root + dir + "/" + name));
     return {};
 }
 

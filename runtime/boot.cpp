@@ -15,8 +15,10 @@
 #include "base/syscalls.hpp"
 #include "cgroup/cgroup.hpp"
 #include "landlock/landlock.hpp"
+#include "netlink/netns.hpp"
 #include "runtime/confine.hpp"
 #include "runtime/container.hpp"
+#include "runtime/network.hpp"
 #include "runtime/nspawn.hpp"
 #include "runtime/store.hpp"
 #include "seccomp-profiles/seccomp.hpp"
@@ -141,11 +143,6 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
                                 std::to_string((*previous)->nspawn_pid) + ")");
         VOLT_TRY_CTX(collect_run(paths, name, **previous), "collecting the previous run");
     }
-    if (spec->network == NetworkMode::private_net || spec->network == NetworkMode::bridge)
-        return Error::usage("container " + name + " uses --network " +
-                            (spec->network == NetworkMode::bridge ? spec->bridge : "private") +
-                            ", which this version cannot set up yet; create it with "
-                            "--network none or --network host");
     if (!fs::is_directory(paths.rootfs(name)))
         return Error(ENOENT, "root file system " + paths.rootfs(name) + " is missing");
     warn_unapplied(*spec);
@@ -174,6 +171,18 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
         undo_placement(*placement);
         return st;
     }
+    // Prepared (lock, lease, names) before the state is written and built after: the recorded
+    // state then covers whatever a crash in the middle leaves, for the next boot or delete.
+    std::optional<NetworkSetup> network;
+    if (builds_network(*spec)) {
+        auto prepared = NetworkSetup::prepare(paths, *spec);
+        if (!prepared) {
+            undo_placement(*placement);
+            return std::move(prepared).error().context("network");
+        }
+        network.emplace(std::move(prepared).value());
+        state.network = network->plan();
+    }
     state.nspawn_pid = ::getpid();  // execve keeps the pid: this is nspawn's
     auto self = proc::stat(state.nspawn_pid);
     if (!self) {
@@ -189,36 +198,55 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
         undo_placement(*placement);
         return std::move(st).error();
     }
+    // From here on a failure undoes the network too.
+    UniqueFd host_netns;  // set once this process moved into the container's network namespace
+    auto undo = [&](Error err) {
+        if (host_netns && ::setns(host_netns.get(), CLONE_NEWNET) < 0)
+            log::warn("cannot return to the host's network namespace: %s", std::strerror(errno));
+        network.reset();  // the network lock, which teardown takes again
+        if (!state.network.empty())
+            if (auto st = teardown_network(paths, name); !st)
+                log::warn("%s", st.error().describe().c_str());
+        // The state file only: the console log beside it holds this error for boot --detach.
+        (void)fs::remove_tree(paths.state_file(name));
+        undo_placement(*placement);
+        return err;
+    };
 
     BootHost host;
     host.system_bus = system_bus_present();
+    if (network) {
+        auto netns = network->build();
+        if (!netns)
+            return undo(std::move(netns).error().context("network"));
+        network.reset();
+        // nspawn starts inside the container's network namespace (see BootHost).
+        auto self_netns = netlink::open_current_netns();
+        if (!self_netns)
+            return undo(std::move(self_netns).error());
+        if (auto st = sys::setns(netns->get(), CLONE_NEWNET); !st)
+            return undo(std::move(st).error().context("joining " + state.network.netns));
+        host_netns = std::move(self_netns).value();
+        host.network_prepared = true;
+    }
     std::vector<std::string> args = nspawn_argv(*spec, paths, host);
     std::vector<char*> argv;
     for (auto& a : args)
         argv.push_back(a.data());
     argv.push_back(nullptr);
     // Last: the network and scope part of the Landlock policy binds nspawn and the whole guest.
-    if (auto st = enter_landlock(*spec, *landlock_plan); !st) {
-        (void)fs::remove_tree(paths.state_dir(name));
-        undo_placement(*placement);
-        return st;
-    }
+    if (auto st = enter_landlock(*spec, *landlock_plan); !st)
+        return undo(std::move(st).error());
     if (*filter) {
-        if (int err = seccomp::install((*filter)->insns.data(), (*filter)->insns.size())) {
-            (void)fs::remove_tree(paths.state_dir(name));
-            undo_placement(*placement);
-            return Error(err, "installing seccomp profile " + spec->seccomp);
-        }
+        if (int err = seccomp::install((*filter)->insns.data(), (*filter)->insns.size()))
+            return undo(Error(err, "installing seccomp profile " + spec->seccomp));
         log::info("seccomp profile %s installed (%zu instructions)", spec->seccomp.c_str(),
                   (*filter)->insns.size());
     }
     // What tools/bench/boot-setup.sh collects: everything boot does before nspawn takes over.
     log::debug("boot set-up took %lld us; exec %s", now_us() - setup_start, args[0].c_str());
     ::execve(argv[0], argv.data(), environ);
-    Error err = Error::from_errno(std::string("exec ") + argv[0]);
-    (void)fs::remove_tree(paths.state_dir(name));
-    undo_placement(*placement);
-    return err;
+    return undo(Error::from_errno(std::string("exec ") + argv[0]));
 }
 
 std::string last_line_of(const std::string& path) {

@@ -8,8 +8,10 @@ std::string bind_arg(const Volume& v) {
     return v.host + ":" + v.container;
 }
 
-bool own_network_namespace(const Spec& spec) {
-    return spec.network != NetworkMode::host;
+// nspawn makes a namespace itself only for `none`: private and bridge networks are built by boot,
+// which starts nspawn inside them.
+bool nspawn_makes_network_namespace(const Spec& spec) {
+    return spec.network == NetworkMode::none;
 }
 
 }  // namespace
@@ -45,9 +47,9 @@ std::vector<std::string> nspawn_argv(const Spec& spec, const Paths& paths, const
         argv.push_back("--setenv=" + e);
     for (const auto& v : spec.volumes)
         argv.push_back((v.read_only ? "--bind-ro=" : "--bind=") + bind_arg(v));
-    if (!host.netns_path.empty())
-        argv.push_back("--network-namespace-path=" + host.netns_path);
-    else if (own_network_namespace(spec))
+    if (host.network_prepared)
+        argv.push_back("--resolv-conf=off");  // boot wrote the container's resolv.conf
+    else if (nspawn_makes_network_namespace(spec))
         argv.push_back("--private-network");
     return argv;
 }
@@ -63,7 +65,7 @@ units::NspawnSettings nspawn_settings(const Spec& spec) {
     s.read_only = spec.read_only;
     for (const auto& v : spec.volumes)
         s.binds.push_back({v.host, v.container, v.read_only});
-    s.private_network = own_network_namespace(spec);
+    s.private_network = nspawn_makes_network_namespace(spec);
     return s;
 }
 
@@ -80,6 +82,7 @@ std::vector<std::string> unit_exec_start(const std::string& volt_run, const Path
     add("--root", paths.root, defaults.root);
     add("--run-dir", paths.run_dir, defaults.run_dir);
     add("--cgroup-root", paths.cgroup_root, defaults.cgroup_root);
+    add("--subnet", paths.subnet, defaults.subnet);
     argv.push_back("boot");
     argv.push_back(name);
     return argv;

@@ -16,7 +16,12 @@ inline constexpr const char* kNspawnPath = "/usr/bin/systemd-nspawn";
 // Facts of the host at boot time that change the command line.
 struct BootHost {
     bool system_bus = false;  // machined can register the machine
-    std::string netns_path;   // a prepared network namespace, for private/bridge networking
+    // boot built the container's network and starts nspawn inside its network namespace. nspawn
+    // then gets no network option: --network-namespace-path= cannot be combined with
+    // --private-users in systemd 252 (nspawn joins after creating the user namespace, and the
+    // kernel refuses; systemd issue #36363, fixed in v259), while a namespace nspawn starts in is
+    // simply kept.
+    bool network_prepared = false;
 };
 
 // The full argv for execve(systemd-nspawn), argv[0] included.

@@ -19,6 +19,8 @@ Paths Paths::from_environment() {
     take("VOLT_NSPAWN_DIR", p.nspawn_dir);
     take("VOLT_RUN_DIR", p.run_dir);
     take("VOLT_CGROUP_ROOT", p.cgroup_root);
+    if (const char* v = std::getenv("VOLT_SUBNET"); v && *v)
+        p.subnet = v;
     return p;
 }
 

@@ -12,6 +12,9 @@ struct Paths {
     std::string nspawn_dir = "/etc/systemd/nspawn";  // --nspawn-dir, VOLT_NSPAWN_DIR
     std::string run_dir = "/run/volt";               // --run-dir, VOLT_RUN_DIR
     std::string cgroup_root;  // --cgroup-root, VOLT_CGROUP_ROOT (default: found)
+    // Not a directory, but host-wide like them: the subnet of voltbr0, which the first container
+    // with --network private creates with the subnet's first address as gateway.
+    std::string subnet = "10.88.0.0/16";  // --subnet, VOLT_SUBNET
 
     // Fills every field from its VOLT_* environment variable where that is set.
     static Paths from_environment();
@@ -47,6 +50,16 @@ struct Paths {
     std::string console_log(const std::string& name) const {
         return state_dir(name) + "/console.log";
     }
+    // Host-wide network state: the lock all network changes are made under, and one lease file
+    // per bridge (BRIDGE.leases).
+    std::string network_dir() const { return root + "/network"; }
+    std::string network_lock() const { return network_dir() + "/lock"; }
+    std::string leases(const std::string& bridge) const {
+        return network_dir() + "/" + bridge + ".leases";
+    }
+    // The container's persistent network namespace (a bind mount).
+    std::string netns_dir() const { return run_dir + "/netns"; }
+    std::string netns(const std::string& name) const { return netns_dir() + "/" + name; }
     std::string unit_file(const std::string& name) const;
     std::string nspawn_file(const std::string& name) const {
         return nspawn_dir + "/" + name + ".nspawn";

@@ -1,5 +1,6 @@
 #include "runtime/spec.hpp"
 
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
@@ -64,6 +65,10 @@ void optional_from(const json& j, const char* key, std::optional<T>& out) {
 }
 
 }  // namespace
+
+std::string to_string(const PortForward& port) {
+    return port.protocol + ":" + std::to_string(port.host) + ":" + std::to_string(port.container);
+}
 
 const char* to_string(NetworkMode mode) {
     switch (mode) {
@@ -200,6 +205,17 @@ Result<Spec> build_spec(const CreateRequest& r) {
                                     " is forwarded twice");
         s.ports.push_back(*pf);
     }
+    for (const auto& d : r.dns) {
+        unsigned char buf[sizeof(in6_addr)];
+        if (::inet_pton(AF_INET, d.c_str(), buf) != 1 && ::inet_pton(AF_INET6, d.c_str(), buf) != 1)
+            return Error::usage("--dns: invalid value '" + d + "': not an IPv4 or IPv6 address");
+        if (s.network == NetworkMode::host || s.network == NetworkMode::none)
+            return Error::usage("--dns: invalid value '" + d +
+                                "': nameservers are set only with --network private or a "
+                                "bridge, not " +
+                                r.network);
+        s.dns.push_back(d);
+    }
     for (const auto& e : r.env) {
         auto v = parse_env("--env", e);
         if (!v)
@@ -287,7 +303,8 @@ std::string to_json(const Spec& s) {
           {"cpu_weight", optional_json(r.cpu_weight)},
           {"io_weight", optional_json(r.io_weight)},
           {"pids_max", optional_json(r.pids_max)}}},
-        {"network", {{"mode", to_string(s.network)}, {"bridge", s.bridge}, {"ports", ports}}},
+        {"network",
+         {{"mode", to_string(s.network)}, {"bridge", s.bridge}, {"ports", ports}, {"dns", s.dns}}},
         {"env", s.env},
         {"volumes", volumes},
         {"seccomp", s.seccomp},
@@ -342,6 +359,7 @@ Result<Spec> spec_from_json(const std::string& text) {
             s.ports.push_back({p.at("protocol").get<std::string>(),
                                p.at("host").get<std::uint16_t>(),
                                p.at("container").get<std::uint16_t>()});
+        s.dns = n.value("dns", std::vector<std::string>{});
         s.env = j.at("env").get<std::vector<std::string>>();
         for (const auto& v : j.at("volumes"))
             s.volumes.push_back({v.at("host").get<std::string>(),

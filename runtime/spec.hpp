@@ -61,6 +61,7 @@ struct Spec {
     NetworkMode network = NetworkMode::private_net;
     std::string bridge;  // for NetworkMode::bridge
     std::vector<PortForward> ports;
+    std::vector<std::string> dns;  // nameservers; empty: decided at boot from the host's
     std::vector<std::string> env;  // "KEY=VALUE", in the order given
     std::vector<Volume> volumes;
     std::string seccomp = "default";  // default | strict | unconfined | absolute path
@@ -82,7 +83,7 @@ struct CreateRequest : ResourceRequest {
     std::string name;
     std::string image;
     std::string network = "private";
-    std::vector<std::string> ports, env, volumes;
+    std::vector<std::string> ports, dns, env, volumes;
     std::string seccomp = "default";
     std::string landlock = "server";
     std::string landlock_mode = "best-effort";
@@ -104,5 +105,7 @@ Result<Spec> spec_from_json(const std::string& text);
 
 const char* to_string(NetworkMode mode);
 const char* to_string(InitKind kind);
+// "tcp:8080:80"
+std::string to_string(const PortForward& port);
 
 }  // namespace volt::runtime

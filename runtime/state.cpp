@@ -19,6 +19,19 @@ std::string to_json(const State& s) {
               {"under_systemd", s.under_systemd},
               {"started", s.started},
               {"unenforced_controllers", s.unenforced_controllers}};
+    if (!s.network.empty()) {
+        const NetworkState& n = s.network;
+        j["network"] = {{"bridge", n.bridge},
+                        {"netns", n.netns},
+                        {"host_ifname", n.host_ifname},
+                        {"container_ifname", n.container_ifname},
+                        {"mac", n.mac},
+                        {"address", n.address},
+                        {"prefix", n.prefix},
+                        {"gateway", n.gateway},
+                        {"dns", n.dns},
+                        {"ports", n.ports}};
+    }
     return j.dump(2) + "\n";
 }
 
@@ -33,6 +46,20 @@ Result<State> state_from_json(const std::string& text) {
         s.under_systemd = j.at("under_systemd").get<bool>();
         s.started = j.at("started").get<std::string>();
         s.unenforced_controllers = j.value("unenforced_controllers", std::vector<std::string>{});
+        if (j.contains("network")) {
+            const json& n = j.at("network");
+            NetworkState& ns = s.network;
+            ns.bridge = n.at("bridge").get<std::string>();
+            ns.netns = n.at("netns").get<std::string>();
+            ns.host_ifname = n.at("host_ifname").get<std::string>();
+            ns.container_ifname = n.at("container_ifname").get<std::string>();
+            ns.mac = n.at("mac").get<std::string>();
+            ns.address = n.at("address").get<std::string>();
+            ns.prefix = n.at("prefix").get<int>();
+            ns.gateway = n.at("gateway").get<std::string>();
+            ns.dns = n.at("dns").get<std::vector<std::string>>();
+            ns.ports = n.at("ports").get<std::vector<std::string>>();
+        }
         return s;
     } catch (const json::exception& e) {
         return Error(EINVAL, std::string("malformed runtime state: ") + e.what());

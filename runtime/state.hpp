@@ -15,6 +15,23 @@
 
 namespace volt::runtime {
 
+// The network boot built for a container with --network private or a bridge; empty otherwise.
+struct NetworkState {
+    std::string bridge;
+    std::string netns;             // path of the persistent network namespace
+    std::string host_ifname;       // the host end of the veth pair, on the bridge
+    std::string container_ifname;  // its peer, inside the container
+    std::string mac;               // of the container's interface
+    std::string address;           // the container's, leased
+    int prefix = 0;
+    std::string gateway;
+    std::vector<std::string> dns;
+    std::vector<std::string> ports;  // forwarded, as "tcp:8080:80"
+
+    bool empty() const { return bridge.empty(); }
+    bool operator==(const NetworkState&) const = default;
+};
+
 struct State {
     pid_t nspawn_pid = 0;
     std::uint64_t nspawn_start_time = 0;  // with the pid, names the process across pid reuse
@@ -25,6 +42,7 @@ struct State {
     // Controllers of requested limits that were missing (booted with --missing-controllers
     // ignore): those limits are not enforced.
     std::vector<std::string> unenforced_controllers;
+    NetworkState network;
 
     // nspawn moves the guest into this leaf of the container's cgroup.
     std::string payload_cgroup() const { return cgroup + "/payload"; }

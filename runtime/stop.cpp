@@ -6,6 +6,7 @@
 #include "base/syscalls.hpp"
 #include "cgroup/cgroup.hpp"
 #include "runtime/container.hpp"
+#include "runtime/network.hpp"
 #include "runtime/store.hpp"
 #include "units/units.hpp"
 
@@ -71,6 +72,7 @@ Status remove(const Paths& paths, const std::string& name, bool force, int grace
     VOLT_TRY(fs::remove_tree(paths.rootfs_staging(name)));
     VOLT_TRY_CTX(fs::remove_tree(paths.rootfs(name)), "removing root file system");
     VOLT_TRY(fs::remove_tree(paths.state_dir(name)));
+    VOLT_TRY_CTX(release_lease(paths, name), "releasing the address of " + name);
     VOLT_TRY(fs::remove_tree(paths.spec_file(name)));
     return fs::remove_tree(paths.config_dir(name));
 }

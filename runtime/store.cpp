@@ -8,6 +8,7 @@
 #include "base/log.hpp"
 #include "base/proc.hpp"
 #include "cgroup/cgroup.hpp"
+#include "runtime/network.hpp"
 #include "runtime/options.hpp"
 
 namespace volt::runtime {
@@ -95,6 +96,8 @@ Status remove_container_cgroup(const std::string& path) {
 }  // namespace
 
 Status collect_run(const Paths& paths, const std::string& name, const State& state) {
+    if (!state.network.empty())
+        VOLT_TRY_CTX(teardown_network(paths, name), "removing the network of " + name);
     if (!state.cgroup.empty()) {
         if (auto cg = cgroup::Cgroup::open(state.cgroup)) {
             auto populated = cg->populated();

@@ -18,6 +18,7 @@
 
 #include "base/fd.hpp"
 #include "base/fs.hpp"
+#include "base/hash.hpp"
 #include "base/syscalls.hpp"
 #include "seccomp-profiles/profiles.hpp"  // generated from *.json
 
@@ -96,19 +97,8 @@ struct ParseError {
     std::string where, what;
 };
 
-std::uint64_t fnv1a(std::string_view data, std::uint64_t h = 0xcbf29ce484222325ULL) {
-    for (unsigned char c : data) {
-        h ^= c;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
-std::string hex(std::uint64_t v) {
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-    return buf;
-}
+using hash::fnv1a;
+using hash::hex;
 
 Result<std::uint32_t> action_of(const std::string& name, std::uint32_t errno_ret,
                                 const std::string& where) {

@@ -41,6 +41,10 @@ void add_global_options(CLI::App& app, Invocation& inv) {
         ->capture_default_str();
     app.add_option("--cgroup-root", p.cgroup_root,
                    "cgroup2 mount to use instead of the one found (VOLT_CGROUP_ROOT)");
+    app.add_option("--subnet", p.subnet,
+                   "Subnet of voltbr0 for --network private; its first address is the gateway "
+                   "(VOLT_SUBNET)")
+        ->capture_default_str();
     app.add_flag("-v,--verbose", inv.verbosity, "More output (-vv for debug)");
 }
 
@@ -67,6 +71,9 @@ void add_create(CLI::App& app, CreateCmd& c) {
         ->capture_default_str();
     sub->add_option("--network", r.network, "private, host, none, or a bridge name")
         ->capture_default_str();
+    sub->add_option("--dns", r.dns,
+                    "Nameserver for the container's resolv.conf (repeatable; default: the "
+                    "host's non-loopback ones, else 1.1.1.1 and 1.0.0.1)");
     sub->add_option("--port", r.ports, "Forward [tcp|udp:]HOST:CONTAINER (repeatable)")
         ->allow_extra_args(false);
     sub->add_option("--env", r.env, "KEY=VALUE for the container (repeatable)")

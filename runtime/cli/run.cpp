@@ -118,6 +118,18 @@ json info_json(const runtime::Paths& paths, const runtime::ContainerInfo& c) {
         j["cgroup"] = c.state->cgroup;
         j["started"] = c.state->started;
         j["stats"] = stats_json(cgroup::read_stats(c.state->cgroup));
+        if (!c.state->network.empty()) {
+            const auto& n = c.state->network;
+            j["network"] = {{"bridge", n.bridge},
+                            {"address", n.address + "/" + std::to_string(n.prefix)},
+                            {"gateway", n.gateway},
+                            {"mac", n.mac},
+                            {"host_interface", n.host_ifname},
+                            {"container_interface", n.container_ifname},
+                            {"netns", n.netns},
+                            {"dns", n.dns},
+                            {"ports", n.ports}};
+        }
     }
     return j;
 }
@@ -174,6 +186,18 @@ int do_inspect(const Invocation& inv, const InspectCmd& c) {
             std::printf(
                 "%-12s %s\n", key,
                 j[key].is_string() ? j[key].get<std::string>().c_str() : j[key].dump().c_str());
+    if (j.contains("network")) {
+        std::printf("network:\n");
+        for (auto& [k, v] : j["network"].items()) {
+            std::string text;
+            if (v.is_string())
+                text = v.get<std::string>();
+            else
+                for (const auto& item : v)
+                    text += (text.empty() ? "" : " ") + item.get<std::string>();
+            std::printf("  %-20s %s\n", k.c_str(), text.empty() ? "-" : text.c_str());
+        }
+    }
     std::printf("spec:\n%s", runtime::to_json(info->spec).c_str());
     std::printf("enforcement:\n");
     for (auto& [k, v] : j["enforcement"].items())

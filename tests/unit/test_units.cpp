@@ -78,6 +78,14 @@ TEST_CASE("the nspawn command line for a spec", "[unit]") {
                       "--setenv=VOLT_KERNEL=/boot/vmlinuz-volt", "--setenv=GREETING=hello world",
                       "--bind=/srv/data:/data", "--bind-ro=/etc/ssl:/etc/ssl",
                       "--private-network"});
+    // private (and bridge) networks are built by boot, which starts nspawn inside them.
+    auto built = full_spec();
+    built.network = NetworkMode::private_net;
+    BootHost prepared;
+    prepared.network_prepared = true;
+    CHECK(nspawn_argv(built, p, prepared).back() == "--resolv-conf=off");
+    for (const auto& arg : nspawn_argv(built, p, prepared))
+        CHECK(arg.rfind("--network", 0) != 0);
 
     Spec bb;
     bb.name = "bb";
@@ -92,10 +100,4 @@ TEST_CASE("the nspawn command line for a spec", "[unit]") {
                                    "--notify-ready=no", "--private-users=no",
                                    "--kill-signal=SIGUSR2", "--setenv=VOLT_CONTAINER=bb",
                                    "--setenv=VOLT_RUNTIME=hybrid"});
-
-    BootHost netns;
-    netns.netns_path = "/run/volt/netns/web";
-    auto priv = full_spec();
-    priv.network = NetworkMode::private_net;
-    CHECK(nspawn_argv(priv, p, netns).back() == "--network-namespace-path=/run/volt/netns/web");
 }

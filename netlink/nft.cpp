@@ -1,0 +1,401 @@
+#include "netlink/nft.hpp"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+
+namespace volt::netlink {
+namespace {
+
+// Owners for libnftnl objects (whose free functions take const pointers).
+template <class T, void (*FreeFn)(const T*)>
+struct Free {
+    void operator()(T* p) const { FreeFn(p); }
+};
+using RulePtr = std::unique_ptr<nftnl_rule, Free<nftnl_rule, nftnl_rule_free>>;
+using TablePtr = std::unique_ptr<nftnl_table, Free<nftnl_table, nftnl_table_free>>;
+using ChainPtr = std::unique_ptr<nftnl_chain, Free<nftnl_chain, nftnl_chain_free>>;
+using UdataPtr = std::unique_ptr<nftnl_udata_buf, Free<nftnl_udata_buf, nftnl_udata_buf_free>>;
+
+struct Chain {
+    const char* name;
+    std::uint32_t hook;
+    std::int32_t priority;
+};
+// The priorities nft calls dstnat (-100) and srcnat (100).
+constexpr Chain kPrerouting{"prerouting", NF_INET_PRE_ROUTING, -100};
+constexpr Chain kOutput{"output", NF_INET_LOCAL_OUT, -100};
+constexpr Chain kPostrouting{"postrouting", NF_INET_POST_ROUTING, 100};
+
+// A rule under construction; the expressions mirror what `nft` emits for the same rule text.
+class RuleBuilder {
+  public:
+    RuleBuilder(const char* chain, const std::string& owner) : r_(nftnl_rule_alloc()) {
+        nftnl_rule_set_str(r_.get(), NFTNL_RULE_TABLE, kNftTable);
+        nftnl_rule_set_str(r_.get(), NFTNL_RULE_CHAIN, chain);
+        nftnl_rule_set_u32(r_.get(), NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+        UdataPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+        nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_RULE_COMMENT, owner.c_str());
+        nftnl_rule_set_data(r_.get(), NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud.get()),
+                            nftnl_udata_buf_len(ud.get()));
+    }
+    nftnl_rule* get() const { return r_.get(); }
+
+    // ip saddr/daddr ADDR[/PREFIX] (== or !=)
+    RuleBuilder& ip(bool source, std::uint32_t net, std::uint32_t mask, bool equal = true) {
+        load_payload(NFT_PAYLOAD_NETWORK_HEADER, source ? 12 : 16, 4);
+        if (mask != ~0u)
+            bitwise(htonl(mask));
+        std::uint32_t n = htonl(net & mask);
+        return cmp(equal ? NFT_CMP_EQ : NFT_CMP_NEQ, &n, sizeof n);
+    }
+    // oifname (!=) NAME
+    RuleBuilder& oifname(const std::string& name, bool equal) {
+        meta(NFT_META_OIFNAME);
+        char buf[IFNAMSIZ] = {};
+        std::memcpy(buf, name.data(), std::min(name.size(), sizeof buf - 1));
+        return cmp(equal ? NFT_CMP_EQ : NFT_CMP_NEQ, buf, sizeof buf);
+    }
+    // fib daddr type local
+    RuleBuilder& daddr_is_local() {
+        nftnl_expr* e = add("fib");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+        std::uint32_t local = RTN_LOCAL;
+        return cmp(NFT_CMP_EQ, &local, sizeof local);
+    }
+    // meta l4proto P th dport PORT
+    RuleBuilder& dport(std::uint8_t protocol, std::uint16_t port) {
+        meta(NFT_META_L4PROTO);
+        cmp(NFT_CMP_EQ, &protocol, sizeof protocol);
+        load_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+        std::uint16_t p = htons(port);
+        return cmp(NFT_CMP_EQ, &p, sizeof p);
+    }
+    // ct status dnat
+    RuleBuilder& was_dnatted() {
+        nftnl_expr* e = add("ct");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+        bitwise(IPS_DST_NAT);
+        std::uint32_t zero = 0;
+        return cmp(NFT_CMP_NEQ, &zero, sizeof zero);
+    }
+    // dnat to ADDR:PORT
+    RuleBuilder& dnat(Ipv4 address, std::uint16_t port) {
+        std::uint32_t a = address.network_order();
+        std::uint16_t p = htons(port);
+        nftnl_expr* e = add("immediate");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+        nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, &a, sizeof a);
+        e = add("immediate");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_2);
+        nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, &p, sizeof p);
+        e = add("nat");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
+        return *this;
+    }
+    RuleBuilder& masquerade() {
+        add("masq");
+        return *this;
+    }
+
+  private:
+    nftnl_expr* add(const char* name) {
+        nftnl_expr* e = nftnl_expr_alloc(name);
+        nftnl_rule_add_expr(r_.get(), e);  // the rule owns e
+        return e;
+    }
+    void load_payload(std::uint32_t base, std::uint32_t offset, std::uint32_t len) {
+        nftnl_expr* e = add("payload");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+    }
+    void meta(std::uint32_t key) {
+        nftnl_expr* e = add("meta");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+    }
+    // reg1 = reg1 & mask (4 bytes)
+    void bitwise(std::uint32_t mask) {
+        std::uint32_t zero = 0;
+        nftnl_expr* e = add("bitwise");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, sizeof mask);
+        nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, sizeof mask);
+        nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, sizeof zero);
+    }
+    RuleBuilder& cmp(std::uint32_t op, const void* data, std::uint32_t len) {
+        nftnl_expr* e = add("cmp");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+        nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+        return *this;
+    }
+    RulePtr r_;
+};
+
+// A batch of nftables messages with a description of each, for errors ("port 8080: …").
+class Batch {
+  public:
+    explicit Batch(std::uint32_t& seq) : seq_(seq), buf_(kLimit * 2) {
+        b_ = mnl_nlmsg_batch_start(buf_.data(), kLimit);
+        nftnl_batch_begin(static_cast<char*>(mnl_nlmsg_batch_current(b_)), seq_++);
+        mnl_nlmsg_batch_next(b_);
+    }
+    Batch(const Batch&) = delete;
+    ~Batch() { mnl_nlmsg_batch_stop(b_); }
+
+    void table() {
+        TablePtr t(nftnl_table_alloc());
+        nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, kNftTable);
+        nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
+        nftnl_table_nlmsg_build_payload(header(NFT_MSG_NEWTABLE, NLM_F_CREATE, "table"), t.get());
+        mnl_nlmsg_batch_next(b_);
+    }
+    void chain(const Chain& c) {
+        ChainPtr ch(nftnl_chain_alloc());
+        nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, kNftTable);
+        nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, c.name);
+        nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TYPE, "nat");
+        nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_HOOKNUM, c.hook);
+        nftnl_chain_set_s32(ch.get(), NFTNL_CHAIN_PRIO, c.priority);
+        nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
+        nftnl_chain_nlmsg_build_payload(
+            header(NFT_MSG_NEWCHAIN, NLM_F_CREATE, std::string("chain ") + c.name), ch.get());
+        mnl_nlmsg_batch_next(b_);
+    }
+    void add_rule(const RuleBuilder& r, const std::string& what) {
+        nftnl_rule_nlmsg_build_payload(header(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, what),
+                                       r.get());
+        mnl_nlmsg_batch_next(b_);
+    }
+    void delete_rule(const NftRule& rule) {
+        RulePtr r(nftnl_rule_alloc());
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, kNftTable);
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, rule.chain.c_str());
+        nftnl_rule_set_u64(r.get(), NFTNL_RULE_HANDLE, rule.handle);
+        nftnl_rule_nlmsg_build_payload(
+            header(NFT_MSG_DELRULE, 0,
+                   "deleting rule " + std::to_string(rule.handle) + " of " + rule.owner),
+            r.get());
+        mnl_nlmsg_batch_next(b_);
+    }
+
+    // Sends the batch; the kernel applies all of it or nothing, and answers before sendto
+    // returns, so every error is already queued when we read.
+    Status commit(mnl_socket* sock) {
+        nftnl_batch_end(static_cast<char*>(mnl_nlmsg_batch_current(b_)), seq_++);
+        mnl_nlmsg_batch_next(b_);
+        if (mnl_socket_sendto(sock, mnl_nlmsg_batch_head(b_), mnl_nlmsg_batch_size(b_)) < 0)
+            return Error::from_errno("sending the nftables batch");
+        std::vector<char> reply(MNL_SOCKET_BUFFER_SIZE);
+        Status first;
+        for (;;) {
+            ssize_t n = ::recv(mnl_socket_get_fd(sock), reply.data(), reply.size(), MSG_DONTWAIT);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return first;
+            if (n < 0)
+                return Error::from_errno("reading the nftables reply");
+            int len = static_cast<int>(n);
+            for (auto* nlh = reinterpret_cast<nlmsghdr*>(reply.data()); mnl_nlmsg_ok(nlh, len);
+                 nlh = mnl_nlmsg_next(nlh, &len)) {
+                if (nlh->nlmsg_type != NLMSG_ERROR)
+                    continue;
+                auto* err = static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+                bool already_failed = !first.ok();
+                if (err->error == 0 || already_failed)
+                    continue;
+                auto what = what_.find(err->msg.nlmsg_seq);
+                first = Error(
+                    -err->error,
+                    "nftables: " + (what == what_.end() ? std::string("batch") : what->second));
+            }
+        }
+    }
+
+  private:
+    static constexpr size_t kLimit = 64 * 1024;
+    nlmsghdr* header(std::uint16_t type, std::uint16_t flags, std::string what) {
+        std::uint32_t seq = seq_++;
+        what_[seq] = std::move(what);
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(b_)), type,
+                                              NFPROTO_IPV4, flags, seq);
+        return nlh;
+    }
+    std::uint32_t& seq_;
+    std::vector<char> buf_;
+    mnl_nlmsg_batch* b_;
+    std::map<std::uint32_t, std::string> what_;
+};
+
+int collect_rule(const nlmsghdr* nlh, void* data) {
+    auto* out = static_cast<std::vector<NftRule>*>(data);
+    RulePtr r(nftnl_rule_alloc());
+    if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0)
+        return MNL_CB_OK;
+    NftRule rule;
+    rule.chain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
+    rule.handle = nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE);
+    std::uint32_t len = 0;
+    if (const void* ud = nftnl_rule_get_data(r.get(), NFTNL_RULE_USERDATA, &len)) {
+        const nftnl_udata* attrs[NFTNL_UDATA_RULE_MAX + 1] = {};
+        nftnl_udata_parse(
+            ud, len,
+            [](const nftnl_udata* attr, void* tb) {
+                auto* table = static_cast<const nftnl_udata**>(tb);
+                if (nftnl_udata_type(attr) <= NFTNL_UDATA_RULE_MAX)
+                    table[nftnl_udata_type(attr)] = attr;
+                return 0;
+            },
+            attrs);
+        if (const nftnl_udata* c = attrs[NFTNL_UDATA_RULE_COMMENT])
+            rule.owner.assign(
+                static_cast<const char*>(nftnl_udata_get(c)),
+                strnlen(static_cast<const char*>(nftnl_udata_get(c)), nftnl_udata_len(c)));
+    }
+    out->push_back(std::move(rule));
+    return MNL_CB_OK;
+}
+
+}  // namespace
+
+Nftables::Nftables(mnl_socket* sock)
+    : sock_(sock), seq_(static_cast<std::uint32_t>(::time(nullptr))) {}
+
+Nftables::Nftables(Nftables&& other) noexcept
+    : sock_(std::exchange(other.sock_, nullptr)), seq_(other.seq_) {}
+
+Nftables::~Nftables() {
+    if (sock_)
+        mnl_socket_close(sock_);
+}
+
+Result<Nftables> Nftables::open() {
+    mnl_socket* sock = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+    if (!sock)
+        return Error::from_errno("opening an nftables netlink socket");
+    if (mnl_socket_bind(sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+        Error err = Error::from_errno("binding the nftables netlink socket");
+        mnl_socket_close(sock);
+        return err;
+    }
+    return Nftables(sock);
+}
+
+Result<std::vector<NftRule>> Nftables::rules() {
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    std::uint32_t seq = seq_++;
+    nlmsghdr* nlh =
+        nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETRULE, NFPROTO_IPV4, NLM_F_DUMP, seq);
+    RulePtr filter(nftnl_rule_alloc());
+    nftnl_rule_set_str(filter.get(), NFTNL_RULE_TABLE, kNftTable);
+    nftnl_rule_nlmsg_build_payload(nlh, filter.get());
+    if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0)
+        return Error::from_errno("asking nftables for the rules of table " +
+                                 std::string(kNftTable));
+    std::vector<NftRule> out;
+    std::uint32_t portid = mnl_socket_get_portid(sock_);
+    for (;;) {
+        ssize_t n = mnl_socket_recvfrom(sock_, buf.data(), buf.size());
+        if (n < 0)
+            return Error::from_errno("reading nftables rules");
+        int r = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, portid, collect_rule, &out);
+        if (r == MNL_CB_STOP)
+            return out;
+        if (r < 0) {
+            if (errno == ENOENT)  // no table yet
+                return std::vector<NftRule>();
+            return Error::from_errno("listing the rules of table " + std::string(kNftTable));
+        }
+    }
+}
+
+Status Nftables::apply(const ContainerNat& nat) {
+    auto existing = rules();
+    if (!existing)
+        return std::move(existing).error();
+    Batch batch(seq_);
+    batch.table();
+    for (const Chain& c : {kPrerouting, kOutput, kPostrouting})
+        batch.chain(c);
+    for (const auto& rule : *existing)
+        if (rule.owner == nat.owner)
+            batch.delete_rule(rule);
+    const std::uint32_t a = nat.address.value;
+    auto add = [&](const RuleBuilder& r, const std::string& what) {
+        batch.add_rule(r, nat.owner + ": " + what);
+    };
+    add(RuleBuilder(kPostrouting.name, nat.owner)
+            .ip(true, a, ~0u)
+            .oifname(nat.bridge, false)
+            .masquerade(),
+        "masquerade");
+    if (!nat.ports.empty()) {
+        add(RuleBuilder(kPostrouting.name, nat.owner)
+                .ip(true, 0x7f000000, 0xff000000)
+                .ip(false, a, ~0u)
+                .masquerade(),
+            "masquerade of forwards from loopback");
+        add(RuleBuilder(kPostrouting.name, nat.owner)
+                .ip(true, nat.subnet.network.value, nat.subnet.mask())
+                .ip(false, a, ~0u)
+                .was_dnatted()
+                .masquerade(),
+            "masquerade of forwards from " + to_string(nat.subnet));
+    }
+    for (const auto& p : nat.ports) {
+        std::string what = std::string(p.protocol == IPPROTO_UDP ? "udp" : "tcp") + " port " +
+                           std::to_string(p.host_port);
+        for (const Chain* c : {&kPrerouting, &kOutput})
+            add(RuleBuilder(c->name, nat.owner)
+                    .daddr_is_local()
+                    .dport(p.protocol, p.host_port)
+                    .dnat(nat.address, p.container_port),
+                what);
+    }
+    return batch.commit(sock_);
+}
+
+Status Nftables::remove_if(const std::function<bool(const std::string& owner)>& match) {
+    auto existing = rules();
+    if (!existing)
+        return std::move(existing).error();
+    Batch batch(seq_);
+    bool any = false;
+    for (const auto& rule : *existing)
+        if (match(rule.owner)) {
+            batch.delete_rule(rule);
+            any = true;
+        }
+    if (!any)
+        return {};
+    return batch.commit(sock_);
+}
+
+}  // namespace volt::netlink
