@@ -18,6 +18,7 @@ TEST_CASE("a spec survives a JSON round trip unchanged", "[unit]") {
     s.network = NetworkMode::bridge;
     s.bridge = "br0";
     s.ports = {{"tcp", 8080, 80}, {"udp", 53, 53}};
+    s.dns = {"192.0.2.53", "2001:db8::53"};
     s.env = {"A=1", "B=two words"};
     s.volumes = {{"/srv", "/data", true}};
     s.seccomp = "/etc/volt/strict.json";
@@ -57,5 +58,31 @@ TEST_CASE("runtime state round trip", "[unit]") {
     CHECK(back->nspawn_start_time == 987654321);
     CHECK(back->payload_cgroup() == "/sys/fs/cgroup/volt.slice/volt-hybrid-web/payload");
     CHECK(back->cgroup_v1 == s.cgroup_v1);
+    CHECK(back->network.empty());
     CHECK_FALSE(state_from_json("{\"nspawn_pid\": 1}").ok());
+
+    s.network = {"voltbr0",           "/run/volt/netns/web", "ve-web", "host0",
+                 "0a:1b:2c:3d:4e:5f", "10.88.0.2",           16,       "10.88.0.1",
+                 {"1.1.1.1"},         {"tcp:8080:80"}};
+    back = state_from_json(to_json(s));
+    REQUIRE(back.ok());
+    CHECK(back->network == s.network);
+}
+
+TEST_CASE("nameservers (--dns) are IPv4 or IPv6 addresses, only for networks volt-run builds",
+          "[unit]") {
+    CreateRequest r;
+    r.name = "web";
+    r.dns = {"192.0.2.53", "2001:db8::53"};
+    auto spec = build_spec(r);
+    REQUIRE(spec.ok());
+    CHECK(spec->dns == r.dns);
+    r.dns = {"dns.example.org"};
+    auto bad = build_spec(r);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().describe() ==
+          "--dns: invalid value 'dns.example.org': not an IPv4 or IPv6 address");
+    r.dns = {"192.0.2.53"};
+    r.network = "host";
+    REQUIRE_FALSE(build_spec(r).ok());
 }
