@@ -45,6 +45,7 @@ Status Leases::use_subnet(const Subnet& subnet) {
         return Error(EINVAL, path_ + " holds leases in subnet " + to_string(*subnet_) + ", not " +
                                  to_string(subnet) +
                                  "; delete those containers before changing the subnet");
+    changed_ = changed_ || subnet_ != subnet;
     subnet_ = subnet;
     return {};
 }
@@ -64,6 +65,7 @@ Result<Ipv4> Leases::lease(const std::string& name, std::optional<Ipv4> reserved
         return Error(ENOSPC, "no free address left in " + to_string(subnet) + " (" +
                                  std::to_string(by_address_.size()) + " leases in " + path_ + ")");
     by_address_[candidate] = name;
+    changed_ = true;
     return candidate;
 }
 
@@ -71,6 +73,7 @@ bool Leases::release(const std::string& name) {
     for (auto it = by_address_.begin(); it != by_address_.end(); ++it)
         if (it->second == name) {
             by_address_.erase(it);
+            changed_ = true;
             return true;
         }
     return false;

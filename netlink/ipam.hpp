@@ -29,6 +29,8 @@ class Leases {
     std::vector<std::string> holders() const;
     const std::optional<Subnet>& subnet() const { return subnet_; }
 
+    // Whether lease, release or use_subnet changed anything since load.
+    bool changed() const { return changed_; }
     // Replaces the file atomically (and durably: the file outlives reboots).
     Status save() const;
 
@@ -37,6 +39,7 @@ class Leases {
     std::string path_;
     std::optional<Subnet> subnet_;
     std::map<Ipv4, std::string> by_address_;
+    bool changed_ = false;
 };
 
 }  // namespace volt::netlink

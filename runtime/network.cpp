@@ -170,7 +170,8 @@ Result<NetworkSetup> NetworkSetup::prepare(const Paths& paths, const Spec& spec)
     auto address = leases->lease(spec.name, reserved);
     if (!address)
         return std::move(address).error();
-    VOLT_TRY(leases->save());
+    if (leases->changed())  // a container that booted before keeps its lease: nothing to write
+        VOLT_TRY(leases->save());
 
     plan.netns = paths.netns(spec.name);
     plan.host_ifname = netlink::host_ifname(spec.name);

@@ -1,8 +1,8 @@
 // End to end: booted busybox containers in each network mode. Each case runs in the fresh
 // network namespace tests/ns-run gives it, which plays the host.
 #include <arpa/inet.h>
-#include <signal.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -177,8 +177,7 @@ TEST_CASE("none has only loopback, host shares the host's links", "[e2e][network
     CHECK(lines(r.out) == std::vector<std::string>{"hostmark0", "lo"});
 }
 
-TEST_CASE("a container whose nspawn was SIGKILLed leaves nothing after delete",
-          "[e2e][network]") {
+TEST_CASE("a container whose nspawn was SIGKILLed leaves nothing after delete", "[e2e][network]") {
     test::require_container_host();
     test::Sandbox sb;
     std::string name = sb.unique_name("crash");

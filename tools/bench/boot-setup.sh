@@ -4,6 +4,8 @@
 # (-vv). Boots and stops a busybox container N times in a throw-away data root, then prints the
 # median and p90. Needs root; run from the build directory's parent.
 # Usage: tools/bench/boot-setup.sh BUILD_DIR [N] [extra create options...]
+# The network mode is --network none unless VOLT_BENCH_NETWORK names another; with private or a
+# bridge, run it under `unshare --net --mount` so that voltbr0 is made in a throwaway namespace.
 set -eu
 build=${1:?usage: boot-setup.sh BUILD_DIR [N] [create options...]}
 n=${2:-50}
@@ -16,7 +18,7 @@ run=$(mktemp -d /run/volt-boot-bench.XXXXXX)  # runtime state on tmpfs, as /run/
 export VOLT_ROOT="$dir/root" VOLT_UNIT_DIR="$dir/units" VOLT_NSPAWN_DIR="$dir/nspawn" VOLT_RUN_DIR="$run"
 name=bootbench-$$
 trap '"$volt" delete --force --time 0 "$name" >/dev/null 2>&1; rm -rf "$dir" "$run"' EXIT
-"$volt" create "$name" --image "$rootfs" --network none "$@" >/dev/null
+"$volt" create "$name" --image "$rootfs" --network "${VOLT_BENCH_NETWORK:-none}" "$@" >/dev/null
 : > "$dir/times"
 i=0
 while [ "$i" -lt "$n" ]; do
