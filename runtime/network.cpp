@@ -42,6 +42,27 @@ Status sysctl(const std::string& dir, const char* name, std::string_view value) 
     return {};
 }
 
+// Drops the leases whose holder matches, in every lease file; the caller holds the network lock.
+Status release_leases_if(const Paths& paths,
+                         const std::function<bool(const std::string& holder)>& match) {
+    auto files = fs::list_dir(paths.network_dir());
+    if (!files)
+        return files.error().code() == ENOENT ? Status() : Status(std::move(files).error());
+    for (const auto& f : *files) {
+        if (!f.ends_with(".leases"))
+            continue;
+        auto leases = netlink::Leases::load(paths.network_dir() + "/" + f);
+        if (!leases)
+            return std::move(leases).error();
+        for (const auto& holder : leases->holders())
+            if (match(holder))
+                leases->release(holder);
+        if (leases->changed())
+            VOLT_TRY(leases->save());
+    }
+    return {};
+}
+
 // What crashed runs left: namespaces, links and rules of containers that do not run, leases of
 // containers that no longer exist. Runs under the network lock.
 Status collect_stale(const Paths& paths) {
@@ -71,25 +92,9 @@ Status collect_stale(const Paths& paths) {
     if (!nft)
         return std::move(nft).error();
     VOLT_TRY(nft->remove_if([&](const std::string& owner) { return !alive(owner); }));
-    auto files = fs::list_dir(paths.network_dir());
-    if (!files)
-        return std::move(files).error();
-    for (const auto& f : *files) {
-        if (!f.ends_with(".leases"))
-            continue;
-        auto leases = netlink::Leases::load(paths.network_dir() + "/" + f);
-        if (!leases)
-            return std::move(leases).error();
-        bool changed = false;
-        for (const auto& holder : leases->holders())
-            if (!fs::is_directory(paths.config_dir(holder))) {
-                log::debug("releasing the lease of deleted container %s", holder.c_str());
-                changed = leases->release(holder) || changed;
-            }
-        if (changed)
-            VOLT_TRY(leases->save());
-    }
-    return {};
+    return release_leases_if(paths, [&](const std::string& holder) {
+        return !fs::is_directory(paths.config_dir(holder));  // the container was deleted
+    });
 }
 
 Result<fs::FileLock> lock_network(const Paths& paths) {
@@ -333,22 +338,12 @@ Status teardown_network(const Paths& paths, const std::string& name) {
 }
 
 Status release_lease(const Paths& paths, const std::string& name) {
-    auto files = fs::list_dir(paths.network_dir());
-    if (!files)
-        return files.error().code() == ENOENT ? Status() : Status(std::move(files).error());
+    if (!fs::is_directory(paths.network_dir()))
+        return {};  // no network was ever built here
     auto lock = lock_network(paths);
     if (!lock)
         return std::move(lock).error();
-    for (const auto& f : *files) {
-        if (!f.ends_with(".leases"))
-            continue;
-        auto leases = netlink::Leases::load(paths.network_dir() + "/" + f);
-        if (!leases)
-            return std::move(leases).error();
-        if (leases->release(name))
-            VOLT_TRY(leases->save());
-    }
-    return {};
+    return release_leases_if(paths, [&](const std::string& holder) { return holder == name; });
 }
 
 }  // namespace volt::runtime
