@@ -333,7 +333,13 @@ Status teardown_network(const Paths& paths, const std::string& name) {
     auto sock = netlink::RouteSocket::open();
     if (!sock)
         return std::move(sock).error();
-    VOLT_TRY(sock->delete_link(netlink::host_ifname(name)));
+    // Only a link carrying our alias: after a failed set-up the name may be somebody else's.
+    std::string ifname = netlink::host_ifname(name);
+    auto link = sock->link(ifname);
+    if (!link)
+        return std::move(link).error();
+    if (*link && (*link)->alias == std::string(netlink::kLinkAliasPrefix) + name)
+        VOLT_TRY(sock->delete_link(ifname));
     return netlink::remove_netns(paths.netns(name));
 }
 

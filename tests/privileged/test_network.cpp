@@ -35,10 +35,18 @@ namespace {
 struct Host {
     test::TempDir dir{"volt-net"};
     Paths paths;
+    std::vector<std::string> built;  // torn down at the end: their namespaces are bind mounts
+                                     // in dir, which would otherwise stay behind
     Host() {
         paths.root = dir / "root";
         paths.run_dir = dir / "run";
     }
+    ~Host() {
+        for (const auto& name : built)
+            (void)teardown_network(paths, name);
+    }
+    Host(const Host&) = delete;
+    Host& operator=(const Host&) = delete;
 
     // A container as create leaves it, as far as the network is concerned.
     Spec container(const std::string& name, std::vector<PortForward> ports = {}) const {
@@ -54,10 +62,11 @@ struct Host {
 
     // Builds the container's network the way boot does: prepare, record state naming this
     // process (alive, so other set-ups do not collect it), build.
-    UniqueFd up(const Spec& spec) const {
+    UniqueFd up(const Spec& spec) {
         auto setup = NetworkSetup::prepare(paths, spec);
         REQUIRE(setup);
         record_state(spec.name, setup->plan());
+        built.push_back(spec.name);
         auto netns = setup->build();
         INFO((netns ? "" : netns.error().describe()));
         REQUIRE(netns);
@@ -404,11 +413,17 @@ TEST_CASE("a failing step reports the kernel's error for the object, and is undo
     auto host = route_socket();
     REQUIRE(host.add_bridge("ve-web1", netlink::derive_mac("", "test", "x")));
     Spec spec = h.container("web1");
-    auto setup = NetworkSetup::prepare(h.paths, spec);
-    REQUIRE(setup);
-    auto built = setup->build();
-    REQUIRE_FALSE(built);
-    CHECK(built.error().describe() == "ve-web1: File exists");
+    {
+        auto setup = NetworkSetup::prepare(h.paths, spec);  // holds the network lock
+        REQUIRE(setup);
+        auto built = setup->build();
+        REQUIRE_FALSE(built);
+        CHECK(built.error().describe() == "ve-web1: File exists");
+    }
+    // What boot does after a failed build: the namespace goes, the other owner's link stays.
+    REQUIRE(teardown_network(h.paths, "web1"));
+    CHECK_FALSE(fs::exists(h.paths.netns("web1")));
+    CHECK(route_socket().link("ve-web1").value() != std::nullopt);
 }
 
 TEST_CASE("a bridge of the user's (--network NAME) gives its subnet and gateway",
