@@ -72,6 +72,8 @@ class FileLock {
   public:
     static Result<FileLock> acquire(const std::string& path, bool wait = true);
     int fd() const { return fd_.get(); }
+    // Gives the lock up before the object's end.
+    void release() { fd_.reset(); }
 
   private:
     explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}

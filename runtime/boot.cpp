@@ -20,6 +20,7 @@
 #include "runtime/container.hpp"
 #include "runtime/network.hpp"
 #include "runtime/nspawn.hpp"
+#include "runtime/service.hpp"
 #include "runtime/store.hpp"
 #include "seccomp-profiles/seccomp.hpp"
 #include "units/units.hpp"
@@ -52,14 +53,12 @@ Result<Placement> place_self(const Paths& paths, const std::string& name) {
     p.origin_unified = mounts->unified + self->unified;
     if (!mounts->named_systemd.empty() && !self->named_systemd.empty())
         p.origin_v1 = mounts->named_systemd + self->named_systemd;
-    // Started by the container's own unit with Delegate=yes: the unit's cgroup is ours already.
-    if (std::getenv("INVOCATION_ID") && fs::basename(self->unified) == units::service_name(name)) {
-        p.unified = p.origin_unified;
-        p.under_systemd = true;
-        return p;
-    }
-    std::string rel = "/volt.slice/volt-hybrid-" + name;
     auto base = [](const std::string& s) { return s == "/" ? std::string() : s; };
+    // Started by the container's own unit with Delegate=yes: the container's cgroup is made
+    // inside the unit's, which systemd delegated to us. Its attributes stay systemd's, so the
+    // limits go one level down, where nspawn then makes its supervisor/ and payload/ leaves.
+    p.under_systemd = inside_own_unit(name);
+    std::string rel = p.under_systemd ? "/container" : "/volt.slice/volt-hybrid-" + name;
     p.unified = mounts->unified + base(self->unified) + rel;
     auto cg = cgroup::Cgroup::create(p.unified);
     if (!cg)
@@ -88,8 +87,6 @@ long long now_ms() {
 }
 
 void undo_placement(const Placement& p) {
-    if (p.under_systemd)
-        return;
     if (!p.origin_v1.empty())
         (void)cgroup::create_and_attach(p.origin_v1, 0);
     (void)cgroup::create_and_attach(p.origin_unified, 0);

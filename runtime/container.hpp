@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +14,8 @@
 #include "runtime/paths.hpp"
 #include "runtime/spec.hpp"
 #include "runtime/state.hpp"
+#include "units/journal.hpp"
+#include "units/systemd.hpp"
 
 namespace volt::runtime {
 
@@ -39,13 +43,16 @@ struct ExecOptions {
 // Errors: not running (usage), command not found (not_found), not executable (cannot_execute).
 Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions& options);
 
-// SIGTERM to nspawn (which asks the guest to halt); after grace_seconds, cgroup.kill. Waits
-// until every process is gone, then removes the cgroups and the runtime state. Stopping a
-// stopped container only collects what a crashed run left.
-Status stop(const Paths& paths, const std::string& name, int grace_seconds);
+// A container started by its unit is stopped through systemd (StopUnit; with wait, returning
+// once the job finished; the unit's ExecStopPost= collects). Otherwise, standalone: SIGTERM to
+// nspawn (which asks the guest to halt); after grace_seconds, cgroup.kill. Waits until every
+// process is gone, then removes the cgroups and the runtime state. Stopping a stopped container
+// only collects what a crashed run left.
+Status stop(const Paths& paths, const std::string& name, int grace_seconds, bool wait = true);
 
-// Removes everything create and boot made. A running container needs force (it is stopped
-// first). Safe to run again after a crash at any step.
+// Removes everything create and boot made, and the unit from systemd (disabled, reloaded). A
+// running container needs force (it is stopped first). Safe to run again after a crash at any
+// step.
 Status remove(const Paths& paths, const std::string& name, bool force, int grace_seconds = 10);
 
 // Changes resource limits: written to the running container's cgroup at once (refused if a
@@ -56,11 +63,36 @@ Result<cgroup::Stats> stats(const Paths& paths, const std::string& name);
 // Freezes (paused) or thaws every process of a running container (cgroup.freeze).
 Status pause(const Paths& paths, const std::string& name, bool paused);
 
+// Starts (restart: restarts) the container's unit through systemd. With wait, returns once the
+// job finished: for a start, once the guest reported READY. Without a system bus: an error that
+// points to `boot`.
+Status start(const Paths& paths, const std::string& name, bool wait, bool restart = false);
+
+// What systemd and machined know of the container's unit and machine.
+struct ServiceStatus {
+    std::string unit;
+    units::UnitStatus unit_status;
+    std::optional<units::Machine> machine;  // when registered by this container's unit
+};
+Result<ServiceStatus> service_status(const Paths& paths, const std::string& name);
+
+struct LogsOptions {
+    std::optional<std::size_t> lines;         // only the last N
+    std::optional<std::uint64_t> since_usec;  // CLOCK_REALTIME µs
+    bool follow = false;
+};
+// The container's messages in the host's journal, oldest first; following until stop_fd is
+// readable.
+Status logs(const Paths& paths, const std::string& name, const LogsOptions& options, int stop_fd,
+            const std::function<void(const units::JournalEntry&)>& out);
+
 struct ContainerInfo {
     Spec spec;
     std::optional<State> state;  // recorded runtime state, if any
     bool running = false;        // the recorded nspawn is alive
     pid_t leader = 0;            // the guest's PID 1, when running and started
+    // machined's record (its addresses, say), when it registered the container; inspect only.
+    std::optional<units::Machine> machine;
 };
 Result<std::vector<ContainerInfo>> list(const Paths& paths);
 Result<ContainerInfo> inspect(const Paths& paths, const std::string& name);

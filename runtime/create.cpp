@@ -11,6 +11,7 @@
 #include "runtime/nspawn.hpp"
 #include "runtime/options.hpp"
 #include "runtime/rootfs.hpp"
+#include "runtime/service.hpp"
 #include "runtime/store.hpp"
 #include "units/units.hpp"
 
@@ -64,6 +65,23 @@ Status refuse_existing(const std::string& path, const std::string& what) {
     return {};
 }
 
+// Tells systemd about the new unit file (a reload), enables it and starts it, as asked. Nothing
+// to do on a host without a system bus.
+Status register_with_systemd(const Paths& paths, const std::string& name,
+                             const CreateRequest& request) {
+    auto systemd = connect_if_present();
+    if (!systemd)
+        return std::move(systemd).error();
+    if (!*systemd)
+        return {};
+    if (request.enable)
+        VOLT_TRY((*systemd)->enable(units::service_name(name)));
+    VOLT_TRY((*systemd)->reload());
+    if (request.start)
+        return start(paths, name, true);
+    return {};
+}
+
 }  // namespace
 
 Result<Spec> create(const Paths& paths, const CreateRequest& request) {
@@ -76,11 +94,11 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     if (!image)
         return std::move(image).error();
     spec.image = *image;
-    if (spec.start && !system_bus_present())
-        return Error::usage(
-            "--start needs a running systemd, and this host has no system bus; "
-            "boot it with `volt-run boot --detach " +
-            name + "`");
+    if ((request.start || request.enable) && !system_bus_present())
+        return Error::usage(std::string(request.start ? "--start" : "--enable") +
+                            " needs a running systemd, and this host has no system bus; "
+                            "boot the container with `volt-run boot --detach " +
+                            name + "`");
     auto self = proc::self_exe();
     if (!self)
         return std::move(self).error();
@@ -127,8 +145,8 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     VOLT_TRY(fs::mkdir_p(paths.unit_dir));
     std::string unit = paths.unit_file(name);
     rollback.add([unit] { ::unlink(unit.c_str()); });
-    VOLT_TRY(fs::write_file_atomic(
-        unit, units::render_service({name, unit_exec_start(*self, paths, name)})));
+    VOLT_TRY(
+        fs::write_file_atomic(unit, units::render_service({name, unit_command(*self, paths)})));
     VOLT_TRY(fs::mkdir_p(paths.nspawn_dir));
     std::string settings = paths.nspawn_file(name);
     rollback.add([settings] { ::unlink(settings.c_str()); });
@@ -153,11 +171,9 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     // The commit point: from here on the container exists.
     VOLT_TRY(fs::write_file_atomic(paths.spec_file(name), to_json(spec), 0600));
     rollback.commit();
-    if (spec.start)
-        log::warn(
-            "--start is stored, but starting through systemd is not implemented yet; "
-            "run `systemctl start %s`",
-            units::service_name(name).c_str());
+    lock->release();  // the unit's boot takes it
+    VOLT_TRY_CTX(register_with_systemd(paths, name, request),
+                 "container " + name + " was created, but");
     return spec;
 }
 

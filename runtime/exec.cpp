@@ -43,6 +43,7 @@
 #include "base/log.hpp"
 #include "base/proc.hpp"
 #include "base/syscalls.hpp"
+#include "cgroup/cgroup.hpp"
 #include "landlock/landlock.hpp"
 #include "runtime/confine.hpp"
 #include "runtime/container.hpp"
@@ -50,6 +51,8 @@
 #include "runtime/options.hpp"
 #include "runtime/store.hpp"
 #include "seccomp-profiles/seccomp.hpp"
+#include "units/systemd.hpp"
+#include "units/units.hpp"
 
 namespace volt::runtime {
 namespace {
@@ -286,6 +289,87 @@ Result<int> supervise(proc::ChildGuard& child, const sigset_t& forwarded) {
     }
 }
 
+// The running container's init, pinned by a pidfd, and the cgroups its commands join.
+struct Target {
+    pid_t leader = 0;
+    UniqueFd leader_fd;
+    std::string payload;     // cgroup2 directory
+    std::string payload_v1;  // its twin in the v1 name=systemd hierarchy, or empty
+};
+
+// From volt-run's own state: no round trip to anybody.
+Result<Target> target_from_state(const std::string& name, const State& state) {
+    Target t;
+    t.leader = find_leader(state.nspawn_pid);
+    if (t.leader <= 0)
+        return Error(EAGAIN, "container " + name + " has not started its init yet");
+    auto fd = sys::pidfd_open(t.leader);
+    if (!fd)
+        return std::move(fd).error().context("opening the container's init");
+    t.leader_fd = std::move(fd).value();
+    // The pidfd is now pinned; make sure it is still nspawn's child and not a recycled pid.
+    auto st = proc::stat(t.leader);
+    if (!st || st->ppid != state.nspawn_pid)
+        return Error(ESRCH, "container " + name + " is stopping");
+    t.payload = state.payload_cgroup();
+    if (!state.cgroup_v1.empty())
+        t.payload_v1 = state.cgroup_v1 + "/payload";
+    return t;
+}
+
+// The cgroup directory below `mount` of a process's cgroup path, cut after its payload/ leaf (a
+// systemd guest's init lives further down, in payload/init.scope).
+std::string payload_of(const std::string& mount, const std::string& path) {
+    auto at = path.find("/payload/");
+    return mount + (at == std::string::npos ? path : path.substr(0, at + 8));
+}
+
+// From machined, for a container whose runtime state is missing (another run directory, say)
+// while its unit runs it. The leader's pidfd is opened first; the process it pins must be in
+// the container's unit and still alive after its cgroup was read, so a recycled pid is refused.
+Result<Target> target_from_machined(const Paths& paths, const std::string& name) {
+    const Error not_running = Error::usage("container " + name + " is not running");
+    auto systemd = units::Systemd::connect();
+    if (!systemd)
+        return not_running;
+    auto machine = systemd->machine(name);
+    if (!machine)
+        return std::move(machine).error();
+    const std::string unit = units::service_name(name);
+    if (!*machine || (*machine)->unit != unit || (*machine)->leader <= 0)
+        return not_running;
+    Target t;
+    t.leader = (*machine)->leader;
+    auto fd = sys::pidfd_open(t.leader);
+    if (!fd)
+        return std::move(fd).error().context("opening the container's init");
+    t.leader_fd = std::move(fd).value();
+    auto text = fs::read_file("/proc/" + std::to_string(t.leader) + "/cgroup");
+    auto member =
+        text ? cgroup::parse_proc_cgroup(*text) : Result<cgroup::Membership>(text.error());
+    if (!member || member->unified.find("/" + unit + "/") == std::string::npos ||
+        !proc::pidfd_alive(t.leader_fd.get()))
+        return Error(ESRCH, "container " + name + " is stopping");
+    auto mounts = cgroup::find_mounts(paths.cgroup_root);
+    if (!mounts)
+        return std::move(mounts).error();
+    t.payload = payload_of(mounts->unified, member->unified);
+    if (!mounts->named_systemd.empty() && !member->named_systemd.empty())
+        t.payload_v1 = payload_of(mounts->named_systemd, member->named_systemd);
+    return t;
+}
+
+Result<Target> find_target(const Paths& paths, const std::string& name) {
+    auto state = read_state(paths, name);
+    if (!state)
+        return std::move(state).error();
+    if (*state && open_nspawn(**state))
+        return target_from_state(name, **state);
+    if (system_bus_present())
+        return target_from_machined(paths, name);
+    return Error::usage("container " + name + " is not running");
+}
+
 }  // namespace
 
 Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions& o) {
@@ -298,31 +382,17 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
     auto spec = load_spec(paths, name);
     if (!spec)
         return std::move(spec).error();
-    auto state = read_state(paths, name);
-    if (!state)
-        return std::move(state).error();
-    UniqueFd nspawn = *state ? open_nspawn(**state) : UniqueFd();
-    if (!nspawn)
-        return Error::usage("container " + name + " is not running");
-    pid_t nspawn_pid = (*state)->nspawn_pid;
-
-    pid_t leader = find_leader(nspawn_pid);
-    if (leader <= 0)
-        return Error(EAGAIN, "container " + name + " has not started its init yet");
-    auto leader_fd = sys::pidfd_open(leader);
-    if (!leader_fd)
-        return std::move(leader_fd).error().context("opening the container's init");
-    // The pidfd is now pinned; make sure it is still nspawn's child and not a recycled pid.
-    auto leader_stat = proc::stat(leader);
-    if (!leader_stat || leader_stat->ppid != nspawn_pid)
-        return Error(ESRCH, "container " + name + " is stopping");
+    auto target = find_target(paths, name);
+    if (!target)
+        return std::move(target).error();
+    const pid_t leader = target->leader;
 
     auto ruleset = exec_ruleset(paths, *spec, o, leader);
     if (!ruleset)
         return std::move(ruleset).error();
 
     ChildPlan plan;
-    plan.leader_pidfd = leader_fd->get();
+    plan.leader_pidfd = target->leader_fd.get();
     plan.landlock_fd = ruleset->get();
     // The filter is evaluated for the container's capabilities (its init's), as Docker evaluates
     // includes/excludes against the container's.
@@ -346,15 +416,15 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
     auto our_user = proc::namespace_inode(::getpid(), "user");
     if (their_user && our_user && *their_user != *our_user)
         plan.namespaces |= CLONE_NEWUSER;
-    std::string procs = (*state)->payload_cgroup() + "/cgroup.procs";
+    std::string procs = target->payload + "/cgroup.procs";
     int cg = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
     if (cg < 0)
         return Error::from_errno("open " + procs);
     UniqueFd cgroup_procs(cg);
     plan.cgroup_procs_fd = cg;
     UniqueFd v1_procs;
-    if (!(*state)->cgroup_v1.empty()) {
-        std::string v1 = (*state)->cgroup_v1 + "/payload/cgroup.procs";
+    if (!target->payload_v1.empty()) {
+        std::string v1 = target->payload_v1 + "/cgroup.procs";
         int fd = ::open(v1.c_str(), O_WRONLY | O_CLOEXEC);
         if (fd < 0)
             return Error::from_errno("open " + v1);

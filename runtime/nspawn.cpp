@@ -33,7 +33,11 @@ std::vector<std::string> nspawn_argv(const Spec& spec, const Paths& paths, const
         "--machine=" + spec.name,
         "--directory=" + paths.rootfs(spec.name),
     };
-    if (!host.system_bus)
+    // With systemd on the host, machined registers the machine, and the guest's journal is
+    // linked into the host's (when the guest has one), where `volt-run logs` reads it.
+    if (host.system_bus)
+        argv.push_back("--link-journal=try-guest");
+    else
         argv.push_back("--register=no");
     // Only systemd speaks sd_notify; for other inits nspawn reports READY once init started.
     argv.push_back(spec.init == InitKind::systemd ? "--notify-ready=yes" : "--notify-ready=no");
@@ -69,8 +73,7 @@ units::NspawnSettings nspawn_settings(const Spec& spec) {
     return s;
 }
 
-std::vector<std::string> unit_exec_start(const std::string& volt_run, const Paths& paths,
-                                         const std::string& name) {
+std::vector<std::string> unit_command(const std::string& volt_run, const Paths& paths) {
     const Paths defaults;
     std::vector<std::string> argv = {volt_run};
     auto add = [&](const char* flag, const std::string& value, const std::string& def) {
@@ -83,8 +86,6 @@ std::vector<std::string> unit_exec_start(const std::string& volt_run, const Path
     add("--run-dir", paths.run_dir, defaults.run_dir);
     add("--cgroup-root", paths.cgroup_root, defaults.cgroup_root);
     add("--subnet", paths.subnet, defaults.subnet);
-    argv.push_back("boot");
-    argv.push_back(name);
     return argv;
 }
 

@@ -30,9 +30,8 @@ std::vector<std::string> nspawn_argv(const Spec& spec, const Paths& paths, const
 // The NAME.nspawn settings matching nspawn_argv.
 units::NspawnSettings nspawn_settings(const Spec& spec);
 
-// ExecStart= argv of the container's unit: volt-run (this binary), the non-default paths, boot.
-std::vector<std::string> unit_exec_start(const std::string& volt_run, const Paths& paths,
-                                         const std::string& name);
+// How the container's unit runs volt-run: this binary and the paths that are not the defaults.
+std::vector<std::string> unit_command(const std::string& volt_run, const Paths& paths);
 
 // Environment every container gets: VOLT_CONTAINER, VOLT_RUNTIME (as the old backend set them),
 // VOLT_KERNEL when a kernel was named, then the spec's --env values.

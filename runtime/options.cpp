@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <cctype>
+#include <cstdio>
+#include <ctime>
 #include <limits>
 #include <vector>
 
@@ -167,6 +169,100 @@ Result<std::uint64_t> parse_uint(std::string_view option, std::string_view text,
     if (n < min || n > max)
         return bad(option, text, "out of range " + range);
     return n;
+}
+
+Result<std::uint64_t> parse_since(std::string_view text, std::uint64_t now_usec) {
+    constexpr std::uint64_t kSecond = 1000000;
+    const std::string t = lower(text);
+    auto invalid = [&] {
+        return bad("--since", text,
+                   "expected YYYY-MM-DD [HH:MM[:SS]], @UNIX-SECONDS, now, today, yesterday, or "
+                   "a time back like -5min");
+    };
+    auto from_local = [&](std::tm tm) -> Result<std::uint64_t> {
+        tm.tm_isdst = -1;
+        std::time_t at = std::mktime(&tm);
+        if (at < 0)
+            return invalid();
+        return static_cast<std::uint64_t>(at) * kSecond;
+    };
+    if (t == "now")
+        return now_usec;
+    if (t == "today" || t == "yesterday") {
+        std::time_t now = static_cast<std::time_t>(now_usec / kSecond);
+        std::tm tm{};
+        ::localtime_r(&now, &tm);
+        tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+        if (t == "yesterday")
+            tm.tm_mday -= 1;  // mktime normalizes the first of a month
+        return from_local(tm);
+    }
+    std::uint64_t n = 0;
+    if (t.size() > 1 && t[0] == '@') {
+        if (!all_digits(std::string_view(t).substr(1)) || !to_u64(std::string_view(t).substr(1), n))
+            return invalid();
+        return n * kSecond;
+    }
+    // A span back from now: "-5min" or "5min ago".
+    std::string_view span = t;
+    if (span.starts_with('-'))
+        span.remove_prefix(1);
+    else if (span.ends_with(" ago"))
+        span.remove_suffix(4);
+    if (span.size() != t.size()) {
+        size_t digits = 0;
+        while (digits < span.size() && std::isdigit(static_cast<unsigned char>(span[digits])))
+            ++digits;
+        if (digits == 0 || !to_u64(span.substr(0, digits), n))
+            return invalid();
+        std::string_view unit = span.substr(digits);
+        while (unit.starts_with(' '))
+            unit.remove_prefix(1);
+        std::uint64_t seconds = 0;
+        if (unit == "s" || unit == "sec" || unit == "second" || unit == "seconds")
+            seconds = 1;
+        else if (unit == "m" || unit == "min" || unit == "minute" || unit == "minutes")
+            seconds = 60;
+        else if (unit == "h" || unit == "hour" || unit == "hours")
+            seconds = 3600;
+        else if (unit == "d" || unit == "day" || unit == "days")
+            seconds = 86400;
+        else if (unit == "w" || unit == "week" || unit == "weeks")
+            seconds = 7 * 86400;
+        else
+            return invalid();
+        std::uint64_t back = n * seconds * kSecond;
+        return back > now_usec ? 0 : now_usec - back;
+    }
+    // "YYYY-MM-DD", then optionally " HH:MM" or "THH:MM", then optionally ":SS".
+    std::tm tm{};
+    int consumed = 0;
+    const std::string s(text);
+    if (std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &consumed) !=
+        3)
+        return invalid();
+    if (static_cast<size_t>(consumed) != s.size()) {
+        char sep = s[static_cast<size_t>(consumed)];
+        int more = 0;
+        const char* rest = s.c_str() + consumed + 1;
+        if ((sep != ' ' && sep != 'T') ||
+            std::sscanf(rest, "%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &more) != 2)
+            return invalid();
+        rest += more;
+        if (*rest == ':') {
+            if (std::sscanf(rest + 1, "%2d%n", &tm.tm_sec, &more) != 1)
+                return invalid();
+            rest += 1 + more;
+        }
+        if (*rest != '\0')
+            return invalid();
+    }
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
+        return invalid();
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return from_local(tm);
 }
 
 Result<PortForward> parse_port(std::string_view text) {

@@ -30,6 +30,11 @@ Result<PortForward> parse_port(std::string_view text);
 Result<std::string> parse_env(std::string_view option, std::string_view text);
 // "HOST:CONTAINER[:ro|:rw]", both absolute. The host path must exist.
 Result<Volume> parse_volume(std::string_view text);
+// A point in time for `logs --since`, as CLOCK_REALTIME µs: "2026-11-22", "2026-11-22 17:05",
+// "2026-11-22T17:05:30" (local time, as journalctl reads them), "@UNIX-SECONDS", "now",
+// "today", "yesterday", or a time back from now: "-30s", "-5min", "-2h", "-1d" ("5min ago" too).
+// now_usec is the present, given so that the parse is pure.
+Result<std::uint64_t> parse_since(std::string_view text, std::uint64_t now_usec);
 // A network interface name as the kernel accepts it (1–15 bytes, no '/', ':' or white space).
 Status validate_ifname(std::string_view option, std::string_view name);
 

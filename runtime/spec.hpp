@@ -93,6 +93,7 @@ struct CreateRequest : ResourceRequest {
     bool read_only = false;
     std::string kernel;
     bool start = false;
+    bool enable = false;  // not in the spec: whether the unit is enabled is systemd's record
 };
 
 // Validates every value of the request (each error names the option and the bad value) and

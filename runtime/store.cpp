@@ -107,11 +107,9 @@ Status collect_run(const Paths& paths, const std::string& name, const State& sta
                 VOLT_TRY(cg->wait_empty(5000));
             }
         }
-        // Under systemd the unit's cgroup is systemd's to remove.
-        if (!state.under_systemd)
-            VOLT_TRY(remove_container_cgroup(state.cgroup));
+        VOLT_TRY(remove_container_cgroup(state.cgroup));
     }
-    if (!state.cgroup_v1.empty() && !state.under_systemd)
+    if (!state.cgroup_v1.empty())
         VOLT_TRY(remove_container_cgroup(state.cgroup_v1));
     return fs::remove_tree(paths.state_dir(name));
 }

@@ -14,8 +14,9 @@ std::string service_name(std::string_view container);
 
 struct ServiceParams {
     std::string container;
-    // argv of ExecStart=: the volt-run binary, its global options, "boot", NAME.
-    std::vector<std::string> exec_start;
+    // The volt-run binary and its global options: ExecStart= adds "boot NAME", ExecStopPost=
+    // "stop NAME".
+    std::vector<std::string> volt_run;
 };
 std::string render_service(const ServiceParams& params);
 

@@ -47,6 +47,23 @@ struct PauseCmd {
 struct StopCmd {
     std::string name;
     int time = 10;
+    bool no_block = false;
+};
+struct StartCmd {
+    std::string name;
+    bool no_block = false;
+    bool restart = false;
+};
+struct StatusCmd {
+    std::string name;
+    bool json = false;
+};
+struct LogsCmd {
+    std::string name;
+    bool follow = false;
+    int lines = -1;     // -1: all (10 with --follow)
+    std::string since;  // parsed when run, against the present
+    bool json = false;
 };
 struct DeleteCmd {
     std::string name;
@@ -61,7 +78,7 @@ struct InspectCmd {
     bool json = false;
 };
 using Command = std::variant<CreateCmd, BootCmd, ExecCmd, StopCmd, DeleteCmd, ListCmd, InspectCmd,
-                             CheckCmd, UpdateCmd, StatsCmd, PauseCmd>;
+                             CheckCmd, UpdateCmd, StatsCmd, PauseCmd, StartCmd, StatusCmd, LogsCmd>;
 
 struct Invocation {
     runtime::Paths paths;

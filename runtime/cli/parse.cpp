@@ -24,6 +24,9 @@ struct Targets {
     UpdateCmd update;
     StatsCmd stats;
     PauseCmd pause, resume;
+    StartCmd start, restart;
+    StatusCmd status;
+    LogsCmd logs;
     std::string exec_landlock_mode;  // converted after parsing
     int exec_verbosity = 0;
 };
@@ -94,7 +97,10 @@ void add_create(CLI::App& app, CreateCmd& c) {
                   "Run the container in its own user namespace (default: on)");
     sub->add_flag("--read-only", r.read_only, "Mount the root file system read-only");
     sub->add_option("--kernel", r.kernel, "Kernel image to record for the container");
-    sub->add_flag("--start", r.start, "Start the container's unit through systemd after create");
+    sub->add_flag("--start", r.start,
+                  "Start the container's unit through systemd after create, waiting for READY");
+    sub->add_flag("--enable", r.enable,
+                  "Enable the unit, so that systemd boots the container with the host");
 }
 
 void add_boot(CLI::App& app, BootCmd& c) {
@@ -128,11 +134,46 @@ void add_exec(CLI::App& app, ExecCmd& c, Targets& t) {
 }
 
 void add_stop(CLI::App& app, StopCmd& c) {
-    auto* sub = app.add_subcommand("stop", "Stop a running container");
+    auto* sub = app.add_subcommand(
+        "stop", "Stop a running container: through systemd when its unit started it, else itself");
     sub->add_option("name", c.name, "Container name")->required();
-    sub->add_option("-t,--time", c.time, "Seconds to wait for a clean halt before killing")
+    sub->add_option("-t,--time", c.time,
+                    "Seconds to wait for a clean halt before killing (through systemd: the "
+                    "unit's TimeoutStopSec=)")
         ->capture_default_str()
         ->check(CLI::Range(0, 3600));
+    sub->add_flag("--no-block", c.no_block,
+                  "Through systemd: return once the stop job is queued, without waiting");
+}
+
+void add_start(CLI::App& app, StartCmd& c, bool restart) {
+    c.restart = restart;
+    auto* sub = app.add_subcommand(
+        restart ? "restart" : "start",
+        restart ? "Restart the container's unit through systemd, waiting for READY"
+                : "Start the container's unit through systemd; returns once the guest is READY");
+    sub->add_option("name", c.name, "Container name")->required();
+    sub->add_flag("--no-block", c.no_block, "Return once the job is queued, without waiting");
+}
+
+void add_status(CLI::App& app, StatusCmd& c) {
+    auto* sub = app.add_subcommand(
+        "status", "What systemd and machined report of the container's unit and machine");
+    sub->add_option("name", c.name, "Container name")->required();
+    sub->add_flag("--json", c.json, "Print JSON");
+}
+
+void add_logs(CLI::App& app, LogsCmd& c) {
+    auto* sub = app.add_subcommand(
+        "logs", "The container's messages from the journal: its unit's and its guest's");
+    sub->add_option("name", c.name, "Container name")->required();
+    sub->add_flag("-f,--follow", c.follow, "Wait for new messages until Ctrl-C");
+    sub->add_option("-n,--lines", c.lines, "Only the last N messages (default: all; 10 with -f)")
+        ->check(CLI::Range(0, 1000000));
+    sub->add_option("--since", c.since,
+                    "From this time: YYYY-MM-DD [HH:MM[:SS]], @UNIX-SECONDS, today, yesterday, "
+                    "-5min");
+    sub->add_flag("--json", c.json, "One JSON object per message, with every journal field");
 }
 
 void add_delete(CLI::App& app, DeleteCmd& c) {
@@ -209,6 +250,10 @@ std::variant<Invocation, Output> parse(int argc, const char* const* argv,
     add_stats(app, t.stats);
     add_pause(app, t.pause, true);
     add_pause(app, t.resume, false);
+    add_start(app, t.start, false);
+    add_start(app, t.restart, true);
+    add_status(app, t.status);
+    add_logs(app, t.logs);
     for (auto* sub : app.get_subcommands({}))
         sub->footer(kFooter);
 
@@ -283,6 +328,14 @@ std::variant<Invocation, Output> parse(int argc, const char* const* argv,
         inv.command = t.pause;
     else if (name == "resume")
         inv.command = t.resume;
+    else if (name == "start")
+        inv.command = t.start;
+    else if (name == "restart")
+        inv.command = t.restart;
+    else if (name == "status")
+        inv.command = t.status;
+    else if (name == "logs")
+        inv.command = t.logs;
     else
         inv.command = t.inspect;
     return inv;

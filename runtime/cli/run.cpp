@@ -1,4 +1,9 @@
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <time.h>
+
 #include <cstdio>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "base/log.hpp"
@@ -6,6 +11,7 @@
 #include "runtime/check.hpp"
 #include "runtime/cli/cli.hpp"
 #include "runtime/confine.hpp"
+#include "runtime/options.hpp"
 #include "units/units.hpp"
 
 namespace volt::cli {
@@ -87,10 +93,7 @@ json enforcement(const runtime::Paths& paths, const runtime::ContainerInfo& c) {
         {"seccomp", s.seccomp == "unconfined"
                         ? "none of volt-run's (systemd-nspawn's built-in filter still applies)"
                         : s.seccomp + ": the whole container from boot, and exec'd commands"},
-        {"network",
-         s.network == runtime::NetworkMode::private_net || s.network == runtime::NetworkMode::bridge
-             ? "not available yet (boot refuses)"
-             : "applied"},
+        {"network", std::string(runtime::to_string(s.network)) + ": applied at boot"},
     };
 }
 
@@ -118,6 +121,8 @@ json info_json(const runtime::Paths& paths, const runtime::ContainerInfo& c) {
         j["cgroup"] = c.state->cgroup;
         j["started"] = c.state->started;
         j["stats"] = stats_json(cgroup::read_stats(c.state->cgroup));
+        if (c.machine)
+            j["machine"] = {{"leader", c.machine->leader}, {"addresses", c.machine->addresses}};
         if (!c.state->network.empty()) {
             const auto& n = c.state->network;
             j["network"] = {{"bridge", n.bridge},
@@ -198,6 +203,13 @@ int do_inspect(const Invocation& inv, const InspectCmd& c) {
             std::printf("  %-20s %s\n", k.c_str(), text.empty() ? "-" : text.c_str());
         }
     }
+    if (info->machine) {
+        std::string addrs;
+        for (const auto& a : info->machine->addresses)
+            addrs += (addrs.empty() ? "" : " ") + a;
+        std::printf("machine:     registered with machined, addresses %s\n",
+                    addrs.empty() ? "-" : addrs.c_str());
+    }
     std::printf("spec:\n%s", runtime::to_json(info->spec).c_str());
     std::printf("enforcement:\n");
     for (auto& [k, v] : j["enforcement"].items())
@@ -224,6 +236,131 @@ int do_update(const Invocation& inv, const UpdateCmd& c) {
     if (!spec)
         return fail(spec.error());
     return 0;
+}
+
+// "2026-11-22T17:05:30+0000", in local time; "-" for 0 (never).
+std::string local_time(std::uint64_t usec, bool with_fraction = false) {
+    if (usec == 0)
+        return "-";
+    std::time_t secs = static_cast<std::time_t>(usec / 1000000);
+    std::tm tm{};
+    ::localtime_r(&secs, &tm);
+    char date[32], zone[8];
+    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::strftime(zone, sizeof zone, "%z", &tm);
+    std::string out = date;
+    if (with_fraction) {
+        char frac[8];
+        std::snprintf(frac, sizeof frac, ".%06llu",
+                      static_cast<unsigned long long>(usec % 1000000));
+        out += frac;
+    }
+    return out + zone;
+}
+
+int do_status(const Invocation& inv, const StatusCmd& c) {
+    auto s = runtime::service_status(inv.paths, c.name);
+    if (!s)
+        return fail(s.error());
+    const units::UnitStatus& u = s->unit_status;
+    json machine = nullptr;
+    if (s->machine)
+        machine = {{"leader", s->machine->leader}, {"addresses", s->machine->addresses}};
+    json j = {{"unit", s->unit},
+              {"load_state", u.load_state},
+              {"active_state", u.active_state},
+              {"sub_state", u.sub_state},
+              {"unit_file_state", u.unit_file_state},
+              {"since", u.state_change_usec ? json(local_time(u.state_change_usec)) : json()},
+              {"main_pid", u.main_pid},
+              {"result", u.result},
+              {"exec_main_status", u.exec_main_status},
+              {"machine", machine}};
+    if (c.json) {
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+    }
+    std::printf("%-10s %s\n", "unit", s->unit.c_str());
+    std::printf("%-10s %s (%s)%s\n", "state", u.active_state.c_str(), u.sub_state.c_str(),
+                u.load_state == "loaded" ? "" : (", " + u.load_state).c_str());
+    std::printf("%-10s %s\n", "since", local_time(u.state_change_usec).c_str());
+    std::printf("%-10s %s\n", "enabled",
+                u.unit_file_state.empty() ? "-" : u.unit_file_state.c_str());
+    std::printf("%-10s %s\n", "main pid", u.main_pid ? std::to_string(u.main_pid).c_str() : "-");
+    if (!u.result.empty() && u.result != "success")
+        std::printf("%-10s %s (status %d)\n", "result", u.result.c_str(), u.exec_main_status);
+    if (s->machine) {
+        std::string addrs;
+        for (const auto& a : s->machine->addresses)
+            addrs += (addrs.empty() ? "" : " ") + a;
+        std::printf("%-10s %s, leader %d, addresses %s\n", "machine", c.name.c_str(),
+                    static_cast<int>(s->machine->leader), addrs.empty() ? "-" : addrs.c_str());
+    } else {
+        std::printf("%-10s not registered\n", "machine");
+    }
+    return 0;
+}
+
+// One journal entry as `journalctl -o short-iso` would show it.
+void print_entry(const units::JournalEntry& e) {
+    std::string ident = e.get("SYSLOG_IDENTIFIER");
+    if (ident.empty())
+        ident = e.get("_COMM");
+    std::string pid = e.get("SYSLOG_PID");
+    if (pid.empty())
+        pid = e.get("_PID");
+    std::string host = e.get("_HOSTNAME");
+    std::printf("%s %s %s%s: %s\n", local_time(e.realtime_usec).c_str(),
+                host.empty() ? "-" : host.c_str(), ident.c_str(),
+                pid.empty() ? "" : ("[" + pid + "]").c_str(), e.get("MESSAGE").c_str());
+}
+
+void print_entry_json(const units::JournalEntry& e) {
+    json j = json::object();
+    j["__REALTIME_TIMESTAMP"] = std::to_string(e.realtime_usec);
+    for (const auto& [k, v] : e.fields)
+        j[k] = v;
+    // Journal values may be binary: invalid UTF-8 is replaced rather than thrown on.
+    std::printf("%s\n", j.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+}
+
+int do_logs(const Invocation& inv, const LogsCmd& c) {
+    runtime::LogsOptions o;
+    o.follow = c.follow;
+    if (c.lines >= 0)
+        o.lines = static_cast<std::size_t>(c.lines);
+    else if (c.follow)
+        o.lines = 10;
+    if (!c.since.empty()) {
+        timespec now{};
+        ::clock_gettime(CLOCK_REALTIME, &now);
+        auto since =
+            runtime::parse_since(c.since, static_cast<std::uint64_t>(now.tv_sec) * 1000000 +
+                                              static_cast<std::uint64_t>(now.tv_nsec) / 1000);
+        if (!since)
+            return fail(since.error());
+        o.since_usec = *since;
+    }
+    // Following ends on Ctrl-C or SIGTERM, read from a signalfd: a clean return, exit code 0.
+    UniqueFd stop_fd;
+    if (c.follow) {
+        sigset_t stop_signals;
+        ::sigemptyset(&stop_signals);
+        ::sigaddset(&stop_signals, SIGINT);
+        ::sigaddset(&stop_signals, SIGTERM);
+        ::sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+        int fd = ::signalfd(-1, &stop_signals, SFD_CLOEXEC);
+        if (fd < 0)
+            return fail(Error::from_errno("signalfd"));
+        stop_fd = UniqueFd(fd);
+    }
+    auto st = runtime::logs(inv.paths, c.name, o, stop_fd ? stop_fd.get() : -1,
+                            [&](const units::JournalEntry& e) {
+                                c.json ? print_entry_json(e) : print_entry(e);
+                                if (c.follow)
+                                    std::fflush(stdout);
+                            });
+    return finish(st);
 }
 
 int do_check(const Invocation& inv, const CheckCmd& c) {
@@ -280,7 +417,13 @@ int run(const Invocation& inv) {
             else if constexpr (std::is_same_v<T, ExecCmd>)
                 return do_exec(inv, cmd);
             else if constexpr (std::is_same_v<T, StopCmd>)
-                return finish(runtime::stop(inv.paths, cmd.name, cmd.time));
+                return finish(runtime::stop(inv.paths, cmd.name, cmd.time, !cmd.no_block));
+            else if constexpr (std::is_same_v<T, StartCmd>)
+                return finish(runtime::start(inv.paths, cmd.name, !cmd.no_block, cmd.restart));
+            else if constexpr (std::is_same_v<T, StatusCmd>)
+                return do_status(inv, cmd);
+            else if constexpr (std::is_same_v<T, LogsCmd>)
+                return do_logs(inv, cmd);
             else if constexpr (std::is_same_v<T, DeleteCmd>)
                 return finish(runtime::remove(inv.paths, cmd.name, cmd.force, cmd.time));
             else if constexpr (std::is_same_v<T, ListCmd>)

@@ -33,7 +33,7 @@ TEST_CASE("systemd-analyze verify accepts the unit without a warning", "[privile
     Paths p;
     p.root = dir / "data root";  // a space: quoting must survive
     std::string unit = dir / units::service_name("web");
-    auto exec = unit_exec_start(test::volt_run_binary(), p, "web");
+    auto exec = unit_command(test::volt_run_binary(), p);
     REQUIRE(fs::write_file_atomic(unit, units::render_service({"web", exec})).ok());
     auto r = test::run({"/usr/bin/systemd-analyze", "verify", "--man=no", unit});
     INFO(r.err);

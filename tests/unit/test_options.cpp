@@ -176,3 +176,28 @@ TEST_CASE("build_spec validates every option and names the bad value", "[unit]")
     r.kernel = "/no/such/vmlinuz";
     CHECK(message_of(build_spec(r)).find("--kernel") == 0);
 }
+
+TEST_CASE("logs --since: dates, times, epochs, days and spans back from now", "[unit]") {
+    ::setenv("TZ", "UTC", 1);  // local time is UTC for this test's absolute times
+    ::tzset();
+    constexpr std::uint64_t kS = 1000000;
+    const std::uint64_t now = 1795386330ULL * kS + 123;  // 2026-11-22T22:25:30Z
+    CHECK(*parse_since("now", now) == now);
+    CHECK(*parse_since("@1795386330", now) == 1795386330ULL * kS);
+    CHECK(*parse_since("2026-11-22", now) == 1795305600ULL * kS);
+    CHECK(*parse_since("2026-11-22 22:25", now) == 1795386300ULL * kS);
+    CHECK(*parse_since("2026-11-22T22:25:30", now) == 1795386330ULL * kS);
+    CHECK(*parse_since("today", now) == 1795305600ULL * kS);
+    CHECK(*parse_since("Yesterday", now) == (1795305600ULL - 86400) * kS);
+    CHECK(*parse_since("-30s", now) == now - 30 * kS);
+    CHECK(*parse_since("-5min", now) == now - 300 * kS);
+    CHECK(*parse_since("2h ago", now) == now - 7200 * kS);
+    CHECK(*parse_since("-1d", now) == now - 86400 * kS);
+    CHECK(*parse_since("-1000000w", now) == 0);  // before the epoch: from the beginning
+    for (const char* bad : {"", "-", "-5", "-5 fortnights", "2026-13-01", "2026-11-22 25:00",
+                            "2026-11-22x", "2026-11-22 10:00:00junk", "@", "@12x", "soon"}) {
+        auto r = parse_since(bad, now);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().describe().find(std::string("'") + bad + "'") != std::string::npos);
+    }
+}

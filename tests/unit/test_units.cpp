@@ -36,14 +36,17 @@ TEST_CASE("the service unit matches the golden file byte for byte", "[unit]") {
     Paths p;
     p.root = "/srv/volt data";
     p.run_dir = "/run/volt-test";
-    auto argv = unit_exec_start("/usr/local/bin/volt-run", p, "web");
+    auto argv = unit_command("/usr/local/bin/volt-run", p);
     CHECK(units::render_service({"web", argv}) == golden("volt-hybrid@web.service"));
     CHECK(units::service_name("web") == "volt-hybrid@web.service");
 }
 
 TEST_CASE("default paths are not repeated in ExecStart", "[unit]") {
-    auto argv = unit_exec_start("/usr/bin/volt-run", Paths{}, "db");
-    CHECK(argv == std::vector<std::string>{"/usr/bin/volt-run", "boot", "db"});
+    CHECK(unit_command("/usr/bin/volt-run", Paths{}) ==
+          std::vector<std::string>{"/usr/bin/volt-run"});
+    auto unit = units::render_service({"db", unit_command("/usr/bin/volt-run", Paths{})});
+    CHECK(unit.find("\nExecStart=/usr/bin/volt-run boot db\n") != std::string::npos);
+    CHECK(unit.find("\nExecStopPost=/usr/bin/volt-run stop db\n") != std::string::npos);
 }
 
 TEST_CASE(".nspawn settings match the golden files byte for byte", "[unit]") {
@@ -97,7 +100,7 @@ TEST_CASE("the nspawn command line for a spec", "[unit]") {
     CHECK(nspawn_argv(bb, p, with_bus) ==
           std::vector<std::string>{"/usr/bin/systemd-nspawn", "--quiet", "--boot", "--keep-unit",
                                    "--machine=bb", "--directory=/var/lib/volt/containers/bb",
-                                   "--notify-ready=no", "--private-users=no",
-                                   "--kill-signal=SIGUSR2", "--setenv=VOLT_CONTAINER=bb",
-                                   "--setenv=VOLT_RUNTIME=hybrid"});
+                                   "--link-journal=try-guest", "--notify-ready=no",
+                                   "--private-users=no", "--kill-signal=SIGUSR2",
+                                   "--setenv=VOLT_CONTAINER=bb", "--setenv=VOLT_RUNTIME=hybrid"});
 }
