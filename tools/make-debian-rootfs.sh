@@ -1,10 +1,12 @@
 #!/bin/sh
 # Build a Debian bookworm root file system with systemd (minbase + systemd + dbus) for the e2e
 # tests and the README's example, from the Debian mirror this machine's apt already uses.
-# Usage: make-debian-rootfs.sh DIR   (DIR must not exist; built in DIR.tmp, then renamed)
+# Usage: make-debian-rootfs.sh DIR [PACKAGE,...]
+#   DIR must not exist (built in DIR.tmp.PID, then renamed); the packages are installed as well.
 # VOLT_DEBIAN_MIRROR overrides the mirror.
 set -eu
-out=${1:?usage: make-debian-rootfs.sh DIR}
+out=${1:?usage: make-debian-rootfs.sh DIR [PACKAGE,...]}
+extra=${2:+,$2}
 [ -e "$out" ] && { echo "make-debian-rootfs: $out already exists" >&2; exit 1; }
 command -v debootstrap >/dev/null || { echo "make-debian-rootfs: debootstrap is not installed" >&2; exit 1; }
 
@@ -21,7 +23,7 @@ fi
 
 tmp="$out.tmp.$$"
 trap 'rm -rf "$tmp"' EXIT
-debootstrap --variant=minbase --include=systemd,dbus bookworm "$tmp" "$mirror" >"$tmp.log" 2>&1 || {
+debootstrap --variant=minbase --include="systemd,dbus$extra" bookworm "$tmp" "$mirror" >"$tmp.log" 2>&1 || {
   tail -20 "$tmp.log" >&2; rm -f "$tmp.log"; exit 1; }
 rm -f "$tmp.log"
 # Every container copied from this tree must get its own machine id: leave it empty so systemd

@@ -187,3 +187,49 @@ TEST_CASE("two concurrent creates of one name: exactly one wins", "[privileged][
     CHECK(already == 3);
     CHECK(sb.volt({"delete", name}).code == 0);
 }
+
+TEST_CASE("without a system bus, the systemd verbs refuse in one line and name what to use",
+          "[privileged][rootless]") {
+    test::Sandbox sb;
+    test::TempDir src;
+    std::string img = make_image(src);
+    // Whatever this machine has: volt-run finds no system bus at this address.
+    auto env = sb.env();
+    env.push_back("DBUS_SYSTEM_BUS_ADDRESS=unix:path=" + (src / "no-bus"));
+    auto volt = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), test::volt_run_binary());
+        auto r = test::run(args, env);
+        UNSCOPED_INFO(args[1] << ": " << r.err);
+        return r;
+    };
+    for (const char* flag : {"--start", "--enable"}) {
+        auto r = volt({"create", "web", "--image", img, flag});
+        CHECK(r.code == 2);
+        CHECK(lines(r.err) == 1);
+        CHECK(r.err.find(std::string(flag) + " needs a running systemd") != std::string::npos);
+        CHECK(r.err.find("volt-run boot --detach web") != std::string::npos);
+        CHECK_FALSE(fs::exists(sb.root() + "/config/web"));
+    }
+    REQUIRE(volt({"create", "web", "--image", img}).code == 0);
+    for (const char* verb : {"start", "restart"}) {
+        auto r = volt({verb, "web"});
+        CHECK(r.code == 125);
+        CHECK(lines(r.err) == 1);
+        CHECK(r.err.find("no system bus") != std::string::npos);
+        CHECK(r.err.find("volt-run boot --detach web") != std::string::npos);
+    }
+    auto status = volt({"status", "web"});
+    CHECK(status.code == 125);
+    CHECK(lines(status.err) == 1);
+    CHECK(status.err.find("volt-run inspect web") != std::string::npos);
+    // What works from volt-run's own records keeps working.
+    CHECK(volt({"stop", "web"}).code == 0);
+    CHECK(volt({"inspect", "web"}).code == 0);
+    CHECK(volt({"list"}).out.find("web") != std::string::npos);
+    auto since = volt({"logs", "web", "--since", "tomorrowish"});
+    CHECK(since.code == 2);
+    CHECK(since.err.find("'tomorrowish'") != std::string::npos);
+    CHECK(volt({"start", "nosuch"}).code == 2);
+    CHECK(volt({"delete", "web"}).code == 0);
+    CHECK(test::tree(sb.unit_dir()).empty());
+}
