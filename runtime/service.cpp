@@ -145,7 +145,19 @@ Status logs(const Paths& paths, const std::string& name, const LogsOptions& opti
     std::string guest = first_word(paths.rootfs(name) + "/etc/machine-id");
     if (guest.size() == 32 && guest != first_word("/etc/machine-id"))
         q.machine_id = guest;
-    return units::read_journal(q, stop_fd, out);
+    std::size_t shown = 0;
+    VOLT_TRY(units::read_journal(q, stop_fd, [&](const units::JournalEntry& e) {
+        ++shown;
+        out(e);
+    }));
+    // Without journald (our CI machines, a host whose PID 1 is not systemd) nothing is logged
+    // there: say so rather than print nothing.
+    if (shown == 0 && !options.follow && !fs::exists("/run/systemd/journal/socket"))
+        return Error(ENOENT,
+                     "no journal on this host (journald is not running); a container "
+                     "booted with `volt-run boot --detach` has its console in " +
+                         paths.console_log(name));
+    return {};
 }
 
 }  // namespace volt::runtime

@@ -229,6 +229,12 @@ TEST_CASE("without a system bus, the systemd verbs refuse in one line and name w
     auto since = volt({"logs", "web", "--since", "tomorrowish"});
     CHECK(since.code == 2);
     CHECK(since.err.find("'tomorrowish'") != std::string::npos);
+    if (!fs::exists("/run/systemd/journal/socket")) {
+        auto logs = volt({"logs", "web"});
+        CHECK(logs.code == 125);
+        CHECK(lines(logs.err) == 1);
+        CHECK(logs.err.find("journald is not running") != std::string::npos);
+    }
     CHECK(volt({"start", "nosuch"}).code == 2);
     CHECK(volt({"delete", "web"}).code == 0);
     CHECK(test::tree(sb.unit_dir()).empty());
