@@ -223,37 +223,30 @@ Result<UnitStatus> Systemd::status(const std::string& unit) {
 }
 
 Status Systemd::enable(const std::string& unit) {
-    BusError err{lib_};
-    Message call{lib_}, reply{lib_};
-    int r = lib_->sd_bus_message_new_method_call(bus_, &call, kSystemd, kSystemdPath, kManager,
-                                                 "EnableUnitFiles");
-    char* units[] = {const_cast<char*>(unit.c_str()), nullptr};
-    if (r >= 0)
-        r = lib_->sd_bus_message_append_strv(call, units);
-    // runtime=false (in /etc, survives a reboot), force=true (replace a stale link of ours).
-    if (r >= 0)
-        r = lib_->sd_bus_message_append(call, "bb", 0, 1);
-    if (r < 0)
-        return Error(-r, "enabling " + unit + ": " + std::strerror(-r));
-    if ((r = lib_->sd_bus_call(bus_, call, 0, &err, &reply)) < 0)
-        return err.error(r, "enabling " + unit);
-    return {};
+    return change_unit_files(unit, true);
 }
 
 Status Systemd::disable(const std::string& unit) {
+    return change_unit_files(unit, false);
+}
+
+Status Systemd::change_unit_files(const std::string& unit, bool enable) {
+    const std::string what = (enable ? "enabling " : "disabling ") + unit;
     BusError err{lib_};
     Message call{lib_}, reply{lib_};
     int r = lib_->sd_bus_message_new_method_call(bus_, &call, kSystemd, kSystemdPath, kManager,
-                                                 "DisableUnitFiles");
+                                                 enable ? "EnableUnitFiles" : "DisableUnitFiles");
     char* units[] = {const_cast<char*>(unit.c_str()), nullptr};
     if (r >= 0)
         r = lib_->sd_bus_message_append_strv(call, units);
+    // runtime=false: in /etc, for good. Enabling also forces (replaces a stale link of ours).
     if (r >= 0)
-        r = lib_->sd_bus_message_append(call, "b", 0);
+        r = enable ? lib_->sd_bus_message_append(call, "bb", 0, 1)
+                   : lib_->sd_bus_message_append(call, "b", 0);
     if (r < 0)
-        return Error(-r, "disabling " + unit + ": " + std::strerror(-r));
+        return Error(-r, what + ": " + std::strerror(-r));
     if ((r = lib_->sd_bus_call(bus_, call, 0, &err, &reply)) < 0)
-        return err.error(r, "disabling " + unit);
+        return err.error(r, what);
     return {};
 }
 

@@ -76,6 +76,7 @@ class Systemd {
 
   private:
     Systemd(const LibSystemd* lib, sd_bus* bus) : lib_(lib), bus_(bus) {}
+    Status change_unit_files(const std::string& unit, bool enable);
     const LibSystemd* lib_;
     sd_bus* bus_;
 };

@@ -59,6 +59,11 @@ std::string unified_cgroup_of(pid_t pid) {
     return {};
 }
 
+void require_systemd_host() {
+    test::skip_unless(test::have_program("/usr/bin/systemctl") && fs::exists("/run/systemd/system"),
+                      "systemd as PID 1 (run this test through tests/systemd-host/run.sh)");
+}
+
 // Removes a container left by a failed earlier section.
 struct Cleanup {
     std::string name;
@@ -69,8 +74,7 @@ struct Cleanup {
 
 TEST_CASE("a container as a systemd service: create, start, exec, logs, status, stop, delete",
           "[systemd-host]") {
-    test::skip_unless(test::have_program("/usr/bin/systemctl") && fs::exists("/run/systemd/system"),
-                      "systemd as PID 1 (run this test through tests/systemd-host/run.sh)");
+    require_systemd_host();
     const std::string name = "web";
     const std::string unit = "volt-hybrid@web.service";
     Cleanup cleanup{name};
@@ -169,8 +173,7 @@ TEST_CASE(
     "create --start, exec by machined's leader, logs --follow ends on Ctrl-C, "
     "delete --force stops the unit",
     "[systemd-host]") {
-    test::skip_unless(test::have_program("/usr/bin/systemctl") && fs::exists("/run/systemd/system"),
-                      "systemd as PID 1 (run this test through tests/systemd-host/run.sh)");
+    require_systemd_host();
     const std::string name = "db";
     const std::string unit = "volt-hybrid@db.service";
     Cleanup cleanup{name};
