@@ -226,6 +226,54 @@ void add_inspect(CLI::App& app, InspectCmd& c) {
     sub->add_flag("--json", c.json, "Print JSON");
 }
 
+// Every subcommand, in the order --help lists them.
+struct Subcommand {
+    std::string_view name;
+    std::string_view alias;
+    void (*add)(CLI::App&, Targets&);
+};
+constexpr Subcommand kSubcommands[] = {
+    {"create", "", [](CLI::App& a, Targets& t) { add_create(a, t.create); }},
+    {"boot", "", [](CLI::App& a, Targets& t) { add_boot(a, t.boot); }},
+    {"exec", "", [](CLI::App& a, Targets& t) { add_exec(a, t.exec, t); }},
+    {"stop", "", [](CLI::App& a, Targets& t) { add_stop(a, t.stop); }},
+    {"delete", "rm", [](CLI::App& a, Targets& t) { add_delete(a, t.del); }},
+    {"list", "ls", [](CLI::App& a, Targets& t) { add_list(a, t.list); }},
+    {"inspect", "", [](CLI::App& a, Targets& t) { add_inspect(a, t.inspect); }},
+    {"check", "", [](CLI::App& a, Targets& t) { add_check(a, t.check); }},
+    {"update", "", [](CLI::App& a, Targets& t) { add_update(a, t.update); }},
+    {"stats", "", [](CLI::App& a, Targets& t) { add_stats(a, t.stats); }},
+    {"pause", "", [](CLI::App& a, Targets& t) { add_pause(a, t.pause, true); }},
+    {"resume", "", [](CLI::App& a, Targets& t) { add_pause(a, t.resume, false); }},
+    {"start", "", [](CLI::App& a, Targets& t) { add_start(a, t.start, false); }},
+    {"restart", "", [](CLI::App& a, Targets& t) { add_start(a, t.restart, true); }},
+    {"status", "", [](CLI::App& a, Targets& t) { add_status(a, t.status); }},
+    {"logs", "", [](CLI::App& a, Targets& t) { add_logs(a, t.logs); }},
+};
+
+// The subcommand the command line names: its first word that is neither an option of `app` (the
+// global ones) nor such an option's value. nullptr when that word names none (or there is none).
+const Subcommand* named_subcommand(const CLI::App& app, const std::vector<std::string>& args) {
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a.size() > 1 && a[0] == '-') {
+            if (a.find('=') != std::string::npos)
+                continue;
+            for (const CLI::Option* opt : app.get_options())
+                if (opt->get_type_size() > 0 && opt->check_name(a)) {
+                    ++i;  // its value
+                    break;
+                }
+            continue;
+        }
+        for (const auto& sub : kSubcommands)
+            if (a == sub.name || (!sub.alias.empty() && a == sub.alias))
+                return &sub;
+        return nullptr;
+    }
+    return nullptr;
+}
+
 }  // namespace
 
 std::variant<Invocation, Output> parse(int argc, const char* const* argv,
@@ -238,28 +286,20 @@ std::variant<Invocation, Output> parse(int argc, const char* const* argv,
     app.set_version_flag("--version", std::string("volt-run ") + VOLT_VERSION);
     app.require_subcommand(1);
     add_global_options(app, inv);
-    add_create(app, t.create);
-    add_boot(app, t.boot);
-    add_exec(app, t.exec, t);
-    add_stop(app, t.stop);
-    add_delete(app, t.del);
-    add_list(app, t.list);
-    add_inspect(app, t.inspect);
-    add_check(app, t.check);
-    add_update(app, t.update);
-    add_stats(app, t.stats);
-    add_pause(app, t.pause, true);
-    add_pause(app, t.resume, false);
-    add_start(app, t.start, false);
-    add_start(app, t.restart, true);
-    add_status(app, t.status);
-    add_logs(app, t.logs);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    // Only the subcommand named is built when there is one: building all of them costs every
+    // `exec` about 15 page faults and half a millisecond (docs/BENCHMARKS.md). Without one (help,
+    // a typo), all are, so that help lists them and errors name them.
+    if (const Subcommand* named = named_subcommand(app, args))
+        named->add(app, t);
+    else
+        for (const auto& sub : kSubcommands)
+            sub.add(app, t);
     for (auto* sub : app.get_subcommands({}))
         sub->footer(kFooter);
 
     // "exec NAME -- CMD ARGS…": everything after the first "--" following "exec" is the
     // command, verbatim; CLI11 only sees what comes before it.
-    std::vector<std::string> args(argv + 1, argv + argc);
     std::vector<std::string> exec_tail;
     auto exec_at = std::find(args.begin(), args.end(), "exec");
     if (exec_at != args.end()) {

@@ -117,3 +117,30 @@ TEST_CASE("help, version and usage errors come back as output with exit codes", 
     CHECK(unknown.exit_code == kExitUsage);
     CHECK(unknown.text == "volt-run: unknown command 'frobnicate' (see volt-run --help)\n");
 }
+
+TEST_CASE("the subcommand is found past global options and their values", "[unit]") {
+    // A global option's value that happens to be a subcommand's name is still the value.
+    auto r = parse_args({"--root", "exec", "-v", "list", "--json"});
+    REQUIRE(std::holds_alternative<Invocation>(r));
+    CHECK(std::get<Invocation>(r).paths.root == "exec");
+    CHECK(command_of<ListCmd>(r).json);
+    auto e = command_of<ExecCmd>(parse_args({"--run-dir=/x", "exec", "web", "--", "id"}));
+    CHECK(e.options.argv == std::vector<std::string>{"id"});
+    CHECK(command_of<DeleteCmd>(parse_args({"rm", "-f", "web"})).force);
+    auto l = command_of<LogsCmd>(parse_args({"logs", "-f", "-n", "5", "--since", "-1h", "web"}));
+    CHECK((l.follow && l.lines == 5 && l.since == "-1h" && l.name == "web"));
+    CHECK(command_of<StartCmd>(parse_args({"restart", "--no-block", "web"})).restart);
+    CHECK(command_of<StopCmd>(parse_args({"stop", "--no-block", "web"})).no_block);
+
+    // Help without a subcommand lists every one; a typo is named.
+    auto help = output_of(parse_args({"--help"}));
+    for (const char* sub :
+         {"create", "boot", "exec", "stop", "delete", "list", "inspect", "check", "update", "stats",
+          "pause", "resume", "start", "restart", "status", "logs"})
+        CHECK(help.text.find(std::string("\n  ") + sub) != std::string::npos);
+    auto typo = output_of(parse_args({"--root", "/r", "exce", "web"}));
+    CHECK(typo.exit_code == kExitUsage);
+    CHECK(typo.text == "volt-run: unknown command 'exce' (see volt-run --help)\n");
+    // A subcommand's help is its own.
+    CHECK(output_of(parse_args({"logs", "--help"})).text.find("--since") != std::string::npos);
+}
