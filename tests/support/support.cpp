@@ -64,9 +64,19 @@ RunResult run(const std::vector<std::string>& argv, const std::vector<std::strin
     if (::pipe2(out_pipe, O_CLOEXEC) < 0 || ::pipe2(err_pipe, O_CLOEXEC) < 0 ||
         ::pipe2(in_pipe, O_CLOEXEC) < 0)
         throw std::runtime_error("pipe");
+    // The given entries replace inherited ones of the same name: getenv returns the first match,
+    // so an appended VOLT_ROOT would lose to one exported in the caller's shell, and the test
+    // would work on that shell's containers.
+    auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
     std::vector<std::string> envs;
-    for (char** e = environ; *e; ++e)
-        envs.emplace_back(*e);
+    for (char** e = environ; *e; ++e) {
+        std::string entry = *e;
+        bool replaced = std::any_of(env.begin(), env.end(), [&](const std::string& given) {
+            return name_of(given) == name_of(entry);
+        });
+        if (!replaced)
+            envs.push_back(std::move(entry));
+    }
     envs.insert(envs.end(), env.begin(), env.end());
     std::vector<char*> cargv, cenv;
     for (const auto& a : argv)
@@ -202,8 +212,14 @@ Sandbox::~Sandbox() {
 }
 
 std::vector<std::string> Sandbox::env() const {
-    return {"VOLT_ROOT=" + root(), "VOLT_UNIT_DIR=" + unit_dir(), "VOLT_NSPAWN_DIR=" + nspawn_dir(),
-            "VOLT_RUN_DIR=" + run_dir()};
+    // Every variable volt-run reads, so that none leaks in from the shell running the tests
+    // (an empty value means the default).
+    return {"VOLT_ROOT=" + root(),
+            "VOLT_UNIT_DIR=" + unit_dir(),
+            "VOLT_NSPAWN_DIR=" + nspawn_dir(),
+            "VOLT_RUN_DIR=" + run_dir(),
+            "VOLT_CGROUP_ROOT=",
+            "VOLT_SUBNET="};
 }
 
 RunResult Sandbox::volt(const std::vector<std::string>& args) const {
