@@ -155,6 +155,19 @@ Status write_file_in_root(const std::string& root, const std::string& dir, const
     struct stat owner;
     if (::fstat(dir_fd->get(), &owner) < 0)
         return Error::from_errno("stat " + root + dir);
+    if (int old = ::openat(dir_fd->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        old >= 0) {
+        UniqueFd existing(old);
+        struct stat st;
+        if (::fstat(old, &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_size == static_cast<off_t>(content.size()) && (st.st_mode & 07777) == mode &&
+            st.st_uid == owner.st_uid && st.st_gid == owner.st_gid) {
+            std::string now(content.size(), '\0');
+            if (::pread(old, now.data(), now.size(), 0) == static_cast<ssize_t>(now.size()) &&
+                now == content)
+                return {};
+        }
+    }
     std::string tmp = "." + name + ".volt-tmp";
     ::unlinkat(dir_fd->get(), tmp.c_str(), 0);  // from an interrupted earlier write
     int fd = ::openat(dir_fd->get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);

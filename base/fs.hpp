@@ -28,7 +28,9 @@ Status write_file_atomic(const std::string& path, std::string_view content, mode
 
 // Replaces dir/name below root (a container's root file system) with content, owned like dir.
 // dir is resolved inside root (RESOLVE_IN_ROOT), so a symlink in the container's tree cannot
-// send the write onto the host; a symlink at name itself is replaced, not followed.
+// send the write onto the host; a symlink at name itself is replaced, not followed. A regular
+// file that already has this content, mode and owner is left alone: replacing a file by rename
+// makes ext4 write it out at once (auto_da_alloc), about 0.5 ms on every boot.
 Status write_file_in_root(const std::string& root, const std::string& dir, const std::string& name,
                           std::string_view content, mode_t mode = 0644);
 

@@ -172,6 +172,7 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
     // state then covers whatever a crash in the middle leaves, for the next boot or delete.
     std::optional<NetworkSetup> network;
     if (builds_network(*spec)) {
+        log::debug("network: preparing at %lld us", now_us() - setup_start);
         auto prepared = NetworkSetup::prepare(paths, *spec);
         if (!prepared) {
             undo_placement(*placement);
@@ -213,7 +214,12 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
     BootHost host;
     host.system_bus = system_bus_present();
     if (network) {
-        auto netns = network->build();
+        // Each step's end, for tools/bench/boot-setup.sh and whoever wonders where time goes.
+        log::debug("network: prepared at %lld us", now_us() - setup_start);
+        auto netns = network->build([&](std::string_view step) {
+            log::debug("network: %.*s done at %lld us", static_cast<int>(step.size()), step.data(),
+                       now_us() - setup_start);
+        });
         if (!netns)
             return undo(std::move(netns).error().context("network"));
         network.reset();
