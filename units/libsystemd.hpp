@@ -18,7 +18,6 @@ namespace volt::units {
     X(sd_bus_open_system)             \
     X(sd_bus_flush_close_unref)       \
     X(sd_bus_call_method)             \
-    X(sd_bus_get_property)            \
     X(sd_bus_match_signal)            \
     X(sd_bus_process)                 \
     X(sd_bus_wait)                    \
@@ -39,7 +38,6 @@ namespace volt::units {
     X(sd_journal_close)               \
     X(sd_journal_add_match)           \
     X(sd_journal_add_disjunction)     \
-    X(sd_journal_add_conjunction)     \
     X(sd_journal_seek_tail)           \
     X(sd_journal_seek_head)           \
     X(sd_journal_seek_realtime_usec)  \

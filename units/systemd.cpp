@@ -211,9 +211,7 @@ Result<UnitStatus> Systemd::status(const std::string& unit) {
                       {"ActiveState", string_into(lib_, s.active_state)},
                       {"SubState", string_into(lib_, s.sub_state)},
                       {"UnitFileState", string_into(lib_, s.unit_file_state)},
-                      {"StateChangeTimestamp", number_into(lib_, "t", s.state_change_usec)},
-                      {"ActiveEnterTimestamp", number_into(lib_, "t", s.active_enter_usec)},
-                      {"InactiveEnterTimestamp", number_into(lib_, "t", s.inactive_enter_usec)}}));
+                      {"StateChangeTimestamp", number_into(lib_, "t", s.state_change_usec)}}));
     if (s.load_state == "loaded")
         VOLT_TRY(get_all("org.freedesktop.systemd1.Service",
                          {{"MainPID", number_into(lib_, "u", s.main_pid)},
@@ -283,10 +281,9 @@ Result<std::optional<Machine>> Systemd::machine(const std::string& name) {
                                  &e2, &props, "s", "org.freedesktop.machine1.Machine");
     if (r < 0)
         return e2.error(r, "properties of machine " + name);
-    VOLT_TRY(read_properties(lib_, props, "properties of machine " + name,
-                             {{"Unit", string_into(lib_, m.unit)},
-                              {"Leader", number_into(lib_, "u", leader)},
-                              {"TimestampMonotonic", number_into(lib_, "t", m.registered_usec)}}));
+    VOLT_TRY(read_properties(
+        lib_, props, "properties of machine " + name,
+        {{"Unit", string_into(lib_, m.unit)}, {"Leader", number_into(lib_, "u", leader)}}));
     m.leader = static_cast<pid_t>(leader);
 
     BusError e3{lib_};

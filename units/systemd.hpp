@@ -26,10 +26,8 @@ struct UnitStatus {
     std::string unit_file_state;  // enabled, disabled, … (empty for a unit without a file)
     std::string result;           // success, exit-code, signal, timeout, …
     std::uint32_t main_pid = 0;
-    int exec_main_status = 0;               // exit status (or signal) of the last main process
-    std::uint64_t state_change_usec = 0;    // CLOCK_REALTIME µs of the last ActiveState change
-    std::uint64_t active_enter_usec = 0;    // … of the last entering of `active`; 0: never
-    std::uint64_t inactive_enter_usec = 0;  // … of the last entering of `inactive`; 0: never
+    int exec_main_status = 0;             // exit status (or signal) of the last main process
+    std::uint64_t state_change_usec = 0;  // CLOCK_REALTIME µs of the last ActiveState change
 
     bool known() const { return load_state != "not-found"; }
     // Anything but inactive and failed: a process of the unit may run or be about to.
@@ -40,7 +38,6 @@ struct UnitStatus {
 struct Machine {
     std::string unit;                    // the unit it runs in
     pid_t leader = 0;                    // its PID 1, as seen from the host
-    std::uint64_t registered_usec = 0;   // CLOCK_MONOTONIC µs of the registration
     std::vector<std::string> addresses;  // its IPv4 and IPv6 addresses, as text
 };
 
