@@ -57,7 +57,7 @@ Result<Placement> place_self(const Paths& paths, const std::string& name) {
     // Started by the container's own unit with Delegate=yes: the container's cgroup is made
     // inside the unit's, which systemd delegated to us. Its attributes stay systemd's, so the
     // limits go one level down, where nspawn then makes its supervisor/ and payload/ leaves.
-    p.under_systemd = inside_own_unit(name);
+    p.under_systemd = inside_own_unit(name, self->unified);
     std::string rel = p.under_systemd ? "/container" : "/volt.slice/volt-hybrid-" + name;
     p.unified = mounts->unified + base(self->unified) + rel;
     auto cg = cgroup::Cgroup::create(p.unified);

@@ -320,8 +320,9 @@ Result<Target> target_from_state(const std::string& name, const State& state) {
 // The cgroup directory below `mount` of a process's cgroup path, cut after its payload/ leaf (a
 // systemd guest's init lives further down, in payload/init.scope).
 std::string payload_of(const std::string& mount, const std::string& path) {
-    auto at = path.find("/payload/");
-    return mount + (at == std::string::npos ? path : path.substr(0, at + 8));
+    constexpr std::string_view leaf = "/payload";
+    auto at = path.find(std::string(leaf) + "/");
+    return mount + (at == std::string::npos ? path : path.substr(0, at + leaf.size()));
 }
 
 // From machined, for a container whose runtime state is missing (another run directory, say)

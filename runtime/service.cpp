@@ -25,13 +25,18 @@ Error job_failed(units::Systemd& systemd, const std::string& verb, const std::st
 
 }  // namespace
 
-bool inside_own_unit(const std::string& name) {
+bool inside_own_unit(const std::string& name, const std::optional<std::string>& own_cgroup) {
     if (!std::getenv("INVOCATION_ID"))
         return false;
-    auto self = cgroup::self_membership();
-    if (!self)
-        return false;
-    std::string cg = self->unified;
+    std::string cg;
+    if (own_cgroup) {
+        cg = *own_cgroup;
+    } else {
+        auto self = cgroup::self_membership();
+        if (!self)
+            return false;
+        cg = self->unified;
+    }
     if (fs::basename(cg) == ".control")
         cg = fs::dirname(cg);
     return fs::basename(cg) == units::service_name(name);

@@ -14,8 +14,9 @@ namespace volt::runtime {
 
 // True when this process runs as part of the container's own unit: its ExecStart= (boot) or
 // ExecStopPost= (stop), in the unit's cgroup or the .control cgroup systemd makes for the control
-// processes of a unit with Delegate=yes.
-bool inside_own_unit(const std::string& name);
+// processes of a unit with Delegate=yes. own_cgroup is this process's cgroup2 path, as
+// /proc/self/cgroup gives it; read from there when the caller has not.
+bool inside_own_unit(const std::string& name, const std::optional<std::string>& own_cgroup = {});
 
 // A connection to systemd when the host has a system bus; nullopt, and no error, when it has
 // none.

@@ -44,16 +44,14 @@ Status stop_locked(const Paths& paths, const std::string& name, int grace_second
 }
 
 // Stops the container through systemd when that is whose it is (see stopped_by_systemd); true
-// when it did. Without a system bus, or for a container booted by hand: false, nothing done.
-Result<bool> stop_through_systemd(const Paths& paths, const std::string& name, bool wait,
-                                  const char* refusal) {
+// when it did. Without a system bus (systemd empty), or for a container booted by hand: false,
+// nothing done.
+Result<bool> stop_through_systemd(std::optional<units::Systemd>& systemd, const Paths& paths,
+                                  const std::string& name, bool wait, const char* refusal) {
     auto state = read_state(paths, name);
     if (!state)
         return std::move(state).error();
-    auto systemd = connect_if_present();
-    if (!systemd)
-        return std::move(systemd).error();
-    if (!*systemd) {
+    if (!systemd) {
         if (*state && (*state)->under_systemd)
             log::warn(
                 "%s was started by its unit, and this host has no system bus any more; "
@@ -61,7 +59,7 @@ Result<bool> stop_through_systemd(const Paths& paths, const std::string& name, b
                 name.c_str());
         return false;
     }
-    auto by_systemd = stopped_by_systemd(**systemd, name, *state);
+    auto by_systemd = stopped_by_systemd(*systemd, name, *state);
     if (!by_systemd)
         return std::move(by_systemd).error();
     if (!*by_systemd)
@@ -69,7 +67,7 @@ Result<bool> stop_through_systemd(const Paths& paths, const std::string& name, b
     if (refusal)
         return Error::usage(refusal);
     // Not under the container's lock: the unit's ExecStopPost= (volt-run stop) takes it.
-    VOLT_TRY(stop_unit(**systemd, name, wait));
+    VOLT_TRY(stop_unit(*systemd, name, wait));
     return true;
 }
 
@@ -77,15 +75,18 @@ Result<bool> stop_through_systemd(const Paths& paths, const std::string& name, b
 
 Status stop(const Paths& paths, const std::string& name, int grace_seconds, bool wait) {
     VOLT_TRY(load_spec(paths, name));
-    auto by_systemd = stop_through_systemd(paths, name, wait, nullptr);
+    auto systemd = connect_if_present();
+    if (!systemd)
+        return std::move(systemd).error();
+    auto by_systemd = stop_through_systemd(*systemd, paths, name, wait, nullptr);
     if (!by_systemd)
         return std::move(by_systemd).error();
     if (*by_systemd && !wait)
         return {};
     // Standalone; or after systemd stopped the unit, whatever its ExecStopPost= did not collect.
-    auto locked = lock_and_load(paths, name);
-    if (!locked)
-        return std::move(locked).error();
+    auto lock = lock_container(paths, name);
+    if (!lock)
+        return std::move(lock).error();
     return stop_locked(paths, name, grace_seconds);
 }
 
@@ -93,7 +94,11 @@ Status remove(const Paths& paths, const std::string& name, bool force, int grace
     VOLT_TRY(load_spec(paths, name));
     const std::string refusal =
         "container " + name + " is running; stop it first or use delete --force";
-    auto by_systemd = stop_through_systemd(paths, name, true, force ? nullptr : refusal.c_str());
+    auto systemd = connect_if_present();
+    if (!systemd)
+        return std::move(systemd).error();
+    auto by_systemd =
+        stop_through_systemd(*systemd, paths, name, true, force ? nullptr : refusal.c_str());
     if (!by_systemd)
         return std::move(by_systemd).error();
     auto lock = lock_container(paths, name);
@@ -109,9 +114,6 @@ Status remove(const Paths& paths, const std::string& name, bool force, int grace
     } else if (*state) {
         VOLT_TRY(collect_run(paths, name, **state));
     }
-    auto systemd = connect_if_present();
-    if (!systemd)
-        return std::move(systemd).error();
     const std::string unit = units::service_name(name);
     if (*systemd && fs::exists(paths.unit_file(name))) {
         auto st = (*systemd)->status(unit);
