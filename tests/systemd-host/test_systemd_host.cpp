@@ -64,6 +64,13 @@ void require_systemd_host() {
                       "systemd as PID 1 (run this test through tests/systemd-host/run.sh)");
 }
 
+// The cgroups of volt-hybrid@web.service in every hierarchy, one per line.
+std::string unit_cgroups() {
+    auto r = test::run({"/usr/bin/find", "/sys/fs/cgroup", "-name", "volt-hybrid@web*"});
+    REQUIRE(r.code == 0);
+    return r.out;
+}
+
 // Removes a container left by a failed earlier section.
 struct Cleanup {
     std::string name;
@@ -95,6 +102,12 @@ TEST_CASE("a container as a systemd service: create, start, exec, logs, status, 
     pid_t leader = std::stoi(
         trimmed(test::run({"/usr/bin/machinectl", "show", "--value", "-p", "Leader", name}).out));
     REQUIRE(leader > 0);
+
+    // What stop and delete must remove exists while it runs.
+    CHECK(fs::exists("/run/volt/" + name + "/state.json"));
+    CHECK(fs::exists("/run/volt/netns/" + name));
+    CHECK(fs::exists("/sys/class/net/ve-" + name));
+    CHECK(unit_cgroups() != "");
 
     // The container's cgroup is inside the unit's delegated one, with nspawn's payload leaf.
     std::string cg = unified_cgroup_of(leader);
@@ -155,7 +168,7 @@ TEST_CASE("a container as a systemd service: create, start, exec, logs, status, 
     CHECK(systemctl({"is-active", unit}) == "inactive");
     CHECK_FALSE(fs::exists("/run/volt/" + name));
     CHECK_FALSE(fs::exists("/run/volt/netns/" + name));
-    CHECK_FALSE(fs::exists("/sys/fs/class/net/ve-" + name));
+    CHECK_FALSE(fs::exists("/sys/class/net/ve-" + name));
     CHECK(test::run({"/usr/bin/machinectl", "show", name}).code != 0);
 
     // delete: no unit, no settings file, no enablement link, no cgroup.
@@ -165,8 +178,7 @@ TEST_CASE("a container as a systemd service: create, start, exec, logs, status, 
     CHECK_FALSE(fs::exists("/etc/systemd/system/machines.target.wants/" + unit));
     CHECK(property(unit, "LoadState") == "not-found");
     CHECK(systemctl({"list-units", "--all", "--no-legend", unit}).empty());
-    CHECK(test::run({"/usr/bin/sh", "-c", "find /sys/fs/cgroup -name 'volt-hybrid@web*'"})
-              .out.empty());
+    CHECK(unit_cgroups() == "");
 }
 
 TEST_CASE(
