@@ -13,13 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-json inspect(const test::Sandbox& sb, const std::string& name) {
-    auto r = sb.volt({"inspect", "--json", name});
-    INFO(r.err);
-    REQUIRE(r.code == 0);
-    return json::parse(r.out);
-}
-
 // Boots, checks the container from outside and inside, stops, deletes, and proves that no
 // process, cgroup, file or state of it is left.
 void lifecycle(const std::string& image, const std::string& base_name,
@@ -35,7 +28,7 @@ void lifecycle(const std::string& image, const std::string& base_name,
     r = sb.volt({"boot", "--detach", "--timeout", "60", name});
     INFO("boot: " << r.err);
     REQUIRE(r.code == 0);
-    json info = inspect(sb, name);
+    json info = sb.inspect(name);
     REQUIRE(info["state"] == "running");
     pid_t nspawn = info["nspawn_pid"].get<pid_t>();
     pid_t leader = info["leader_pid"].get<pid_t>();
@@ -88,7 +81,7 @@ void lifecycle(const std::string& image, const std::string& base_name,
     CHECK_FALSE(test::process_alive(nspawn));
     CHECK_FALSE(test::process_alive(leader));
     CHECK_FALSE(fs::exists(cgroup));
-    CHECK(inspect(sb, name)["state"] == "stopped");
+    CHECK(sb.inspect(name)["state"] == "stopped");
     CHECK(sb.volt({"exec", name, "--", "true"}).code == 2);
 
     r = sb.volt({"delete", name});
@@ -126,7 +119,7 @@ TEST_CASE("debootstrapped bookworm with systemd boots to READY and answers exec"
     auto r = sb.volt({"create", name, "--image", test::debian_rootfs(), "--network", "none"});
     INFO(r.err);
     REQUIRE(r.code == 0);
-    CHECK(inspect(sb, name)["spec"]["init"] == "systemd");
+    CHECK(sb.inspect(name)["spec"]["init"] == "systemd");
     // --detach returns only when the guest's systemd itself reported READY=1.
     r = sb.volt({"boot", "--detach", "--timeout", "90", name});
     INFO("boot: " << r.err);
@@ -138,7 +131,7 @@ TEST_CASE("debootstrapped bookworm with systemd boots to READY and answers exec"
     CHECK((r.out == "running\n" || r.out == "degraded\n"));
     r = sb.volt({"exec", name, "--", "sh", "-c", ". /etc/os-release; echo $VERSION_CODENAME"});
     CHECK(r.out == "bookworm\n");
-    std::string cgroup = inspect(sb, name)["cgroup"].get<std::string>();
+    std::string cgroup = sb.inspect(name)["cgroup"].get<std::string>();
     r = sb.volt({"stop", name});
     INFO(r.err);
     REQUIRE(r.code == 0);

@@ -21,13 +21,6 @@ using nlohmann::json;
 
 namespace {
 
-json inspect(const test::Sandbox& sb, const std::string& name) {
-    auto r = sb.volt({"inspect", "--json", name});
-    INFO(r.err);
-    REQUIRE(r.code == 0);
-    return json::parse(r.out);
-}
-
 void create_and_boot(const test::Sandbox& sb, const std::string& name,
                      const std::vector<std::string>& extra) {
     std::vector<std::string> args = {"create", name, "--image", test::busybox_rootfs()};
@@ -64,17 +57,6 @@ std::string http_get(const std::string& address, std::uint16_t port, const std::
     return body == std::string::npos ? "" : got.substr(body + 4);
 }
 
-bool has_rules_of(const std::string& owner) {
-    auto nft = netlink::Nftables::open();
-    REQUIRE(nft);
-    auto rules = nft->rules();
-    REQUIRE(rules);
-    for (const auto& rule : *rules)
-        if (rule.owner == owner)
-            return true;
-    return false;
-}
-
 std::vector<std::string> lines(const std::string& text) {
     std::vector<std::string> out;
     for (auto l : fs::split(text, '\n'))
@@ -91,7 +73,7 @@ TEST_CASE("private: the guest has its address, reaches the gateway, and ports ar
     test::Sandbox sb;
     std::string name = sb.unique_name("net");
     create_and_boot(sb, name, {"--port", "8080:80", "--dns", "192.0.2.53"});
-    json info = inspect(sb, name);
+    json info = sb.inspect(name);
     REQUIRE(info.contains("network"));
     const json& net = info["network"];
     CHECK(net["address"] == "10.88.0.2/16");
@@ -147,7 +129,7 @@ TEST_CASE("private: the guest has its address, reaches the gateway, and ports ar
     auto sock = netlink::RouteSocket::open();
     REQUIRE(sock);
     CHECK(sock->link(netlink::host_ifname(name)).value() == std::nullopt);
-    CHECK_FALSE(has_rules_of(name));
+    CHECK_FALSE(test::has_nft_rules_of(name));
     CHECK(http_get("127.0.0.1", 8080, "/i").empty());
     // The lease stays with the container (same address on the next boot) until delete.
     CHECK_THAT(fs::read_file(sb.root() + "/network/voltbr0.leases").value(),
@@ -169,7 +151,7 @@ TEST_CASE("none has only loopback, host shares the host's links", "[e2e][network
     create_and_boot(sb, none, {"--network", "none"});
     auto r = sb.volt({"exec", none, "--", "ls", "/sys/class/net"});
     CHECK(lines(r.out) == std::vector<std::string>{"lo"});
-    CHECK_FALSE(inspect(sb, none).contains("network"));
+    CHECK_FALSE(sb.inspect(none).contains("network"));
 
     std::string host = sb.unique_name("host");
     create_and_boot(sb, host, {"--network", "host"});
@@ -182,7 +164,7 @@ TEST_CASE("a container whose nspawn was SIGKILLed leaves nothing after delete", 
     test::Sandbox sb;
     std::string name = sb.unique_name("crash");
     create_and_boot(sb, name, {"--port", "9090:80"});
-    json info = inspect(sb, name);
+    json info = sb.inspect(name);
     std::string netns = info["network"]["netns"];
     pid_t nspawn = info["nspawn_pid"].get<pid_t>();
     REQUIRE(::kill(nspawn, SIGKILL) == 0);
@@ -196,7 +178,7 @@ TEST_CASE("a container whose nspawn was SIGKILLed leaves nothing after delete", 
     REQUIRE(links);
     for (const auto& l : *links)
         CHECK(l.alias != "volt:" + name);
-    CHECK_FALSE(has_rules_of(name));
+    CHECK_FALSE(test::has_nft_rules_of(name));
     CHECK_THAT(fs::read_file(sb.root() + "/network/voltbr0.leases").value(),
                !Catch::Contains(name));
     CHECK(test::tree(sb.run_dir()) == std::vector<std::string>{"netns"});

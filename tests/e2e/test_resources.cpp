@@ -18,7 +18,7 @@ void require_facilities() {
 
 // The cgroup a running container's limits are written to.
 std::string cgroup_of(const test::Sandbox& sb, const std::string& name) {
-    return json::parse(sb.volt({"inspect", "--json", name}).out)["cgroup"].get<std::string>();
+    return sb.inspect(name)["cgroup"].get<std::string>();
 }
 
 }  // namespace
@@ -46,7 +46,7 @@ TEST_CASE("a limit is enforced, or boot refuses, or inspect says it is not enfor
         CHECK(r.err.find("--missing-controllers ignore") != std::string::npos);
         CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
         // Nothing runs and no cgroup was left.
-        CHECK(json::parse(sb.volt({"inspect", "--json", name}).out)["state"] == "stopped");
+        CHECK(sb.inspect(name)["state"] == "stopped");
         for (const auto& entry : test::tree(test::writable_cgroup2()))
             CHECK(entry.find(name) == std::string::npos);
     }
@@ -60,9 +60,7 @@ TEST_CASE("a limit is enforced, or boot refuses, or inspect says it is not enfor
     INFO(r.err);
     REQUIRE(r.code == 0);
     std::string cgroup = cgroup_of(sb, relaxed);
-    std::string said =
-        json::parse(sb.volt({"inspect", "--json", relaxed}).out)["enforcement"]["resources"]
-            .get<std::string>();
+    std::string said = sb.inspect(relaxed)["enforcement"]["resources"].get<std::string>();
     INFO(said);
     if (fs::exists(cgroup + "/memory.max")) {
         CHECK(said == "memory.max=67108864 (enforced)");
@@ -90,7 +88,7 @@ TEST_CASE("pause, resume, stats and update of a container", "[e2e]") {
         sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none"}).code ==
         0);
     REQUIRE(sb.volt({"boot", "--detach", name}).code == 0);
-    json info = json::parse(sb.volt({"inspect", "--json", name}).out);
+    json info = sb.inspect(name);
     std::string cgroup = info["cgroup"].get<std::string>();
 
     REQUIRE(sb.volt({"pause", name}).code == 0);
@@ -108,7 +106,7 @@ TEST_CASE("pause, resume, stats and update of a container", "[e2e]") {
     REQUIRE(sb.volt({"stop", name}).code == 0);
     CHECK(sb.volt({"stats", name}).code == 2);  // not running
     REQUIRE(sb.volt({"update", name, "--cpus", "1.5", "--pids-max", "64"}).code == 0);
-    info = json::parse(sb.volt({"inspect", "--json", name}).out);
+    info = sb.inspect(name);
     CHECK(info["spec"]["resources"]["cpus_milli"] == 1500);
     CHECK(info["spec"]["resources"]["pids_max"] == 64);
     CHECK(info["enforcement"]["resources"] ==

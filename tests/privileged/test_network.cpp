@@ -177,17 +177,6 @@ std::string round_trip(const std::string& address, std::uint16_t port, const std
     return got;
 }
 
-bool has_rules_of(const std::string& owner) {
-    auto nft = netlink::Nftables::open();
-    REQUIRE(nft);
-    auto rules = nft->rules();
-    REQUIRE(rules);
-    for (const auto& r : *rules)
-        if (r.owner == owner)
-            return true;
-    return false;
-}
-
 bool has_link_of(const std::string& owner) {
     auto links = route_socket().links();
     REQUIRE(links);
@@ -275,7 +264,7 @@ TEST_CASE("private network: bridge, veth and addresses as specified; bytes cross
     REQUIRE(teardown_network(h.paths, "c1"));
     CHECK_FALSE(has_link_of("c1"));
     CHECK_FALSE(fs::exists(h.paths.netns("c1")));
-    CHECK_FALSE(has_rules_of("c1"));
+    CHECK_FALSE(test::has_nft_rules_of("c1"));
     CHECK(has_lease(h, "c1"));  // kept until delete: the address is stable across boots
     REQUIRE(release_lease(h.paths, "c1"));
     CHECK_FALSE(has_lease(h, "c1"));
@@ -301,8 +290,8 @@ TEST_CASE("port forwards reach the container from the bridge side and from host 
     // Stopping the container removes its forward and nothing else.
     REQUIRE(teardown_network(h.paths, "srv"));
     CHECK(round_trip("127.0.0.1", 8080, "after stop").empty());
-    CHECK(has_rules_of("client"));
-    CHECK_FALSE(has_rules_of("srv"));
+    CHECK(test::has_nft_rules_of("client"));
+    CHECK_FALSE(test::has_nft_rules_of("srv"));
 }
 
 TEST_CASE("100 leases taken by parallel processes are unique; release then re-lease works",
@@ -389,7 +378,7 @@ TEST_CASE("a set-up killed at any step leaves nothing once the next boot or dele
             if (k >= 3)
                 CHECK(has_link_of(name));
             if (k >= 5)
-                CHECK(has_rules_of(name));
+                CHECK(test::has_nft_rules_of(name));
 
             if (by_delete) {
                 REQUIRE(remove(h.paths, name, true));
@@ -400,7 +389,7 @@ TEST_CASE("a set-up killed at any step leaves nothing once the next boot or dele
             }
             CHECK_FALSE(fs::exists(h.paths.netns(name)));
             CHECK_FALSE(has_link_of(name));
-            CHECK_FALSE(has_rules_of(name));
+            CHECK_FALSE(test::has_nft_rules_of(name));
         }
     }
 }

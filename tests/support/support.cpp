@@ -1,5 +1,7 @@
 #include "support.hpp"
 
+#include "netlink/nft.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -228,6 +230,13 @@ RunResult Sandbox::volt(const std::vector<std::string>& args) const {
     return run(argv, env());
 }
 
+nlohmann::json Sandbox::inspect(const std::string& name) const {
+    auto r = volt({"inspect", "--json", name});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    return nlohmann::json::parse(r.out);
+}
+
 std::string Sandbox::unique_name(const std::string& base) const {
     return base + "-" + std::to_string(::getpid());
 }
@@ -248,6 +257,15 @@ std::vector<std::string> tree(const std::string& path) {
         64, FTW_PHYS);
     std::sort(out.begin(), out.end());
     return out;
+}
+
+bool has_nft_rules_of(const std::string& owner) {
+    auto nft = netlink::Nftables::open();
+    REQUIRE(nft);
+    auto rules = nft->rules();
+    REQUIRE(rules);
+    return std::any_of(rules->begin(), rules->end(),
+                       [&](const netlink::NftRule& r) { return r.owner == owner; });
 }
 
 }  // namespace volt::test

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,8 @@ class Sandbox {
     Sandbox();
     ~Sandbox();
     RunResult volt(const std::vector<std::string>& args) const;
+    // `volt-run inspect --json NAME`, which must succeed.
+    nlohmann::json inspect(const std::string& name) const;
     const TempDir& dir() const { return dir_; }
     std::string root() const { return dir_ / "root"; }
     std::string unit_dir() const { return dir_ / "units"; }
@@ -78,6 +81,9 @@ bool process_alive(pid_t pid);
 
 // Every file and directory below path (relative names), for "nothing is left" assertions.
 std::vector<std::string> tree(const std::string& path);
+
+// Whether the nftables table volt-run keeps (in this network namespace) has a rule of owner's.
+bool has_nft_rules_of(const std::string& owner);
 
 // The volt-run binary under test.
 std::string volt_run_binary();
