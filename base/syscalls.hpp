@@ -74,6 +74,18 @@ inline int seccomp_set_filter(unsigned flags, const void* fprog) {
     return static_cast<int>(::syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, flags, fprog));
 }
 
+// Linux 5.11 (CLOSE_RANGE_CLOEXEC). Marks every fd from `first` up close-on-exec: they stay
+// usable until execve. Raw, -1/errno, for a CLONE_VM child.
+inline int close_range_cloexec(unsigned first) {
+    return static_cast<int>(::syscall(SYS_close_range, first, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */));
+}
+
+// Linux 2.6.10. keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new anonymous session keyring for
+// the caller, replacing the inherited one. Raw, -1/errno, for a CLONE_VM child.
+inline int join_new_session_keyring() {
+    return static_cast<int>(::syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, nullptr));
+}
+
 // posix_spawn's way of starting a child, with a pidfd (CLONE_PIDFD, Linux 5.2): the child runs
 // fn(arg) on `stack`, sharing our memory, while we are suspended until it execs or exits. No page
 // tables are copied and nothing is copied on write, which makes it several times cheaper than

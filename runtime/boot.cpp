@@ -248,6 +248,10 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
     }
     // What tools/bench/boot-setup.sh collects: everything boot does before nspawn takes over.
     log::debug("boot set-up took %lld us; exec %s", now_us() - setup_start, args[0].c_str());
+    // Nothing the caller had open reaches nspawn and the guest but stdin, stdout and stderr
+    // (Linux 5.11; the fds stay usable until execve, so undo still can).
+    if (sys::close_range_cloexec(3) < 0)
+        return undo(Error::from_errno("marking inherited file descriptors close-on-exec"));
     ::execve(argv[0], argv.data(), environ);
     return undo(Error::from_errno(std::string("exec ") + argv[0]));
 }

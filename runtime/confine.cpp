@@ -70,4 +70,14 @@ Result<std::optional<seccomp::Bpf>> seccomp_filter(const Paths& paths, const Spe
     return std::optional<seccomp::Bpf>(std::move(bpf).value());
 }
 
+Result<seccomp::Bpf> nspawn_restrictions_filter(const Paths& paths, std::uint64_t bounding) {
+    seccomp::CompileOptions options;
+    options.target.caps = bounding;
+    // Names this libseccomp does not know are calls it cannot build a rule for on any
+    // architecture; the container's profile refuses those (ENOSYS) unless it is unconfined.
+    options.unknown_syscalls_warn = true;
+    return seccomp::compile_cached(seccomp::nspawn_restrictions_profile(bounding),
+                                   "systemd-nspawn's restrictions", options, paths.seccomp_cache());
+}
+
 }  // namespace volt::runtime

@@ -27,4 +27,8 @@ Result<std::optional<seccomp::Bpf>> seccomp_filter(const Paths& paths, const Spe
                                                    std::uint64_t caps,
                                                    const std::string& profile = {});
 
+// What systemd-nspawn refuses the guest's processes, for a command joining a container whose
+// init has the capability bounding set `bounding`; compiled or taken from the cache.
+Result<seccomp::Bpf> nspawn_restrictions_filter(const Paths& paths, std::uint64_t bounding);
+
 }  // namespace volt::runtime

@@ -38,6 +38,9 @@ struct ExecOptions {
     std::vector<std::string> argv;
     std::optional<LandlockMode> landlock_mode;  // the container's when unset
     std::string seccomp;                        // a profile instead of the container's
+    // no_new_privs off: setuid files and file capabilities inside may raise the command's
+    // privileges (within the container's bounding set). Off by default, as in crun.
+    bool allow_new_privileges = false;
 };
 // Runs argv inside the running container and returns its exit code (128+N for signal N).
 // Errors: not running (usage), command not found (not_found), not executable (cannot_execute).

@@ -12,6 +12,14 @@
 // 3. The child joins the remaining namespaces (user first, the kernel orders that) with one
 //    setns on the same pidfd, changes directory, enters the Landlock domain and execs. Between
 //    clone and execve it only makes system calls; everything it needs was prepared by the parent.
+// 4. Nothing of the caller crosses into the container but stdin, stdout and stderr: every other
+//    fd is marked close-on-exec (close_range), the command gets a session keyring of its own
+//    (the caller's would otherwise be reachable through KEY_SPEC_SESSION_KEYRING), and
+//    no_new_privs is set unless asked not to, so a setuid file in the container's tree cannot
+//    raise anything.
+// 5. Two seccomp filters, as the guest's own processes carry: the one nspawn gives the guest's
+//    init (rebuilt by volt-run, seccomp::nspawn_restrictions_profile: exec'd commands do not
+//    descend from that init) and the container's profile.
 //
 // The Landlock ruleset is built by the parent. Its path rules are opened below
 // /proc/LEADER/root with RESOLVE_IN_ROOT: that is the container's root in the container's mount
@@ -68,7 +76,7 @@ constexpr std::array<int, 6> kForwarded = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIG
 // What the child reports through the CLOEXEC pipe when it cannot exec (EOF means exec worked).
 struct ChildFailure {
     // 1 setns, 2 chdir, 3 execve, 4 joining the cgroup, 5 becoming root, 6 Landlock, 7 seccomp,
-    // 8 capabilities
+    // 8 capabilities, 9 session keyring, 10 closing inherited fds, 11 no_new_privs
     int stage;
     int err;
 };
@@ -88,6 +96,9 @@ struct ChildPlan {
     std::uint64_t cap_bounding = ~0ULL;    // the container's init's bounding set
     const sock_filter* seccomp = nullptr;  // a filter to install last, after Landlock
     std::size_t seccomp_len = 0;
+    const sock_filter* nspawn_filter = nullptr;  // nspawn's restrictions of the guest
+    std::size_t nspawn_filter_len = 0;
+    bool no_new_privs = true;
 };
 
 // The child runs on a stack of its own; the sanitizers' bookkeeping does not know that stack,
@@ -140,9 +151,21 @@ struct ChildPlan {
     }
     if (::syscall(SYS_capset, &header, caps) < 0)
         fail(8, errno);
+    // A new anonymous session keyring; ENOSYS: a kernel without keys has nothing to leak.
+    if (sys::join_new_session_keyring() < 0 && errno != ENOSYS)
+        fail(9, errno);
+    // Linux 5.11: every fd above stderr closes at execve (the report pipe is close-on-exec
+    // already and still works until then).
+    if (sys::close_range_cloexec(3) < 0)
+        fail(10, errno);
+    if (plan.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        fail(11, errno);
     if (plan.landlock_fd >= 0)
         if (int err = landlock::restrict_self(plan.landlock_fd))
             fail(6, err);
+    if (plan.nspawn_filter)
+        if (int err = seccomp::install(plan.nspawn_filter, plan.nspawn_filter_len))
+            fail(7, err);
     if (plan.seccomp)
         if (int err = seccomp::install(plan.seccomp, plan.seccomp_len))
             fail(7, err);
@@ -213,6 +236,12 @@ Error child_error(const ChildFailure& f, const ExecOptions& o) {
             return Error(f.err, "installing the container's seccomp filter");
         case 8:
             return Error(f.err, "limiting capabilities to the container's");
+        case 9:
+            return Error(f.err, "joining a session keyring of its own");
+        case 10:
+            return Error(f.err, "closing the caller's file descriptors");
+        case 11:
+            return Error(f.err, "setting no_new_privs");
         default:
             break;
     }
@@ -413,6 +442,12 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
         plan.seccomp = (*filter)->insns.data();
         plan.seccomp_len = (*filter)->insns.size();
     }
+    auto nspawn_filter = nspawn_restrictions_filter(paths, *bounding);
+    if (!nspawn_filter)
+        return std::move(nspawn_filter).error();
+    plan.nspawn_filter = nspawn_filter->insns.data();
+    plan.nspawn_filter_len = nspawn_filter->insns.size();
+    plan.no_new_privs = !o.allow_new_privileges;
     auto their_user = proc::namespace_inode(leader, "user");
     auto our_user = proc::namespace_inode(::getpid(), "user");
     if (their_user && our_user && *their_user != *our_user)

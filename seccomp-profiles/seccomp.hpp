@@ -38,6 +38,11 @@ struct Bpf {
 Result<Bpf> compile(std::string_view json_text, const std::string& source,
                     const CompileOptions& options, std::vector<std::string>* warnings = nullptr);
 
+// A profile (allow by default) refusing what systemd-nspawn's built-in filter refuses to a guest
+// whose capability bounding set is `bounding` (bit N = capability N): exec'd commands do not
+// descend from the guest's init and would otherwise miss that filter. Pure; see nspawn.cpp.
+std::string nspawn_restrictions_profile(std::uint64_t bounding);
+
 // The text of a shipped profile ("default", "strict"), or empty.
 std::string_view builtin_profile_text(std::string_view name);
 

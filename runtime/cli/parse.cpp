@@ -128,6 +128,9 @@ void add_exec(CLI::App& app, ExecCmd& c, Targets& t) {
                     "best-effort or require, instead of the container's");
     sub->add_flag("-v,--verbose", t.exec_verbosity,
                   "Report what is enforced (Landlock level, skipped paths)");
+    sub->add_flag("--allow-new-privileges", c.options.allow_new_privileges,
+                  "Let setuid files and file capabilities raise the command's privileges "
+                  "(no_new_privs is set by default)");
     // The command is not a CLI11 positional: everything from the first word after NAME belongs
     // to it, options included and in order ("exec web ls -l" as well as "exec web -- ls -l").
     sub->prefix_command();

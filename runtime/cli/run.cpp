@@ -84,15 +84,31 @@ std::string resources_enforcement(const runtime::ContainerInfo& c) {
     return out + " (enforced)";
 }
 
+// Which filters bind whom: the guest's processes descend from nspawn's init and carry
+// nspawn's built-in filter; exec'd commands do not, and get volt-run's rebuild of it.
+std::string seccomp_enforcement(const runtime::Spec& s) {
+    std::string nspawn =
+        "systemd-nspawn's restrictions (keyrings, bpf, open_by_handle_at, "
+        "kexec, swap, perf, clock and module calls the guest lacks the "
+        "capability for, audit sockets …)";
+    if (s.seccomp == "unconfined")
+        return "no profile; the guest's processes: nspawn's built-in filter; exec'd commands: "
+               "volt-run's copy of " +
+               nspawn;
+    return "profile " + s.seccomp +
+           ": the whole container from boot (nspawn and the guest) and exec'd commands; also "
+           "the guest's processes: nspawn's built-in filter; exec'd commands: volt-run's copy "
+           "of " +
+           nspawn + ", and no_new_privs";
+}
+
 // What of the spec this version enforces, so that nobody reads a stored setting as applied.
 json enforcement(const runtime::Paths& paths, const runtime::ContainerInfo& c) {
     const runtime::Spec& s = c.spec;
     return {
         {"resources", resources_enforcement(c)},
         {"landlock", landlock_enforcement(paths, s)},
-        {"seccomp", s.seccomp == "unconfined"
-                        ? "none of volt-run's (systemd-nspawn's built-in filter still applies)"
-                        : s.seccomp + ": the whole container from boot, and exec'd commands"},
+        {"seccomp", seccomp_enforcement(s)},
         {"network", std::string(runtime::to_string(s.network)) + ": applied at boot"},
     };
 }

@@ -55,6 +55,16 @@ int main(int argc, char** argv) {
         err = result(::syscall(SYS_ptrace, 2, 0, 0, 0));
     else if (!std::strcmp(name, "kexec_load"))
         err = result(::syscall(SYS_kexec_load, 0, 0, nullptr, 0));
+    else if (!std::strcmp(name, "keyctl"))  // the session keyring's id: ok if allowed
+        err = result(::syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3, 0));
+    else if (!std::strcmp(name, "add_key"))  // a null type: EFAULT if allowed
+        err = result(::syscall(SYS_add_key, nullptr, nullptr, nullptr, 0, -3));
+    else if (!std::strcmp(name, "open_by_handle_at"))  // a bad mount fd: EBADF if allowed
+        err = result(::syscall(SYS_open_by_handle_at, -1, nullptr, 0));
+    else if (!std::strcmp(name, "bpf"))  // a bad command: EINVAL if allowed
+        err = result(::syscall(SYS_bpf, -1, nullptr, 0));
+    else if (!std::strcmp(name, "audit-socket"))  // socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT)
+        err = result(::syscall(SYS_socket, 16, 3, 9));
 #if defined(__x86_64__)
     // The x32 ABI: native syscall instruction, numbers with bit 30 set.
     else if (!std::strcmp(name, "x32-swapon"))

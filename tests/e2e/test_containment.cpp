@@ -1,0 +1,252 @@
+// Containment of exec'd commands, shown on booted containers with default options: a command
+// started by `volt-run exec` reaches no more than the guest's own processes. It is refused every
+// system call nspawn's filter refuses the guest (compared number by number on the filters the
+// kernel reports for both), and it inherits neither the caller's open files nor its keyring.
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <seccomp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <sstream>
+
+#include "base/fs.hpp"
+#include "seccomp_eval.hpp"
+#include "support.hpp"
+
+using namespace volt;
+
+namespace {
+
+// Installs the seccomp probe into a created container's /usr/bin.
+void install_probe(const test::Sandbox& sb, const std::string& name) {
+    auto probe = fs::read_file(VOLT_TRY_SYSCALL);
+    REQUIRE(probe.ok());
+    REQUIRE(fs::write_file_atomic(sb.root() + "/containers/" + name + "/usr/bin/try-syscall",
+                                  *probe, 0755)
+                .ok());
+}
+
+std::string ns_inode(pid_t pid, const char* ns) {
+    char buf[64] = {};
+    std::string link = "/proc/" + std::to_string(pid) + "/ns/" + ns;
+    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+// The host pid of the process that is `ns_pid` in the pid namespace of `init`.
+pid_t host_pid_of(pid_t init, pid_t ns_pid) {
+    const std::string want_ns = ns_inode(init, "pid");
+    DIR* d = ::opendir("/proc");
+    REQUIRE(d);
+    pid_t found = 0;
+    while (dirent* e = ::readdir(d)) {
+        pid_t pid = std::atoi(e->d_name);
+        if (pid <= 0 || ns_inode(pid, "pid") != want_ns)
+            continue;
+        auto status = fs::read_file("/proc/" + std::to_string(pid) + "/status");
+        if (!status)
+            continue;
+        auto at = status->find("NSpid:");
+        if (at == std::string::npos)
+            continue;
+        std::string line = status->substr(at, status->find('\n', at) - at);
+        if (std::stoi(line.substr(line.find_last_of(" \t") + 1)) == ns_pid)
+            found = pid;
+    }
+    ::closedir(d);
+    return found;
+}
+
+struct Abi {
+    const char* name;
+    std::uint32_t audit_arch;
+    std::uint32_t scmp_arch;
+    std::uint32_t nr_bits;  // x32 numbers carry bit 30
+};
+
+// Every system call libseccomp knows for the ABIs this machine runs that the chain `first` refuses
+// and `second` lets through, as "abi:name" lines. With the guest's init first and an exec'd
+// command second: empty when exec is at least as restricted as the guest.
+std::string refused_to_first_only(const std::vector<test::Filter>& first,
+                                  const std::vector<test::Filter>& second) {
+    std::vector<Abi> abis;
+#if defined(__x86_64__)
+    abis = {{"x86_64", AUDIT_ARCH_X86_64, SCMP_ARCH_X86_64, 0},
+            {"x32", AUDIT_ARCH_X86_64, SCMP_ARCH_X32, 0x40000000},
+            {"x86", AUDIT_ARCH_I386, SCMP_ARCH_X86, 0}};
+#elif defined(__aarch64__)
+    abis = {{"aarch64", AUDIT_ARCH_AARCH64, SCMP_ARCH_AARCH64, 0}};
+#endif
+    REQUIRE(!abis.empty());
+    std::ostringstream out;
+    for (const auto& abi : abis)
+        for (int nr = 0; nr < 1024; ++nr) {
+            char* name = seccomp_syscall_resolve_num_arch(abi.scmp_arch, nr);
+            if (!name)
+                continue;  // not a call libseccomp knows on this ABI
+            std::string call = name;
+            std::free(name);
+            seccomp_data data{};
+            data.nr = static_cast<int>(abi.nr_bits | static_cast<std::uint32_t>(nr));
+            data.arch = abi.audit_arch;
+            if (!test::allows(test::run_chain(first, data)) &&
+                test::allows(test::run_chain(second, data)))
+                out << abi.name << ":" << call << "\n";
+        }
+    return out.str();
+}
+
+// Boots a busybox container created with `options`, and returns the filters of its init and of a
+// command exec'd into it.
+struct Filters {
+    std::vector<test::Filter> guest, exec;
+};
+Filters filters_of(const test::Sandbox& sb, const std::string& name,
+                   const std::vector<std::string>& options) {
+    std::vector<std::string> create = {"create",    name,  "--image", test::busybox_rootfs(),
+                                       "--network", "none"};
+    create.insert(create.end(), options.begin(), options.end());
+    auto r = sb.volt(create);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    r = sb.volt({"boot", "--detach", name});
+    INFO("boot: " << r.err);
+    REQUIRE(r.code == 0);
+    pid_t init = sb.inspect(name).at("leader_pid").get<pid_t>();
+    REQUIRE(init > 0);
+    // A command that outlives its exec, so that its filters can be read.
+    r = sb.volt({"exec", name, "--", "sh", "-c", "sleep 60 </dev/null >/dev/null 2>&1 & echo $!"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    pid_t sleeper = host_pid_of(init, std::atoi(r.out.c_str()));
+    REQUIRE(sleeper > 0);
+    Filters f;
+    f.guest = test::seccomp_filters_of(init);
+    f.exec = test::seccomp_filters_of(sleeper);
+    CHECK(!f.guest.empty());
+    CHECK(!f.exec.empty());
+    return f;
+}
+
+}  // namespace
+
+TEST_CASE("exec'd commands are refused every system call nspawn refuses the guest", "[e2e]") {
+    test::require_container_host();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));
+    test::Sandbox sb;
+    SECTION("with the default profile") {
+        auto f = filters_of(sb, sb.unique_name("cdef"), {});
+        CHECK(refused_to_first_only(f.guest, f.exec) == "");
+    }
+    SECTION("with no profile, no Landlock and no user namespace") {
+        auto f =
+            filters_of(sb, sb.unique_name("cunc"),
+                       {"--seccomp", "unconfined", "--landlock", "none", "--no-private-users"});
+        // The guest has nspawn's filters only; exec'd commands volt-run's copy of them: the same
+        // calls refused, no fewer and no more.
+        CHECK(refused_to_first_only(f.guest, f.exec) == "");
+        CHECK(refused_to_first_only(f.exec, f.guest) == "");
+    }
+}
+
+TEST_CASE("exec'd commands cannot use keyrings, file handles or audit sockets", "[e2e]") {
+    test::require_container_host();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));
+    for (auto options : {std::vector<std::string>{},
+                         std::vector<std::string>{"--seccomp", "unconfined", "--landlock", "none",
+                                                  "--no-private-users"}}) {
+        test::Sandbox sb;
+        std::string name = sb.unique_name("cks");
+        std::vector<std::string> create = {"create",    name,  "--image", test::busybox_rootfs(),
+                                           "--network", "none"};
+        create.insert(create.end(), options.begin(), options.end());
+        INFO(create.size());
+        REQUIRE(sb.volt(create).code == 0);
+        install_probe(sb, name);
+        auto r = sb.volt({"boot", "--detach", name});
+        INFO("boot: " << r.err);
+        REQUIRE(r.code == 0);
+        CHECK(sb.volt({"exec", name, "--", "try-syscall", "getpid"}).code == 0);
+        CHECK(sb.volt({"exec", name, "--", "try-syscall", "keyctl"}).code == EPERM);
+        CHECK(sb.volt({"exec", name, "--", "try-syscall", "add_key"}).code == EPERM);
+        CHECK(sb.volt({"exec", name, "--", "try-syscall", "open_by_handle_at"}).code == EPERM);
+        CHECK(sb.volt({"exec", name, "--", "try-syscall", "bpf"}).code == EPERM);
+        CHECK(sb.volt({"exec", name, "--", "try-syscall", "audit-socket"}).code == EAFNOSUPPORT);
+        REQUIRE(sb.volt({"stop", name}).code == 0);
+        REQUIRE(sb.volt({"delete", name}).code == 0);
+    }
+}
+
+TEST_CASE("exec'd commands inherit no file descriptor but stdio, and get no_new_privs", "[e2e]") {
+    test::require_container_host();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));
+    test::Sandbox sb;
+    std::string name = sb.unique_name("cfd");
+    REQUIRE(
+        sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none"}).code ==
+        0);
+    auto r = sb.volt({"boot", "--detach", name});
+    INFO("boot: " << r.err);
+    REQUIRE(r.code == 0);
+    // A host file and a host directory open in the caller, inherited by volt-run (no CLOEXEC).
+    std::string host_file = sb.dir() / "host-file";
+    REQUIRE(fs::write_file_atomic(host_file, "", 0600).ok());
+    int file = ::open(host_file.c_str(), O_WRONLY);
+    int dir = ::open(sb.dir().path().c_str(), O_RDONLY | O_DIRECTORY);
+    REQUIRE(file >= 3);
+    REQUIRE(dir >= 3);
+    std::string script = "ls /proc/self/fd; echo X >&" + std::to_string(file) + " && echo wrote";
+    r = sb.volt({"exec", name, "--", "sh", "-c", script});
+    ::close(file);
+    ::close(dir);
+    INFO(r.out << r.err);
+    // ls sees 0, 1, 2 and the directory it reads (3).
+    CHECK(r.out.find("0\n1\n2\n3\n") == 0);
+    CHECK(r.out.find("wrote") == std::string::npos);
+    CHECK(fs::read_file(host_file).value() == "");
+    // no_new_privs, unless asked otherwise.
+    r = sb.volt({"exec", name, "--", "sh", "-c", "grep NoNewPrivs /proc/self/status"});
+    CHECK(r.out == "NoNewPrivs:\t1\n");
+    r = sb.volt({"exec", "--allow-new-privileges", name, "--", "sh", "-c",
+                 "grep NoNewPrivs /proc/self/status"});
+    CHECK(r.out == "NoNewPrivs:\t0\n");
+    REQUIRE(sb.volt({"stop", name}).code == 0);
+    REQUIRE(sb.volt({"delete", name}).code == 0);
+}
+
+TEST_CASE("the guest inherits no file descriptor of the caller of boot", "[e2e]") {
+    test::require_container_host();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));
+    test::Sandbox sb;
+    std::string name = sb.unique_name("cbf");
+    REQUIRE(
+        sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none"}).code ==
+        0);
+    std::string host_file = sb.dir() / "host-file";
+    REQUIRE(fs::write_file_atomic(host_file, "", 0600).ok());
+    int file = ::open(host_file.c_str(), O_WRONLY);
+    REQUIRE(file >= 3);
+    auto r = sb.volt({"boot", "--detach", name});
+    ::close(file);
+    INFO("boot: " << r.err);
+    REQUIRE(r.code == 0);
+    pid_t init = sb.inspect(name).at("leader_pid").get<pid_t>();
+    pid_t nspawn = sb.inspect(name).at("nspawn_pid").get<pid_t>();
+    // Neither nspawn nor the guest's init holds the caller's file.
+    for (pid_t pid : {init, nspawn}) {
+        std::string fds = "/proc/" + std::to_string(pid) + "/fd";
+        for (const auto& entry : test::tree(fds)) {
+            char target[4096] = {};
+            ::readlink((fds + "/" + entry).c_str(), target, sizeof target - 1);
+            INFO(pid << " fd " << entry << " -> " << target);
+            CHECK(std::string(target) != host_file);
+        }
+    }
+    REQUIRE(sb.volt({"stop", name}).code == 0);
+    REQUIRE(sb.volt({"delete", name}).code == 0);
+}
