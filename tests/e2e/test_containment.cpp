@@ -7,6 +7,7 @@
 #include <linux/audit.h>
 #include <seccomp.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -130,6 +131,17 @@ Filters filters_of(const test::Sandbox& sb, const std::string& name,
     f.exec = test::seccomp_filters_of(sleeper);
     CHECK(!f.guest.empty());
     CHECK(!f.exec.empty());
+#if defined(__x86_64__)
+    // Keyrings and file handles are out of reach of both, whatever the profile.
+    for (int nr : {SYS_keyctl, SYS_add_key, SYS_request_key, SYS_open_by_handle_at}) {
+        seccomp_data data{};
+        data.nr = nr;
+        data.arch = AUDIT_ARCH_X86_64;
+        INFO("syscall " << nr);
+        CHECK(test::run_chain(f.guest, data) == (SECCOMP_RET_ERRNO | EPERM));
+        CHECK(test::run_chain(f.exec, data) == (SECCOMP_RET_ERRNO | EPERM));
+    }
+#endif
     return f;
 }
 
