@@ -1,20 +1,26 @@
 #include "runtime/options.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <limits>
 #include <vector>
 
 #include "base/fs.hpp"
+#include "base/syscalls.hpp"
+#include "base/text.hpp"
 
 namespace volt::runtime {
 namespace {
 
 Error bad(std::string_view option, std::string_view text, std::string_view why) {
-    return Error::usage(std::string(option) + ": invalid value '" + std::string(text) +
+    return Error::usage(std::string(option) + ": invalid value '" + text::printable(text) +
                         "': " + std::string(why));
 }
 
@@ -312,9 +318,11 @@ Result<std::string> parse_env(std::string_view option, std::string_view text) {
     for (char c : key)
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
             return bad(option, text, "the variable name may hold only letters, digits and '_'");
-    for (char c : text)
-        if (c == '\n' || c == '\0')
-            return bad(option, text, "newlines are not allowed");
+    // The value goes on a line of the .nspawn file: '\r' ends a line there as '\n' does.
+    if (text::has_control(text))
+        return bad(option, text, "control characters are not allowed");
+    if (!text::valid_utf8(text))
+        return bad(option, text, "not valid UTF-8");
     return std::string(text);
 }
 

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+
+#include "base/error.hpp"
 
 namespace volt::runtime {
 
@@ -16,7 +19,8 @@ struct Paths {
     // with --network private creates with the subnet's first address as gateway.
     std::string subnet = "10.88.0.0/16";  // --subnet, VOLT_SUBNET
 
-    // Fills every field from its VOLT_* environment variable where that is set.
+    // Fills every field from its VOLT_* environment variable where that is set (and not empty),
+    // verbatim: check_global_path is the CLI's to apply, naming the variable.
     static Paths from_environment();
 
     // The container's root file system: ROOT/containers/NAME (the old backend's layout).
@@ -67,3 +71,14 @@ struct Paths {
 };
 
 }  // namespace volt::runtime
+// A global path option's value (--root, --unit-dir, --nspawn-dir, --run-dir, --cgroup-root, or
+// the VOLT_* variable named as `option`), canonical: "//" and "/./" collapsed, a trailing '/'
+// dropped. A usage error naming option and value (printably) when it is empty, relative, "/",
+// holds a ".." component, a control character or invalid UTF-8: such a value would land in the
+// unit's ExecStart= and in every path volt-run removes.
+Result<std::string> check_global_path(std::string_view option, std::string_view value);
+
+// Every path field of `paths` passes check_global_path (cgroup_root may be empty): what create
+// asks of a Paths before it writes a unit from it.
+Status check_paths(const Paths& paths);
+

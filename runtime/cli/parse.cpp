@@ -1,6 +1,8 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 
+#include "base/text.hpp"
+#include "netlink/address.hpp"
 #include "runtime/cli/cli.hpp"
 
 namespace volt::cli {
@@ -49,6 +51,39 @@ void add_global_options(CLI::App& app, Invocation& inv) {
                    "(VOLT_SUBNET)")
         ->capture_default_str();
     app.add_flag("-v,--verbose", inv.verbosity, "More output (-vv for debug)");
+}
+
+// The global paths, canonical (check_global_path), and the subnet: each bad value is one line
+// naming the option, or the VOLT_* variable it came from, before any command runs.
+std::optional<Output> check_global_options(const CLI::App& app, runtime::Paths& p) {
+    struct Field {
+        const char* flag;
+        const char* variable;
+        std::string& value;
+    };
+    for (Field f :
+         {Field{"--root", "VOLT_ROOT", p.root}, Field{"--unit-dir", "VOLT_UNIT_DIR", p.unit_dir},
+          Field{"--nspawn-dir", "VOLT_NSPAWN_DIR", p.nspawn_dir},
+          Field{"--run-dir", "VOLT_RUN_DIR", p.run_dir},
+          Field{"--cgroup-root", "VOLT_CGROUP_ROOT", p.cgroup_root}}) {
+        bool given = app.count(f.flag) > 0;
+        if (!given && f.value.empty())
+            continue;  // --cgroup-root: found at run time
+        auto canonical = runtime::check_global_path(given ? f.flag : f.variable, f.value);
+        if (!canonical)
+            return Output{"volt-run: " + canonical.error().describe() + "\n", kExitUsage, true};
+        f.value = *canonical;
+    }
+    const char* subnet_option = app.count("--subnet") ? "--subnet" : "VOLT_SUBNET";
+    if (text::has_control(p.subnet))
+        return Output{std::string("volt-run: ") + subnet_option + ": invalid value '" +
+                          text::printable(p.subnet) + "': control characters are not allowed\n",
+                      kExitUsage, true};
+    if (auto subnet = netlink::parse_subnet(p.subnet); !subnet)
+        return Output{
+            std::string("volt-run: ") + subnet_option + ": " + subnet.error().describe() + "\n",
+            kExitUsage, true};
+    return std::nullopt;
 }
 
 // The resource limit options, shared by create and update.
@@ -340,6 +375,8 @@ std::variant<Invocation, Output> parse(int argc, const char* const* argv,
     std::string name = sub->get_name();
     if (name == "create")
         inv.command = t.create;
+    if (auto bad = check_global_options(app, inv.paths))
+        return *bad;
     else if (name == "boot")
         inv.command = t.boot;
     else if (name == "exec") {

@@ -120,10 +120,14 @@ TEST_CASE("help, version and usage errors come back as output with exit codes", 
 
 TEST_CASE("the subcommand is found past global options and their values", "[unit]") {
     // A global option's value that happens to be a subcommand's name is still the value.
-    auto r = parse_args({"--root", "exec", "-v", "list", "--json"});
+    auto r = parse_args({"--root", "/srv/volt", "-v", "list", "--json"});
     REQUIRE(std::holds_alternative<Invocation>(r));
-    CHECK(std::get<Invocation>(r).paths.root == "exec");
+    CHECK(std::get<Invocation>(r).paths.root == "/srv/volt");
     CHECK(command_of<ListCmd>(r).json);
+    // "exec" as --root's value: the path is refused (it is relative), but as --root's, not as a
+    // subcommand that "list" would then be an extra argument of.
+    CHECK(output_of(parse_args({"--root", "exec", "-v", "list", "--json"})).text ==
+          "volt-run: --root: invalid value 'exec': the path must be absolute\n");
     auto e = command_of<ExecCmd>(parse_args({"--run-dir=/x", "exec", "web", "--", "id"}));
     CHECK(e.options.argv == std::vector<std::string>{"id"});
     CHECK(command_of<DeleteCmd>(parse_args({"rm", "-f", "web"})).force);

@@ -1,0 +1,90 @@
+// Checks of text that becomes a path, a file name or a line in a file systemd reads. Pure.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace volt::text {
+
+// A C0 control character (NUL, newline, carriage return, tab, escape …) or DEL. systemd's
+// configuration parser ends a line at '\n', '\r' or NUL, so none of them may reach a setting.
+inline bool is_control(char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+}
+
+inline bool has_control(std::string_view s) {
+    for (char c : s)
+        if (is_control(c))
+            return true;
+    return false;
+}
+
+// Well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF). systemd ignores a
+// line of a unit or settings file that is not.
+inline bool valid_utf8(std::string_view s) {
+    for (size_t i = 0; i < s.size();) {
+        auto c = static_cast<unsigned char>(s[i]);
+        size_t n;
+        unsigned cp;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + n >= s.size())  // the sequence is cut off
+            return false;
+        for (size_t k = 1; k <= n; ++k) {
+            auto cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (cc & 0x3f);
+        }
+        static constexpr unsigned kMin[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+// Text for a one-line message: control characters and DEL as C escapes (\n, \x1b), so
+// that a hostile value can neither end the line nor move the cursor.
+inline std::string printable(std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (char c : s) {
+        if (!is_control(c)) {
+            out += c;
+            continue;
+        }
+        switch (c) {
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                out += "\\x";
+                out += kHex[static_cast<unsigned char>(c) >> 4];
+                out += kHex[static_cast<unsigned char>(c) & 0xf];
+        }
+    }
+    return out;
+}
+
+}  // namespace volt::text
