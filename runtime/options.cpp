@@ -327,6 +327,49 @@ Result<std::string> parse_env(std::string_view option, std::string_view text) {
 }
 
 Result<Volume> parse_volume(std::string_view text) {
+namespace {
+
+const char* volume_kind(mode_t mode) {
+    return S_ISDIR(mode) ? "directory" : S_ISREG(mode) ? "file" : "other";
+}
+
+}  // namespace
+
+Status check_volume_path(std::string_view option, std::string_view text, std::string_view which,
+                         std::string_view path) {
+    if (text::has_control(path))
+        return bad(option, text, "control characters are not allowed");
+    if (!text::valid_utf8(path))
+        return bad(option, text, "not valid UTF-8");
+    if (path.empty() || path[0] != '/')
+        return bad(option, text, "the " + std::string(which) + " path must be absolute");
+    if (has_dotdot(path))
+        return bad(option, text, "paths must not contain '..'");
+    // nspawn splits --bind= at ':' (and its options at ','), and takes Bind= lines verbatim.
+    for (char c : path)
+        if (c == ':' || c == ',' || c == '\\')
+            return bad(option, text,
+                       "the " + std::string(which) + " path holds '" + std::string(1, c) +
+                           "', which nspawn would read differently");
+    if (path.back() == ' ')
+        return bad(option, text, "the " + std::string(which) + " path ends in a space");
+    return {};
+}
+
+Status check_volume_target(std::string_view option, std::string_view text,
+                           std::string_view target) {
+    if (target == "/")
+        return bad(option, text, "cannot mount over the container's root");
+    // nspawn mounts its own /proc, /dev and /sys before the binds: a bind on them or below breaks
+    // every boot ("Child died too early"), or hides what the guest needs from the kernel.
+    for (std::string_view api : {"/proc", "/dev", "/sys"})
+        if (target == api || (target.starts_with(api) && target[api.size()] == '/'))
+            return bad(option, text,
+                       "cannot mount on " + std::string(api) +
+                           (target == api ? "" : " or below it") + ": nspawn mounts it itself");
+    return {};
+}
+
     Volume v;
     std::vector<std::string_view> parts = fs::split(text, ':');
     if (parts.size() == 3) {
@@ -337,26 +380,50 @@ Result<Volume> parse_volume(std::string_view text) {
     } else if (parts.size() != 2) {
         return bad("--volume", text, "expected HOST:CONTAINER[:ro|rw]");
     }
-    if (parts[0].empty() || parts[0][0] != '/')
-        return bad("--volume", text, "the host path must be absolute");
-    if (parts[1].empty() || parts[1][0] != '/')
-        return bad("--volume", text, "the container path must be absolute");
-    if (has_dotdot(parts[0]) || has_dotdot(parts[1]))
-        return bad("--volume", text, "paths must not contain '..'");
-    if (parts[1] == "/")
-        return bad("--volume", text, "cannot mount over the container's root");
-    for (char c : text)
-        if (c == ',' || c == '\n' || c == '\\')
-            return bad("--volume", text, "unsupported character");
-    v.host = fs::absolute(parts[0]);
+    VOLT_TRY(check_volume_path("--volume", text, "host", parts[0]));
+    VOLT_TRY(check_volume_path("--volume", text, "container", parts[1]));
+    // Normalized before it is checked: "/./", "//" and a trailing '/' name the same place.
     v.container = fs::absolute(parts[1]);
     struct stat st;
+    VOLT_TRY(check_volume_target("--volume", text, v.container));
+    // The host path is resolved now and stored canonical: a symlink in it is followed once, here,
+    // and never again (boot refuses a source that has become a link since).
+    char* resolved = ::realpath(std::string(parts[0]).c_str(), nullptr);
+    if (!resolved)
+        return bad("--volume", text,
+                   "host path " + text::printable(parts[0]) + ": " + std::strerror(errno));
+    v.host = resolved;
+    std::free(resolved);
+    if (v.host != parts[0])
+        VOLT_TRY(check_volume_path("--volume", text, "resolved host", v.host));
     if (::stat(v.host.c_str(), &st) < 0)
         return bad("--volume", text, "host path " + v.host + " does not exist");
     return v;
+    v.kind = volume_kind(st.st_mode);
 }
 
 Status validate_ifname(std::string_view option, std::string_view name) {
+Status check_volume_source(const Volume& v) {
+    const std::string what =
+        "--volume " + text::printable(v.host) + ":" + text::printable(v.container);
+    auto fd = sys::openat2(AT_FDCWD, v.host.c_str(), O_PATH | O_CLOEXEC, 0,
+                           RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    if (!fd) {
+        if (fd.error().code() == ELOOP)
+            return Error::usage(what +
+                                ": the host path has become a symbolic link (or one of its "
+                                "directories has) since create; refusing to follow it");
+        return Error(fd.error().code(), what + ": cannot open the host path");
+    }
+    struct stat st;
+    if (::fstat(fd->get(), &st) < 0)
+        return Error::from_errno(what + ": fstat");
+    if (!v.kind.empty() && volume_kind(st.st_mode) != v.kind)
+        return Error::usage(what + ": the host path was a " + v.kind + " at create and is a " +
+                            volume_kind(st.st_mode) + " now");
+    return {};
+}
+
     if (name.empty() || name.size() > 15)
         return bad(option, name, "an interface name has 1 to 15 characters");
     if (name == "." || name == "..")

@@ -28,8 +28,21 @@ Result<std::uint64_t> parse_uint(std::string_view option, std::string_view text,
 Result<PortForward> parse_port(std::string_view text);
 // "KEY=VALUE" with KEY a shell identifier.
 Result<std::string> parse_env(std::string_view option, std::string_view text);
-// "HOST:CONTAINER[:ro|:rw]", both absolute. The host path must exist.
+// "HOST:CONTAINER[:ro|:rw]", both absolute, neither with "..", a control character, ':', ',' or
+// '\'. The container path is normalized ("//", "/./", a trailing '/'), then refused when it is
+// "/" or at or below /proc, /dev or /sys. The host path must exist: it is resolved (realpath) and
+// stored canonical, with its kind (directory, file, other). Errors name the volume.
 Result<Volume> parse_volume(std::string_view text);
+// The checks of parse_volume on one path as text (which: "host", "container"), for a volume
+// read back from a spec as well; `text` names the volume in the error.
+Status check_volume_path(std::string_view option, std::string_view text, std::string_view which,
+                         std::string_view path);
+// A normalized container path: not "/", not at or below /proc, /dev, /sys.
+Status check_volume_target(std::string_view option, std::string_view text, std::string_view target);
+// At boot, before anything is built: the stored host path opened without following any symlink
+// (openat2 RESOLVE_NO_SYMLINKS) and still of the kind it was at create. A usage error naming the
+// volume when it has become a link or changed kind.
+Status check_volume_source(const Volume& volume);
 // A point in time for `logs --since`, as CLOCK_REALTIME µs: "2026-11-22", "2026-11-22 17:05",
 // "2026-11-22T17:05:30" (local time, as journalctl reads them), "@UNIX-SECONDS", "now",
 // "today", "yesterday", or a time back from now: "-30s", "-5min", "-2h", "-1d" ("5min ago" too).

@@ -285,8 +285,10 @@ std::string to_json(const Spec& s) {
         ports.push_back({{"protocol", p.protocol}, {"host", p.host}, {"container", p.container}});
     json volumes = json::array();
     for (const auto& v : s.volumes)
-        volumes.push_back(
-            {{"host", v.host}, {"container", v.container}, {"read_only", v.read_only}});
+        volumes.push_back({{"host", v.host},
+                           {"container", v.container},
+                           {"read_only", v.read_only},
+                           {"kind", v.kind}});
     const Resources& r = s.resources;
     json j = {
         {"version", Spec::kVersion},
@@ -364,7 +366,7 @@ Result<Spec> spec_from_json(const std::string& text) {
         for (const auto& v : j.at("volumes"))
             s.volumes.push_back({v.at("host").get<std::string>(),
                                  v.at("container").get<std::string>(),
-                                 v.at("read_only").get<bool>()});
+                                 v.at("read_only").get<bool>(), v.value("kind", std::string())});
         s.seccomp = j.at("seccomp").get<std::string>();
         s.landlock = j.at("landlock").get<std::string>();
         auto landlock_mode = parse_landlock_mode(

@@ -26,9 +26,10 @@ struct PortForward {
 };
 
 struct Volume {
-    std::string host;       // absolute host path
-    std::string container;  // absolute path inside the container
+    std::string host;       // canonical host path, resolved at create (no symlink in it)
+    std::string container;  // normalized absolute path inside the container
     bool read_only = false;
+    std::string kind;  // the host path's at create: "directory", "file", "other"; empty: unknown
     bool operator==(const Volume&) const = default;
 };
 

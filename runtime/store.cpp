@@ -7,6 +7,7 @@
 
 #include "base/log.hpp"
 #include "base/proc.hpp"
+#include "base/text.hpp"
 #include "cgroup/cgroup.hpp"
 #include "runtime/network.hpp"
 #include "runtime/options.hpp"
@@ -33,6 +34,31 @@ Result<fs::FileLock> lock_container(const Paths& paths, const std::string& name)
     }
 }
 
+namespace {
+
+// A spec read back is checked again where it becomes paths, mounts or lines of a file: a spec
+// edited (or planted) in the data root must not name another container's directories, bind over
+// /proc, or carry a line break into the .nspawn file.
+Status check_stored_spec(const Spec& spec, const std::string& name) {
+    if (spec.name != name)
+        return Error(EINVAL,
+                     "the spec names container '" + text::printable(spec.name) + "', not " + name);
+    for (const auto& v : spec.volumes) {
+        const std::string text = v.host + ":" + v.container;
+        VOLT_TRY(check_volume_path("volume", text, "host", v.host));
+        VOLT_TRY(check_volume_path("volume", text, "container", v.container));
+        if (fs::absolute(v.container) != v.container)
+            return Error::usage("volume: invalid value '" + text::printable(text) +
+                                "': the container path is not normalized");
+        VOLT_TRY(check_volume_target("volume", text, v.container));
+    }
+    for (const auto& e : spec.env)
+        VOLT_TRY(parse_env("env", e));
+    return {};
+}
+
+}  // namespace
+
 Result<Spec> load_spec(const Paths& paths, const std::string& name) {
     VOLT_TRY(validate_name(name));
     auto text = fs::read_file(paths.spec_file(name));
@@ -44,6 +70,7 @@ Result<Spec> load_spec(const Paths& paths, const std::string& name) {
     auto spec = spec_from_json(*text);
     if (!spec)
         return std::move(spec).error().context(paths.spec_file(name));
+    VOLT_TRY_CTX(check_stored_spec(*spec, name), paths.spec_file(name));
     return spec;
 }
 

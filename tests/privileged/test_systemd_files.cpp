@@ -19,7 +19,7 @@ Spec busy_spec(const std::string& name) {
     s.name = name;
     s.init = InitKind::busybox;
     s.env = {"A=1", "B=two words"};
-    s.volumes = {{"/tmp", "/data", false}, {"/etc", "/host-etc", true}};
+    s.volumes = {{"/tmp", "/data", false, "directory"}, {"/etc", "/host-etc", true, "directory"}};
     s.read_only = true;
     s.network = NetworkMode::none;
     return s;

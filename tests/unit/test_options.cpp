@@ -114,8 +114,8 @@ TEST_CASE("environment entries", "[unit]") {
 TEST_CASE("volumes", "[unit]") {
     auto v = parse_volume("/tmp:/data:ro");
     REQUIRE(v.ok());
-    CHECK(*v == Volume{"/tmp", "/data", true});
-    CHECK(*parse_volume("/tmp/:/data/") == Volume{"/tmp", "/data", false});
+    CHECK(*v == Volume{"/tmp", "/data", true, "directory"});
+    CHECK(*parse_volume("/tmp/:/data/") == Volume{"/tmp", "/data", false, "directory"});
     CHECK(message_of(parse_volume("relative:/x")) ==
           "--volume: invalid value 'relative:/x': the host path must be absolute");
     CHECK_FALSE(parse_volume("/tmp:relative").ok());

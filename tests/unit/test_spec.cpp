@@ -20,7 +20,7 @@ TEST_CASE("a spec survives a JSON round trip unchanged", "[unit]") {
     s.ports = {{"tcp", 8080, 80}, {"udp", 53, 53}};
     s.dns = {"192.0.2.53", "2001:db8::53"};
     s.env = {"A=1", "B=two words"};
-    s.volumes = {{"/srv", "/data", true}};
+    s.volumes = {{"/srv", "/data", true, "directory"}};
     s.seccomp = "/etc/volt/strict.json";
     s.landlock = "none";
     s.private_users = false;

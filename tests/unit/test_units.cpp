@@ -23,7 +23,8 @@ Spec full_spec() {
     s.name = "web";
     s.init = InitKind::systemd;
     s.env = {"GREETING=hello world"};
-    s.volumes = {{"/srv/data", "/data", false}, {"/etc/ssl", "/etc/ssl", true}};
+    s.volumes = {{"/srv/data", "/data", false, "directory"},
+                 {"/etc/ssl", "/etc/ssl", true, "directory"}};
     s.read_only = true;
     s.kernel = "/boot/vmlinuz-volt";
     s.network = NetworkMode::none;
