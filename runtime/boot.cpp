@@ -20,8 +20,8 @@
 #include "runtime/container.hpp"
 #include "runtime/network.hpp"
 #include "runtime/nspawn.hpp"
-#include "runtime/service.hpp"
 #include "runtime/options.hpp"
+#include "runtime/service.hpp"
 #include "runtime/store.hpp"
 #include "seccomp-profiles/seccomp.hpp"
 #include "units/units.hpp"
@@ -144,6 +144,10 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
     if (!fs::is_directory(paths.rootfs(name)))
         return Error(ENOENT, "root file system " + paths.rootfs(name) + " is missing");
     warn_unapplied(*spec);
+    // A volume's host path is the one create resolved; a symlink planted there since would bind
+    // another host directory. Checked before anything is made, so a refusal leaves nothing.
+    for (const auto& v : spec->volumes)
+        VOLT_TRY(check_volume_source(v));
     // Decided before anything is made, so that `require` refuses without side effects.
     auto landlock_plan =
         runtime::landlock_plan(paths, *spec, landlock::Part::boot, spec->landlock_mode);
@@ -188,10 +192,6 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
         undo_placement(*placement);
         return std::move(self).error();
     }
-    // A volume's host path is the one create resolved; a symlink planted there since would bind
-    // another host directory. Checked before anything is made, so a refusal leaves nothing.
-    for (const auto& v : spec->volumes)
-        VOLT_TRY(check_volume_source(v));
     state.nspawn_start_time = self->start_time;
     state.cgroup = placement->unified;
     state.cgroup_v1 = placement->v1;

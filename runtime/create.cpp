@@ -85,8 +85,8 @@ Status register_with_systemd(const Paths& paths, const std::string& name,
 }  // namespace
 
 Result<Spec> create(const Paths& paths, const CreateRequest& request) {
-    auto built = build_spec(request);
     VOLT_TRY(check_paths(paths));  // they go into the unit's ExecStart=
+    auto built = build_spec(request);
     if (!built)
         return std::move(built).error();
     Spec spec = std::move(built).value();

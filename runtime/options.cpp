@@ -326,7 +326,6 @@ Result<std::string> parse_env(std::string_view option, std::string_view text) {
     return std::string(text);
 }
 
-Result<Volume> parse_volume(std::string_view text) {
 namespace {
 
 const char* volume_kind(mode_t mode) {
@@ -370,6 +369,7 @@ Status check_volume_target(std::string_view option, std::string_view text,
     return {};
 }
 
+Result<Volume> parse_volume(std::string_view text) {
     Volume v;
     std::vector<std::string_view> parts = fs::split(text, ':');
     if (parts.size() == 3) {
@@ -384,7 +384,6 @@ Status check_volume_target(std::string_view option, std::string_view text,
     VOLT_TRY(check_volume_path("--volume", text, "container", parts[1]));
     // Normalized before it is checked: "/./", "//" and a trailing '/' name the same place.
     v.container = fs::absolute(parts[1]);
-    struct stat st;
     VOLT_TRY(check_volume_target("--volume", text, v.container));
     // The host path is resolved now and stored canonical: a symlink in it is followed once, here,
     // and never again (boot refuses a source that has become a link since).
@@ -396,13 +395,13 @@ Status check_volume_target(std::string_view option, std::string_view text,
     std::free(resolved);
     if (v.host != parts[0])
         VOLT_TRY(check_volume_path("--volume", text, "resolved host", v.host));
+    struct stat st;
     if (::stat(v.host.c_str(), &st) < 0)
         return bad("--volume", text, "host path " + v.host + " does not exist");
-    return v;
     v.kind = volume_kind(st.st_mode);
+    return v;
 }
 
-Status validate_ifname(std::string_view option, std::string_view name) {
 Status check_volume_source(const Volume& v) {
     const std::string what =
         "--volume " + text::printable(v.host) + ":" + text::printable(v.container);
@@ -424,6 +423,7 @@ Status check_volume_source(const Volume& v) {
     return {};
 }
 
+Status validate_ifname(std::string_view option, std::string_view name) {
     if (name.empty() || name.size() > 15)
         return bad(option, name, "an interface name has 1 to 15 characters");
     if (name == "." || name == "..")

@@ -70,7 +70,6 @@ struct Paths {
     }
 };
 
-}  // namespace volt::runtime
 // A global path option's value (--root, --unit-dir, --nspawn-dir, --run-dir, --cgroup-root, or
 // the VOLT_* variable named as `option`), canonical: "//" and "/./" collapsed, a trailing '/'
 // dropped. A usage error naming option and value (printably) when it is empty, relative, "/",
@@ -82,3 +81,4 @@ Result<std::string> check_global_path(std::string_view option, std::string_view 
 // asks of a Paths before it writes a unit from it.
 Status check_paths(const Paths& paths);
 
+}  // namespace volt::runtime

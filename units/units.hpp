@@ -18,12 +18,12 @@ struct ServiceParams {
     // "stop NAME".
     std::vector<std::string> volt_run;
 };
+// Every value goes through quote_exec_arg or is escaped: no container name or path can end a line
+// or add a directive.
 std::string render_service(const ServiceParams& params);
 
 struct Bind {
     std::string host;
-// Every value goes through quote_exec_arg or is escaped: no container name or path can end a line
-// or add a directive.
     std::string container;
     bool read_only = false;
 };
@@ -40,6 +40,10 @@ struct NspawnSettings {
     std::vector<Bind> binds;
     bool private_network = false;  // the container gets its own network namespace
 };
+// Environment= values through quote_nspawn_word; binds verbatim, as nspawn reads them. A value
+// the file cannot hold as given (a control character; for a bind also ':' or trailing space) is
+// left out rather than written differently: volt-run boot passes every setting on nspawn's command
+// line, and build_spec refuses such values before they get here.
 std::string render_nspawn(const NspawnSettings& settings);
 
 // Quotes one ExecStart= argument per systemd.service(5) "Command lines" and systemd.syntax(7):
@@ -48,16 +52,12 @@ std::string render_nspawn(const NspawnSettings& settings);
 // control character, DEL and non-ASCII byte as \xNN. The result is one line of ASCII that systemd
 // reads back as exactly `arg`, whatever it holds. (The first word of a command line must not start
 // with one of systemd's prefixes @-:+!, quoted or not: volt-run's is an absolute path.)
-// Environment= values through quote_nspawn_word; binds verbatim, as nspawn reads them. A value
-// the file cannot hold as given (a control character; for a bind also ':' or trailing space) is
-// left out rather than written differently: volt-run boot passes every setting on nspawn's command
-// line, and build_spec refuses such values before they get here.
 std::string quote_exec_arg(std::string_view arg);
 
-}  // namespace volt::units
 // One word of a list setting of a .nspawn file (Environment=), as nspawn's parser splits it
 // (config_parse_strv: white space separates, quotes are removed, a backslash is literal, no
 // specifiers): as is when it needs no quotes, else double-quoted with each '"' in single quotes
 // ("a"'"'"b c" is a"b c). Empty when no line can hold it (a control character).
 std::string quote_nspawn_word(std::string_view word);
 
+}  // namespace volt::units

@@ -371,12 +371,12 @@ std::variant<Invocation, Output> parse(int argc, const char* const* argv,
                       true};
     }
 
+    if (auto bad = check_global_options(app, inv.paths))
+        return *bad;
     CLI::App* sub = app.get_subcommands().front();
     std::string name = sub->get_name();
     if (name == "create")
         inv.command = t.create;
-    if (auto bad = check_global_options(app, inv.paths))
-        return *bad;
     else if (name == "boot")
         inv.command = t.boot;
     else if (name == "exec") {
