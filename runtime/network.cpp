@@ -1,6 +1,8 @@
 #include "runtime/network.hpp"
 
+#include <linux/magic.h>
 #include <netinet/in.h>
+#include <sys/vfs.h>
 
 #include "base/log.hpp"
 #include "netlink/ipam.hpp"
@@ -63,6 +65,12 @@ Status release_leases_if(const Paths& paths,
     return {};
 }
 
+// A network namespace bind-mounted at path (nsfs), not a file or directory of ours.
+bool is_netns_mount(const std::string& path) {
+    struct statfs st;
+    return ::statfs(path.c_str(), &st) == 0 && st.f_type == NSFS_MAGIC;
+}
+
 // What crashed runs left: namespaces, links and rules of containers that do not run, leases of
 // containers that no longer exist. Runs under the network lock.
 Status collect_stale(const Paths& paths) {
@@ -73,6 +81,16 @@ Status collect_stale(const Paths& paths) {
                 log::debug("collecting the network namespace of %s", n.c_str());
                 VOLT_TRY(netlink::remove_netns(paths.netns(n)));
             }
+    // Namespaces an earlier version bind-mounted in RUN/netns, which may also be the state
+    // directory of a container named netns: only namespace mounts there are ours to remove.
+    if (auto names = fs::list_dir(paths.legacy_netns_dir()))
+        for (const auto& n : *names) {
+            std::string path = paths.legacy_netns_dir() + "/" + n;
+            if (is_netns_mount(path) && !alive(n)) {
+                log::debug("collecting the network namespace of %s (old layout)", n.c_str());
+                VOLT_TRY(netlink::remove_netns(path));
+            }
+        }
     auto sock = netlink::RouteSocket::open();
     if (!sock)
         return std::move(sock).error();
@@ -340,6 +358,9 @@ Status teardown_network(const Paths& paths, const std::string& name) {
         return std::move(link).error();
     if (*link && (*link)->alias == std::string(netlink::kLinkAliasPrefix) + name)
         VOLT_TRY(sock->delete_link(ifname));
+    // A run booted by an earlier version has its namespace in RUN/netns (see collect_stale).
+    if (std::string legacy = paths.legacy_netns_dir() + "/" + name; is_netns_mount(legacy))
+        VOLT_TRY(netlink::remove_netns(legacy));
     return netlink::remove_netns(paths.netns(name));
 }
 

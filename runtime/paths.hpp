@@ -9,6 +9,11 @@
 
 namespace volt::runtime {
 
+// Every folder volt-run uses holds objects of one kind, named by the container (ROOT/containers,
+// ROOT/config, RUN, the unit and settings directories), or volt-run's own entries whose names a
+// container can never have: they start with '.' (RUN/.netns, ROOT/containers/.NAME.partial), and
+// no container name does (validate_name). So no container name ever collides with them.
+
 struct Paths {
     std::string root = "/var/lib/volt";              // --root, VOLT_ROOT
     std::string unit_dir = "/etc/systemd/system";    // --unit-dir, VOLT_UNIT_DIR
@@ -61,9 +66,12 @@ struct Paths {
     std::string leases(const std::string& bridge) const {
         return network_dir() + "/" + bridge + ".leases";
     }
-    // The container's persistent network namespace (a bind mount).
-    std::string netns_dir() const { return run_dir + "/netns"; }
+    // The container's persistent network namespace (a bind mount). RUN/.netns, not RUN/netns:
+    // that is the state directory of a container named netns.
+    std::string netns_dir() const { return run_dir + "/.netns"; }
     std::string netns(const std::string& name) const { return netns_dir() + "/" + name; }
+    // Where earlier versions kept them; only namespace mounts there are collected (see network).
+    std::string legacy_netns_dir() const { return run_dir + "/netns"; }
     std::string unit_file(const std::string& name) const;
     std::string nspawn_file(const std::string& name) const {
         return nspawn_dir + "/" + name + ".nspawn";
