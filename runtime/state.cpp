@@ -3,9 +3,13 @@
 #include <time.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "base/fs.hpp"
+#include "base/log.hpp"
 #include "base/proc.hpp"
+#include "base/text.hpp"
+#include "units/units.hpp"
 
 namespace volt::runtime {
 
@@ -66,6 +70,45 @@ Result<State> state_from_json(const std::string& text) {
     }
 }
 
+namespace {
+
+// Whether path names a cgroup strictly below mount whose last components are leaf: canonical,
+// so that neither ".." nor "//" can lead elsewhere.
+bool own_cgroup_path(const std::string& mount, const std::string& path, const std::string& leaf) {
+    if (mount.empty() || mount[0] != '/' || text::has_control(path) || fs::absolute(path) != path)
+        return false;
+    const std::string base = mount == "/" ? "" : mount;
+    if (!path.starts_with(base + "/"))
+        return false;
+    std::string rel = path.substr(base.size());
+    return rel.ends_with(leaf);
+}
+
+}  // namespace
+
+Result<std::string> check_state_cgroups(const cgroup::Mounts& mounts, const std::string& name,
+                                        const State& s) {
+    const std::string leaf = s.under_systemd ? "/" + units::service_name(name) + "/container"
+                                             : "/volt.slice/volt-hybrid-" + name;
+    auto refuse = [&](const char* which, const std::string& path, const std::string& mount) {
+        return Error(0, std::string(which) + " '" + text::printable(path) +
+                            "' is not the container's own (" +
+                            (mount.empty() ? std::string("no such hierarchy") : mount) + "/..." +
+                            leaf + ")");
+    };
+    if (s.cgroup.empty()) {
+        if (s.nspawn_pid != 0)
+            return Error(0, "a pid without a cgroup");
+    } else if (!own_cgroup_path(mounts.unified, s.cgroup, leaf)) {
+        return refuse("cgroup", s.cgroup, mounts.unified);
+    }
+    if (!s.cgroup_v1.empty() && !own_cgroup_path(mounts.named_systemd, s.cgroup_v1, leaf))
+        return refuse("cgroup_v1", s.cgroup_v1, mounts.named_systemd);
+    if (s.cgroup.empty())
+        return std::string();
+    return mounts.unified == "/" ? s.cgroup : s.cgroup.substr(mounts.unified.size());
+}
+
 Result<std::optional<State>> read_state(const Paths& paths, const std::string& name) {
     auto text = fs::read_file(paths.state_file(name));
     if (!text) {
@@ -76,6 +119,22 @@ Result<std::optional<State>> read_state(const Paths& paths, const std::string& n
     auto s = state_from_json(*text);
     if (!s)
         return std::move(s).error().context(paths.state_file(name));
+    auto mounts = cgroup::find_mounts(paths.cgroup_root);
+    Result<std::string> relative = mounts ? check_state_cgroups(*mounts, name, *s)
+                                          : Result<std::string>(std::move(mounts).error());
+    if (!relative) {
+        // Once per process: stop and delete read the state more than once.
+        static std::set<std::string> reported;
+        if (reported.insert(paths.state_file(name)).second)
+            log::warn("%s: %s; treating it as stale: no process or cgroup it names is touched",
+                      paths.state_file(name).c_str(), relative.error().describe().c_str());
+        s->nspawn_pid = 0;
+        s->nspawn_start_time = 0;
+        s->cgroup.clear();
+        s->cgroup_v1.clear();
+    } else {
+        s->cgroup_relative = *relative;
+    }
     return std::optional<State>(std::move(s).value());
 }
 
@@ -87,11 +146,29 @@ Status write_state(const Paths& paths, const std::string& name, const State& sta
 }
 
 UniqueFd open_nspawn(const State& state) {
-    if (state.nspawn_pid <= 0)
+    if (state.nspawn_pid <= 0 || state.cgroup_relative.empty())
         return {};
     auto fd = proc::open_verified(state.nspawn_pid, state.nspawn_start_time);
     if (!fd)
         return {};
+    // The pidfd pins the process; what /proc says of the pid now is said of it, if it is still
+    // alive once read (a pid is reused only after the process is gone).
+    auto text = fs::read_file("/proc/" + std::to_string(state.nspawn_pid) + "/cgroup");
+    if (!text)
+        return {};
+    auto member = cgroup::parse_proc_cgroup(*text);
+    if (!member || !proc::pidfd_alive(fd->get()))
+        return {};
+    const std::string& own = state.cgroup_relative;
+    if (member->unified != own && !member->unified.starts_with(own + "/")) {
+        static std::set<pid_t> reported;  // once per process, as in read_state
+        if (reported.insert(state.nspawn_pid).second)
+            log::warn(
+                "process %d is not in the container's cgroup %s (it is in %s); not touching it",
+                static_cast<int>(state.nspawn_pid), state.cgroup.c_str(),
+                text::printable(member->unified).c_str());
+        return {};
+    }
     return std::move(fd).value();
 }
 

@@ -17,6 +17,7 @@
 
 #include "base/fs.hpp"
 #include "base/proc.hpp"
+#include "cgroup/cgroup.hpp"
 #include "netlink/ipam.hpp"
 #include "netlink/link.hpp"
 #include "netlink/names.hpp"
@@ -37,13 +38,22 @@ struct Host {
     Paths paths;
     std::vector<std::string> built;  // torn down at the end: their namespaces are bind mounts
                                      // in dir, which would otherwise stay behind
+    // Stand-ins for the containers' nspawn (see record_state), with their cgroups.
+    std::vector<std::pair<pid_t, std::string>> standins;
     Host() {
         paths.root = dir / "root";
         paths.run_dir = dir / "run";
+        paths.cgroup_root = test::writable_cgroup2();
     }
     ~Host() {
         for (const auto& name : built)
             (void)teardown_network(paths, name);
+        for (const auto& [pid, cgroup] : standins) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+            (void)cgroup::remove_tree(cgroup);
+            ::rmdir(fs::dirname(cgroup).c_str());  // volt.slice, once empty
+        }
     }
     Host(const Host&) = delete;
     Host& operator=(const Host&) = delete;
@@ -73,10 +83,28 @@ struct Host {
         return std::move(netns).value();
     }
 
-    void record_state(const std::string& name, const NetworkState& plan) const {
+    // The state of a running container as read_state and open_nspawn accept it: its nspawn
+    // (here a `sleep`) alive in the container's own cgroup, below this process's.
+    void record_state(const std::string& name, const NetworkState& plan) {
+        test::skip_unless(!paths.cgroup_root.empty(), "a writable cgroup2 hierarchy");
+        auto self = cgroup::self_membership();
+        REQUIRE(self);
+        std::string cg = paths.cgroup_root + (self->unified == "/" ? "" : self->unified) +
+                         "/volt.slice/volt-hybrid-" + name;
+        pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            ::execl("/bin/sleep", "sleep", "1000", static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        standins.emplace_back(pid, cg);
+        auto created = cgroup::Cgroup::create(cg);
+        REQUIRE(created);
+        REQUIRE(created->attach(pid));
         State state;
-        state.nspawn_pid = ::getpid();
-        state.nspawn_start_time = proc::stat(::getpid())->start_time;
+        state.nspawn_pid = pid;
+        state.nspawn_start_time = proc::stat(pid)->start_time;
+        state.cgroup = cg;
         state.network = plan;
         REQUIRE(write_state(paths, name, state));
     }
