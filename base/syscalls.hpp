@@ -4,6 +4,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
@@ -117,6 +118,17 @@ inline Result<siginfo_t> waitid_pidfd(int pidfd, int options = WEXITED) {
         if (errno != EINTR)
             return Error::from_errno("waitid");
     }
+}
+
+// Linux 3.18 (cgroup device programs and BPF_PROG_ATTACH/QUERY to cgroups 4.15). One command of
+// bpf(2) with its attribute union; returns the kernel's non-negative result (an fd for LOAD and
+// GET_FD_BY_ID, 0 otherwise). Needs CAP_SYS_ADMIN (or CAP_BPF) in the initial user namespace:
+// EPERM in any other.
+inline Result<int> bpf(int cmd, bpf_attr& attr, const char* what) {
+    int r = static_cast<int>(::syscall(SYS_bpf, cmd, &attr, sizeof attr));
+    if (r < 0)
+        return Error::from_errno(what);
+    return r;
 }
 
 }  // namespace volt::sys

@@ -66,12 +66,15 @@ Result<Mounts> parse_mounts(const std::string& mountinfo) {
             // A pure v2 host mounts it at /sys/fs/cgroup; prefer that over any other.
             if (m.unified.empty() || mount_point == "/sys/fs/cgroup")
                 m.unified = mount_point;
-        } else if (fstype == "cgroup" && m.named_systemd.empty()) {
+        } else if (fstype == "cgroup") {
             std::istringstream opts(options);
             std::string opt;
-            while (std::getline(opts, opt, ','))
-                if (opt == "name=systemd")
+            while (std::getline(opts, opt, ',')) {
+                if (opt == "name=systemd" && m.named_systemd.empty())
                     m.named_systemd = mount_point;
+                if (opt == "devices" && m.devices.empty())
+                    m.devices = mount_point;
+            }
         }
     }
     if (m.unified.empty())
@@ -110,6 +113,8 @@ Result<Membership> parse_proc_cgroup(const std::string& text) {
             have_unified = true;
         } else if (controllers == "name=systemd") {
             m.named_systemd = path;
+        } else if (controllers == "devices") {
+            m.devices = path;
         }
     }
     if (!have_unified)

@@ -17,10 +17,12 @@
 
 namespace volt::cgroup {
 
-// Where the hierarchies are mounted. named_systemd is empty on a pure cgroup2 host.
+// Where the hierarchies are mounted. named_systemd and devices (the v1 devices controller) are
+// empty on a pure cgroup2 host.
 struct Mounts {
     std::string unified;
     std::string named_systemd;
+    std::string devices;
 };
 
 // Pure: finds the cgroup2 mount and the v1 name=systemd mount in /proc/self/mountinfo text.
@@ -32,8 +34,10 @@ Result<Mounts> find_mounts(const std::string& unified_override = {});
 struct Membership {
     std::string unified;
     std::string named_systemd;
+    std::string devices;
 };
-// Pure: parses /proc/PID/cgroup text ("0::/path" and "N:name=systemd:/path" lines).
+// Pure: parses /proc/PID/cgroup text ("0::/path", "N:name=systemd:/path" and "N:devices:/path"
+// lines).
 Result<Membership> parse_proc_cgroup(const std::string& text);
 Result<Membership> self_membership();
 

@@ -162,11 +162,13 @@ TEST_CASE("cgroup mounts found in mountinfo", "[unit]") {
         "31 25 0:26 / /sys/fs/cgroup ro - tmpfs tmpfs ro,mode=755\n"
         "32 31 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate\n"
         "33 31 0:28 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n"
-        "34 31 0:29 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
+        "34 31 0:29 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+        "35 31 0:30 / /sys/fs/cgroup/devices rw - cgroup cgroup rw,devices\n";
     auto m = cgroup::parse_mounts(hybrid);
     REQUIRE(m.ok());
     CHECK(m->unified == "/sys/fs/cgroup/unified");
     CHECK(m->named_systemd == "/sys/fs/cgroup/systemd");
+    CHECK(m->devices == "/sys/fs/cgroup/devices");
 
     const char* pure =
         "40 30 0:40 / /run/x\\040y rw - cgroup2 cgroup2 rw\n"
@@ -175,6 +177,7 @@ TEST_CASE("cgroup mounts found in mountinfo", "[unit]") {
     REQUIRE(m.ok());
     CHECK(m->unified == "/sys/fs/cgroup");
     CHECK(m->named_systemd.empty());
+    CHECK(m->devices.empty());
     CHECK(cgroup::parse_mounts("40 30 0:40 / /run/x\\040y rw - cgroup2 cgroup2 rw\n")->unified ==
           "/run/x y");
     CHECK_FALSE(cgroup::parse_mounts("25 30 0:23 / /sys rw - sysfs sysfs rw\n").ok());
@@ -182,10 +185,12 @@ TEST_CASE("cgroup mounts found in mountinfo", "[unit]") {
 
 TEST_CASE("/proc/PID/cgroup membership", "[unit]") {
     auto m = cgroup::parse_proc_cgroup(
-        "9:name=systemd:/volt.slice/x\n8:pids:/\n4:memory:/process_api/ee8\n0::/volt.slice/x\n");
+        "9:name=systemd:/volt.slice/x\n8:pids:/\n5:devices:/d\n4:memory:/process_api/ee8\n"
+        "0::/volt.slice/x\n");
     REQUIRE(m.ok());
     CHECK(m->unified == "/volt.slice/x");
     CHECK(m->named_systemd == "/volt.slice/x");
+    CHECK(m->devices == "/d");
     m = cgroup::parse_proc_cgroup("0::/\n");
     REQUIRE(m.ok());
     CHECK(m->unified == "/");
