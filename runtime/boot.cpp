@@ -18,6 +18,7 @@
 #include "netlink/netns.hpp"
 #include "runtime/confine.hpp"
 #include "runtime/container.hpp"
+#include "runtime/devices.hpp"
 #include "runtime/network.hpp"
 #include "runtime/nspawn.hpp"
 #include "runtime/options.hpp"
@@ -38,12 +39,23 @@ struct Placement {
     // Where the caller was, to move back if boot fails before exec.
     std::string origin_unified;
     std::string origin_v1;
+    // The container's cgroup in the v1 devices hierarchy (hybrid hosts), and where we were there.
+    std::string devices;
+    std::string origin_devices;
 };
+
+void undo_placement(const Placement& p);
 
 // Puts the calling process (the future nspawn) into the container's own cgroup. nspawn with
 // --keep-unit creates its payload/ and supervisor/ leaves below the cgroup it starts in, so two
 // containers started from one cgroup would share them: each container gets a cgroup of its own.
-Result<Placement> place_self(const Paths& paths, const std::string& name) {
+// The device policy goes on it before we join it: the eBPF program always (boot fails closed when
+// it cannot be attached), and on hybrid hosts the v1 devices controller as well, unless that
+// hierarchy is mounted read-only (inside another container), where the program binds alone, or
+// the container runs under its unit, whose own policy systemd writes there.
+// A failure after the cgroup was made undoes it all.
+Result<Placement> place_self(const Paths& paths, const std::string& name,
+                             const std::vector<cgroup::DeviceRule>& devices) {
     auto mounts = cgroup::find_mounts(paths.cgroup_root);
     if (!mounts)
         return std::move(mounts).error();
@@ -69,11 +81,39 @@ Result<Placement> place_self(const Paths& paths, const std::string& name) {
         return std::move(populated).error();
     if (*populated)
         return Error(EBUSY, "cgroup " + p.unified + " still has processes of an earlier run");
+    auto fail = [&](Error err) {
+        undo_placement(p);
+        return err;
+    };
+    if (auto st = cgroup::attach_device_program(cg->fd(), devices); !st)
+        return fail(std::move(st).error().context("attaching the device policy to " + p.unified +
+                                                  " (a container does not boot without one)"));
+    // Under its unit the v1 controller is systemd's: it applies the unit's DevicePolicy= and
+    // DeviceAllow= (the same list) to the unit's cgroup there, which we are in already.
+    if (!p.under_systemd && !mounts->devices.empty() && !self->devices.empty()) {
+        p.devices = mounts->devices + base(self->devices) + rel;
+        auto st = cgroup::write_v1_policy(p.devices, devices);
+        if (!st && st.error().code() == EROFS) {
+            log::info(
+                "the v1 devices hierarchy %s is read-only here: the eBPF device policy "
+                "binds alone",
+                mounts->devices.c_str());
+            p.devices.clear();
+        } else if (!st) {
+            return fail(std::move(st).error().context("v1 device policy"));
+        } else {
+            p.origin_devices = mounts->devices + self->devices;
+            if (auto joined = cgroup::create_and_attach(p.devices, 0); !joined)
+                return fail(std::move(joined).error().context("joining " + p.devices));
+        }
+    }
     if (!p.origin_v1.empty()) {
         p.v1 = mounts->named_systemd + base(self->named_systemd) + rel;
-        VOLT_TRY_CTX(cgroup::create_and_attach(p.v1, 0), "joining " + p.v1);
+        if (auto st = cgroup::create_and_attach(p.v1, 0); !st)
+            return fail(std::move(st).error().context("joining " + p.v1));
     }
-    VOLT_TRY_CTX(cg->attach(0), "joining " + p.unified);
+    if (auto st = cg->attach(0); !st)
+        return fail(std::move(st).error().context("joining " + p.unified));
     return p;
 }
 
@@ -90,10 +130,14 @@ long long now_ms() {
 void undo_placement(const Placement& p) {
     if (!p.origin_v1.empty())
         (void)cgroup::create_and_attach(p.origin_v1, 0);
+    if (!p.origin_devices.empty())
+        (void)cgroup::create_and_attach(p.origin_devices, 0);
     (void)cgroup::create_and_attach(p.origin_unified, 0);
     (void)cgroup::remove_tree(p.unified);
     if (!p.v1.empty())
         (void)cgroup::remove_tree(p.v1);
+    if (!p.devices.empty())
+        (void)cgroup::remove_tree(p.devices);
 }
 
 // Enforces the boot part of the container's Landlock policy on this process, which becomes
@@ -161,7 +205,12 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
     if (!filter)
         return std::move(filter).error();
 
-    auto placement = place_self(paths, name);
+    // The --device nodes' numbers as they are now; a node gone since create refuses the boot.
+    auto devices = device_rules(*spec);
+    if (!devices)
+        return std::move(devices).error();
+
+    auto placement = place_self(paths, name, *devices);
     if (!placement)
         return std::move(placement).error();
     State state;
@@ -195,6 +244,7 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
     state.nspawn_start_time = self->start_time;
     state.cgroup = placement->unified;
     state.cgroup_v1 = placement->v1;
+    state.cgroup_devices = placement->devices;
     state.under_systemd = placement->under_systemd;
     state.started = utc_now();
     if (auto st = write_state(paths, name, state); !st) {

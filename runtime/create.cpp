@@ -8,6 +8,7 @@
 #include "base/log.hpp"
 #include "base/proc.hpp"
 #include "runtime/container.hpp"
+#include "runtime/devices.hpp"
 #include "runtime/nspawn.hpp"
 #include "runtime/options.hpp"
 #include "runtime/rootfs.hpp"
@@ -140,14 +141,18 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
                static_cast<unsigned long long>(copied->files),
                static_cast<unsigned long long>(copied->directories),
                static_cast<unsigned long long>(copied->bytes));
+    if (copied->skipped_devices > 0)
+        log::warn("%s: %llu device node%s in image %s not copied (a container gets nspawn's /dev)",
+                  name.c_str(), static_cast<unsigned long long>(copied->skipped_devices),
+                  copied->skipped_devices == 1 ? "" : "s", spec.image.c_str());
     spec.init = detect_init(staging);
     spec.created = utc_now();
 
     VOLT_TRY(fs::mkdir_p(paths.unit_dir));
     std::string unit = paths.unit_file(name);
     rollback.add([unit] { ::unlink(unit.c_str()); });
-    VOLT_TRY(
-        fs::write_file_atomic(unit, units::render_service({name, unit_command(*self, paths)})));
+    VOLT_TRY(fs::write_file_atomic(
+        unit, units::render_service({name, unit_command(*self, paths), unit_device_allow(spec)})));
     VOLT_TRY(fs::mkdir_p(paths.nspawn_dir));
     std::string settings = paths.nspawn_file(name);
     rollback.add([settings] { ::unlink(settings.c_str()); });

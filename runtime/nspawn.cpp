@@ -51,6 +51,10 @@ std::vector<std::string> nspawn_argv(const Spec& spec, const Paths& paths, const
         argv.push_back("--setenv=" + e);
     for (const auto& v : spec.volumes)
         argv.push_back((v.read_only ? "--bind-ro=" : "--bind=") + bind_arg(v));
+    // A --device node at the same path inside. nspawn 252 has no option of its own for device
+    // nodes; a bind mount of one works, and the device policy decides whether it can be opened.
+    for (const auto& d : spec.devices)
+        argv.push_back("--bind=" + d.path);
     if (host.network_prepared)
         argv.push_back("--resolv-conf=off");  // boot wrote the container's resolv.conf
     else if (nspawn_makes_network_namespace(spec))
@@ -69,6 +73,8 @@ units::NspawnSettings nspawn_settings(const Spec& spec) {
     s.read_only = spec.read_only;
     for (const auto& v : spec.volumes)
         s.binds.push_back({v.host, v.container, v.read_only});
+    for (const auto& d : spec.devices)
+        s.binds.push_back({d.path, d.path, false});
     s.private_network = nspawn_makes_network_namespace(spec);
     return s;
 }

@@ -15,6 +15,7 @@
 #include "base/fs.hpp"
 #include "base/syscalls.hpp"
 #include "base/text.hpp"
+#include "cgroup/devices.hpp"
 
 namespace volt::runtime {
 namespace {
@@ -433,6 +434,38 @@ Status validate_ifname(std::string_view option, std::string_view name) {
             !std::isprint(static_cast<unsigned char>(c)))
             return bad(option, name, "an interface name has no '/', ':' or white space");
     return {};
+}
+
+Result<Device> parse_device(std::string_view text) {
+    std::vector<std::string_view> parts = fs::split(text, ':');
+    if (parts.size() > 2)
+        return bad("--device", text, "expected PATH[:rwm]");
+    Device d;
+    if (parts.size() == 2) {
+        auto access = cgroup::parse_access(parts[1]);
+        if (!access)
+            return bad("--device", text, "the access must be letters of rwm");
+        d.access = cgroup::access_letters(*access);
+    }
+    std::string_view path = parts[0];
+    if (path.empty() || path[0] != '/')
+        return bad("--device", text, "the path must be absolute");
+    if (has_dotdot(path))
+        return bad("--device", text, "the path must not contain '..'");
+    // The path goes into nspawn's --bind= and the unit's DeviceAllow=, which split on white
+    // space and take '\\' and '%' as escapes.
+    for (char c : path)
+        if (std::isspace(static_cast<unsigned char>(c)) ||
+            std::iscntrl(static_cast<unsigned char>(c)) || c == '\\' || c == '%' || c == ',')
+            return bad("--device", text, "unsupported character in the path");
+    d.path = fs::absolute(path);
+    auto rule = cgroup::rule_for_node(d.path, cgroup::kDeviceAll);
+    if (!rule) {
+        if (rule.error().code() == ENODEV)
+            return bad("--device", text, d.path + " is not a character or block device");
+        return bad("--device", text, "no device node " + d.path + " on this host");
+    }
+    return d;
 }
 
 }  // namespace volt::runtime

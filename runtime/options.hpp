@@ -50,5 +50,9 @@ Status check_volume_source(const Volume& volume);
 Result<std::uint64_t> parse_since(std::string_view text, std::uint64_t now_usec);
 // A network interface name as the kernel accepts it (1–15 bytes, no '/', ':' or white space).
 Status validate_ifname(std::string_view option, std::string_view name);
+// "PATH[:ACCESS]" for --device: PATH absolute, an existing char or block device node on the host
+// (a symlink names its target's numbers); ACCESS letters of r, w, m (default rwm), stored as
+// "rwm" in that order. No white space, control character, '\\', '%' or ',' in PATH.
+Result<Device> parse_device(std::string_view text);
 
 }  // namespace volt::runtime

@@ -232,6 +232,16 @@ Result<Spec> build_spec(const CreateRequest& r) {
                                     " is mounted twice");
         s.volumes.push_back(*vol);
     }
+    for (const auto& d : r.devices) {
+        auto dev = parse_device(d);
+        if (!dev)
+            return std::move(dev).error();
+        for (const auto& other : s.devices)
+            if (other.path == dev->path)
+                return Error::usage("--device: invalid value '" + d + "': " + dev->path +
+                                    " is given twice");
+        s.devices.push_back(*dev);
+    }
     auto seccomp = parse_profile("--seccomp", r.seccomp, {"default", "strict", "unconfined"});
     if (!seccomp)
         return std::move(seccomp).error();
@@ -289,6 +299,9 @@ std::string to_json(const Spec& s) {
                            {"container", v.container},
                            {"read_only", v.read_only},
                            {"kind", v.kind}});
+    json devices = json::array();
+    for (const auto& d : s.devices)
+        devices.push_back({{"path", d.path}, {"access", d.access}});
     const Resources& r = s.resources;
     json j = {
         {"version", Spec::kVersion},
@@ -309,6 +322,7 @@ std::string to_json(const Spec& s) {
          {{"mode", to_string(s.network)}, {"bridge", s.bridge}, {"ports", ports}, {"dns", s.dns}}},
         {"env", s.env},
         {"volumes", volumes},
+        {"devices", devices},
         {"seccomp", s.seccomp},
         {"landlock", s.landlock},
         {"landlock_mode", to_string(s.landlock_mode)},
@@ -367,6 +381,10 @@ Result<Spec> spec_from_json(const std::string& text) {
             s.volumes.push_back({v.at("host").get<std::string>(),
                                  v.at("container").get<std::string>(),
                                  v.at("read_only").get<bool>(), v.value("kind", std::string())});
+        if (j.contains("devices"))  // absent in specs written before --device
+            for (const auto& d : j.at("devices"))
+                s.devices.push_back(
+                    {d.at("path").get<std::string>(), d.at("access").get<std::string>()});
         s.seccomp = j.at("seccomp").get<std::string>();
         s.landlock = j.at("landlock").get<std::string>();
         auto landlock_mode = parse_landlock_mode(

@@ -33,6 +33,15 @@ struct Volume {
     bool operator==(const Volume&) const = default;
 };
 
+// A host device node given to the container with --device: bound at the same path inside, and
+// allowed by the device policy with `access` (letters of "rwm"). Its numbers are read at each
+// boot, so a node that was re-made keeps working.
+struct Device {
+    std::string path;  // absolute host path of a char or block device node
+    std::string access = "rwm";
+    bool operator==(const Device&) const = default;
+};
+
 // The resource limits of a container are cgroup/'s type: what is validated here is written there.
 using Resources = cgroup::Limits;
 
@@ -65,6 +74,7 @@ struct Spec {
     std::vector<std::string> dns;  // nameservers; empty: decided at boot from the host's
     std::vector<std::string> env;  // "KEY=VALUE", in the order given
     std::vector<Volume> volumes;
+    std::vector<Device> devices;      // beyond the default allow-list (cgroup/devices.hpp)
     std::string seccomp = "default";  // default | strict | unconfined | absolute path
     std::string landlock = "server";  // server | desktop | none | absolute path
     LandlockMode landlock_mode = LandlockMode::best_effort;
@@ -84,7 +94,7 @@ struct CreateRequest : ResourceRequest {
     std::string name;
     std::string image;
     std::string network = "private";
-    std::vector<std::string> ports, dns, env, volumes;
+    std::vector<std::string> ports, dns, env, volumes, devices;
     std::string seccomp = "default";
     std::string landlock = "server";
     std::string landlock_mode = "best-effort";

@@ -20,6 +20,7 @@ std::string to_json(const State& s) {
               {"nspawn_start_time", s.nspawn_start_time},
               {"cgroup", s.cgroup},
               {"cgroup_v1", s.cgroup_v1},
+              {"cgroup_devices", s.cgroup_devices},
               {"under_systemd", s.under_systemd},
               {"started", s.started},
               {"unenforced_controllers", s.unenforced_controllers}};
@@ -47,6 +48,7 @@ Result<State> state_from_json(const std::string& text) {
         s.nspawn_start_time = j.at("nspawn_start_time").get<std::uint64_t>();
         s.cgroup = j.at("cgroup").get<std::string>();
         s.cgroup_v1 = j.at("cgroup_v1").get<std::string>();
+        s.cgroup_devices = j.value("cgroup_devices", std::string());
         s.under_systemd = j.at("under_systemd").get<bool>();
         s.started = j.at("started").get<std::string>();
         s.unenforced_controllers = j.value("unenforced_controllers", std::vector<std::string>{});
@@ -104,6 +106,8 @@ Result<std::string> check_state_cgroups(const cgroup::Mounts& mounts, const std:
     }
     if (!s.cgroup_v1.empty() && !own_cgroup_path(mounts.named_systemd, s.cgroup_v1, leaf))
         return refuse("cgroup_v1", s.cgroup_v1, mounts.named_systemd);
+    if (!s.cgroup_devices.empty() && !own_cgroup_path(mounts.devices, s.cgroup_devices, leaf))
+        return refuse("cgroup_devices", s.cgroup_devices, mounts.devices);
     if (s.cgroup.empty())
         return std::string();
     return mounts.unified == "/" ? s.cgroup : s.cgroup.substr(mounts.unified.size());
@@ -132,6 +136,7 @@ Result<std::optional<State>> read_state(const Paths& paths, const std::string& n
         s->nspawn_start_time = 0;
         s->cgroup.clear();
         s->cgroup_v1.clear();
+        s->cgroup_devices.clear();
     } else {
         s->cgroup_relative = *relative;
     }

@@ -38,6 +38,8 @@ struct State {
     std::uint64_t nspawn_start_time = 0;  // with the pid, names the process across pid reuse
     std::string cgroup;     // the container's own cgroup in the cgroup2 hierarchy (absolute path)
     std::string cgroup_v1;  // its twin in the v1 name=systemd hierarchy on hybrid hosts, or empty
+    // Its cgroup in the v1 devices hierarchy on hybrid hosts (the device policy), or empty.
+    std::string cgroup_devices;
     bool under_systemd = false;  // booted by its unit; the cgroups are inside the unit's
     std::string started;         // UTC, RFC 3339
     // Controllers of requested limits that were missing (booted with --missing-controllers

@@ -138,6 +138,8 @@ Status collect_run(const Paths& paths, const std::string& name, const State& sta
     }
     if (!state.cgroup_v1.empty())
         VOLT_TRY(remove_container_cgroup(state.cgroup_v1));
+    if (!state.cgroup_devices.empty())
+        VOLT_TRY(remove_container_cgroup(state.cgroup_devices));
     return fs::remove_tree(paths.state_dir(name));
 }
 

@@ -95,6 +95,20 @@ bool bind_renderable(std::string_view path) {
 
 }  // namespace
 
+namespace {
+
+// DevicePolicy=closed allows systemd's own pseudo devices (null, zero, full, random, urandom,
+// tty, ptmx) and nothing else but the DeviceAllow= lines. Written explicitly all the same, so that
+// the unit reads as the policy boot attaches.
+std::string device_policy(const std::vector<std::string>& allow) {
+    std::string out = "DevicePolicy=closed\n";
+    for (const auto& a : allow)
+        out += "DeviceAllow=" + unit_text(a) + "\n";
+    return out;
+}
+
+}  // namespace
+
 std::string render_service(const ServiceParams& p) {
     std::string volt_run;
     for (const auto& a : p.volt_run)
@@ -126,7 +140,8 @@ std::string render_service(const ServiceParams& p) {
            volt_run + "stop " + quote_exec_arg(p.container) +
            "\n"
            "KillMode=mixed\n"
-           "Delegate=yes\n"
+           "Delegate=yes\n" +
+           device_policy(p.device_allow) +
            "Slice=volt-hybrid.slice\n"
            "TimeoutStartSec=90s\n"
            "TimeoutStopSec=30s\n"

@@ -17,6 +17,10 @@ struct ServiceParams {
     // The volt-run binary and its global options: ExecStart= adds "boot NAME", ExecStopPost=
     // "stop NAME".
     std::vector<std::string> volt_run;
+    // The container's device policy: DevicePolicy=closed and one DeviceAllow= per value
+    // ("/dev/null rwm", "char-pts rw"), as systemd-nspawn@.service has it. systemd applies it to
+    // the unit's cgroup, and boot attaches the same list to the container's own below it.
+    std::vector<std::string> device_allow;
 };
 // Every value goes through quote_exec_arg or is escaped: no container name or path can end a line
 // or add a directive.

@@ -118,6 +118,10 @@ void add_create(CLI::App& app, CreateCmd& c) {
         ->allow_extra_args(false);
     sub->add_option("--volume", r.volumes, "HOST:CONTAINER[:ro|rw] bind mount (repeatable)")
         ->allow_extra_args(false);
+    sub->add_option("--device", r.devices,
+                    "PATH[:rwm] host device node bound into the container and allowed by its "
+                    "device policy (repeatable; default access rwm)")
+        ->allow_extra_args(false);
     sub->add_option("--seccomp", r.seccomp, "default, strict, unconfined, or a profile file")
         ->capture_default_str();
     sub->add_option("--landlock", r.landlock, "server, desktop, none, or a policy file")

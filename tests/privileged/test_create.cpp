@@ -1,6 +1,7 @@
 // create / delete through the real volt-run binary, against a sandboxed data root.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -238,4 +239,85 @@ TEST_CASE("without a system bus, the systemd verbs refuse in one line and name w
     CHECK(volt({"start", "nosuch"}).code == 2);
     CHECK(volt({"delete", "web"}).code == 0);
     CHECK(test::tree(sb.unit_dir()).empty());
+}
+
+TEST_CASE("create copies no device node from the image and says how many it skipped",
+          "[privileged]") {
+    test::skip_unless(test::is_root(), "root (CAP_MKNOD, to put device nodes in the image)");
+    test::Sandbox sb;
+    test::TempDir src;
+    std::string img = make_image(src);
+    // The escape of issue 13: a node for the host's loop0 anywhere in the image.
+    REQUIRE(fs::mkdir_p(img + "/var").ok());
+    REQUIRE(fs::mkdir_p(img + "/dev").ok());
+    REQUIRE(::mknod((img + "/var/evil").c_str(), S_IFBLK | 0666, makedev(7, 0)) == 0);
+    REQUIRE(::mknod((img + "/dev/null").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0);
+    REQUIRE(::mkfifo((img + "/var/fifo").c_str(), 0600) == 0);
+    std::string name = sb.unique_name("nodev");
+    auto r = sb.volt({"create", name, "--image", img, "--network", "none"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(lines(r.err) == 1);
+    CHECK(r.err.find("2 device nodes in image " + img + " not copied") != std::string::npos);
+    std::string rootfs = sb.root() + "/containers/" + name;
+    struct stat st;
+    CHECK(::lstat((rootfs + "/var/evil").c_str(), &st) < 0);
+    CHECK(::lstat((rootfs + "/dev/null").c_str(), &st) < 0);
+    REQUIRE(::lstat((rootfs + "/var/fifo").c_str(), &st) == 0);  // other special files stay
+    CHECK(S_ISFIFO(st.st_mode));
+    // And the unit carries the policy.
+    auto unit = fs::read_file(sb.unit_dir() + "/volt-hybrid@" + name + ".service");
+    REQUIRE(unit.ok());
+    CHECK(unit->find("\nDevicePolicy=closed\n") != std::string::npos);
+    CHECK(unit->find("\nDeviceAllow=char-pts rw\n") != std::string::npos);
+    REQUIRE(sb.volt({"delete", name}).code == 0);
+}
+
+TEST_CASE("create --device: stored in the spec and the unit, refused unless a host device node",
+          "[privileged][rootless]") {
+    test::Sandbox sb;
+    test::TempDir src;
+    std::string img = make_image(src);
+    std::string name = sb.unique_name("dev");
+    auto r = sb.volt({"create", name, "--image", img, "--network", "none", "--device",
+                      "/dev/null:wr", "--device", "/dev/zero"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    auto j = sb.inspect(name);
+    CHECK(j["spec"]["devices"] == nlohmann::json::parse(R"([{"path":"/dev/null","access":"rw"},)"
+                                                        R"({"path":"/dev/zero","access":"rwm"}])"));
+    auto unit = fs::read_file(sb.unit_dir() + "/volt-hybrid@" + name + ".service");
+    REQUIRE(unit.ok());
+    CHECK(unit->find("\nDeviceAllow=/dev/null rw\n") != std::string::npos);
+    auto settings = fs::read_file(sb.nspawn_dir() + "/" + name + ".nspawn");
+    REQUIRE(settings.ok());
+    CHECK(settings->find("\nBind=/dev/zero:/dev/zero\n") != std::string::npos);
+    REQUIRE(sb.volt({"delete", name}).code == 0);
+
+    struct Case {
+        std::string value, why;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"/etc/os-release", "is not a character or block device"},
+             {src / "image", "is not a character or block device"},
+             {"/dev/no-such-node", "no device node /dev/no-such-node"},
+             {"dev/null", "the path must be absolute"},
+             {"/dev/null:rx", "the access must be letters of rwm"},
+             {"/dev/null:", "the access must be letters of rwm"},
+             {"/dev/null:r:w", "expected PATH[:rwm]"},
+             {"/dev/../dev/null", "'..'"},
+             {"/dev/nu ll", "unsupported character"},
+         }) {
+        auto bad = sb.volt({"create", "ok", "--image", img, "--device", c.value});
+        INFO(c.value << ": " << bad.err);
+        CHECK(bad.code == 2);
+        CHECK(lines(bad.err) == 1);
+        CHECK(bad.err.find("--device: invalid value '" + c.value + "'") != std::string::npos);
+        CHECK(bad.err.find(c.why) != std::string::npos);
+    }
+    auto twice = sb.volt(
+        {"create", "ok", "--image", img, "--device", "/dev/null", "--device", "/dev/null:r"});
+    CHECK(twice.code == 2);
+    CHECK(twice.err.find("is given twice") != std::string::npos);
+    CHECK_FALSE(fs::exists(sb.root() + "/config/ok"));
 }

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "base/fs.hpp"
+#include "runtime/devices.hpp"
 #include "runtime/nspawn.hpp"
 #include "support.hpp"
 #include "units/units.hpp"
@@ -34,7 +35,11 @@ TEST_CASE("systemd-analyze verify accepts the unit without a warning", "[privile
     p.root = dir / "data root";  // a space: quoting must survive
     std::string unit = dir / units::service_name("web");
     auto exec = unit_command(test::volt_run_binary(), p);
-    REQUIRE(fs::write_file_atomic(unit, units::render_service({"web", exec})).ok());
+    runtime::Spec spec;
+    spec.devices = {{"/dev/loop-control", "rw"}};
+    REQUIRE(fs::write_file_atomic(
+                unit, units::render_service({"web", exec, runtime::unit_device_allow(spec)}))
+                .ok());
     auto r = test::run({"/usr/bin/systemd-analyze", "verify", "--man=no", unit});
     INFO(r.err);
     CHECK(r.code == 0);

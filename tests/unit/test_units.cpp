@@ -2,6 +2,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "runtime/devices.hpp"
 #include "runtime/nspawn.hpp"
 #include "units/units.hpp"
 
@@ -38,14 +39,17 @@ TEST_CASE("the service unit matches the golden file byte for byte", "[unit]") {
     p.root = "/srv/volt data";
     p.run_dir = "/run/volt-test";
     auto argv = unit_command("/usr/local/bin/volt-run", p);
-    CHECK(units::render_service({"web", argv}) == golden("volt-hybrid@web.service"));
+    Spec spec;
+    spec.devices = {{"/dev/sdb", "rw"}};
+    CHECK(units::render_service({"web", argv, unit_device_allow(spec)}) ==
+          golden("volt-hybrid@web.service"));
     CHECK(units::service_name("web") == "volt-hybrid@web.service");
 }
 
 TEST_CASE("default paths are not repeated in ExecStart", "[unit]") {
     CHECK(unit_command("/usr/bin/volt-run", Paths{}) ==
           std::vector<std::string>{"/usr/bin/volt-run"});
-    auto unit = units::render_service({"db", unit_command("/usr/bin/volt-run", Paths{})});
+    auto unit = units::render_service({"db", unit_command("/usr/bin/volt-run", Paths{}), {}});
     CHECK(unit.find("\nExecStart=/usr/bin/volt-run boot db\n") != std::string::npos);
     CHECK(unit.find("\nExecStopPost=/usr/bin/volt-run stop db\n") != std::string::npos);
 }
