@@ -5,10 +5,12 @@
 #include <linux/loop.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstring>
@@ -236,4 +238,52 @@ TEST_CASE("the device program passes the kernel's verifier for every rule shape"
         INFO((st ? std::string() : st.error().describe()));
         CHECK(st.ok());
     }
+}
+
+TEST_CASE("boot fails closed, in one line, when the device policy cannot be attached",
+          "[privileged]") {
+    test::skip_unless(test::is_root(), "root (bpf)");
+    std::string mount = test::writable_cgroup2();
+    test::skip_unless(!mount.empty(), "a writable cgroup2 hierarchy");
+    // A scratch cgroup2 root whose own device program admits no other below it (no
+    // BPF_F_ALLOW_MULTI or _OVERRIDE): the kernel refuses boot's attach with EPERM.
+    ScratchCgroup root(mount);
+    auto group = cgroup::Cgroup::open(root.path);
+    REQUIRE(group.ok());
+    auto prog = cgroup::device_program({{'a', std::nullopt, std::nullopt, cgroup::kDeviceAll}});
+    bpf_attr load{};
+    load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    load.insns = reinterpret_cast<std::uintptr_t>(prog.data());
+    load.insn_cnt = static_cast<std::uint32_t>(prog.size());
+    load.license = reinterpret_cast<std::uintptr_t>("GPL");
+    int fd = static_cast<int>(::syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load));
+    REQUIRE(fd >= 0);
+    bpf_attr attach{};
+    attach.target_fd = static_cast<std::uint32_t>(group->fd());
+    attach.attach_bpf_fd = static_cast<std::uint32_t>(fd);
+    attach.attach_type = BPF_CGROUP_DEVICE;
+    REQUIRE(::syscall(SYS_bpf, BPF_PROG_ATTACH, &attach, sizeof attach) == 0);
+    ::close(fd);
+
+    test::Sandbox sb;
+    test::TempDir src;
+    REQUIRE(fs::mkdir_p(src / "image/etc").ok());
+    std::string name = sb.unique_name("nopolicy");
+    auto r = sb.volt({"create", name, "--image", src / "image", "--network", "none"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    r = sb.volt({"--cgroup-root", root.path, "boot", name});
+    INFO(r.err);
+    CHECK(r.code == 125);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.find("attaching the device policy") != std::string::npos);
+    CHECK(r.err.find("a container does not boot without one") != std::string::npos);
+    CHECK(r.err.find("Operation not permitted") != std::string::npos);
+    // Nothing of the run is left: no cgroup, no state.
+    auto cgroups = test::tree(root.path);
+    for (const auto& entry : cgroups)
+        CHECK(entry.find(name) == std::string::npos);
+    CHECK_FALSE(fs::exists(sb.run_dir() + "/" + name + "/state.json"));
+    CHECK(sb.inspect(name)["state"] == "stopped");
+    REQUIRE(sb.volt({"delete", name}).code == 0);
 }
