@@ -158,23 +158,23 @@ class RuleBuilder {
     RulePtr r_;
 };
 
-// A batch of nftables messages with a description of each, for errors ("port 8080: …").
+// A batch of nftables messages with a description of each, for errors ("port 8080: …"). The
+// buffer grows with the batch: libmnl's fixed batch buffer silently dropped what did not fit.
+// Every message asks for an acknowledgement, and commit() succeeds only when each one was
+// acknowledged without error: "no error seen yet" is never taken for success.
 class Batch {
   public:
-    explicit Batch(std::uint32_t& seq) : seq_(seq), buf_(kLimit * 2) {
-        b_ = mnl_nlmsg_batch_start(buf_.data(), kLimit);
-        nftnl_batch_begin(static_cast<char*>(mnl_nlmsg_batch_current(b_)), seq_++);
-        mnl_nlmsg_batch_next(b_);
+    explicit Batch(std::uint32_t& seq) : seq_(seq), begin_seq_(seq_++) {
+        append([&](char* at) { return nftnl_batch_begin(at, begin_seq_); });
     }
     Batch(const Batch&) = delete;
-    ~Batch() { mnl_nlmsg_batch_stop(b_); }
 
     void table() {
         TablePtr t(nftnl_table_alloc());
         nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, kNftTable);
         nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
-        nftnl_table_nlmsg_build_payload(header(NFT_MSG_NEWTABLE, NLM_F_CREATE, "table"), t.get());
-        mnl_nlmsg_batch_next(b_);
+        message(NFT_MSG_NEWTABLE, NLM_F_CREATE, "table",
+                [&](nlmsghdr* nlh) { nftnl_table_nlmsg_build_payload(nlh, t.get()); });
     }
     void chain(const Chain& c) {
         ChainPtr ch(nftnl_chain_alloc());
@@ -184,73 +184,109 @@ class Batch {
         nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_HOOKNUM, c.hook);
         nftnl_chain_set_s32(ch.get(), NFTNL_CHAIN_PRIO, c.priority);
         nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
-        nftnl_chain_nlmsg_build_payload(
-            header(NFT_MSG_NEWCHAIN, NLM_F_CREATE, std::string("chain ") + c.name), ch.get());
-        mnl_nlmsg_batch_next(b_);
+        message(NFT_MSG_NEWCHAIN, NLM_F_CREATE, std::string("chain ") + c.name,
+                [&](nlmsghdr* nlh) { nftnl_chain_nlmsg_build_payload(nlh, ch.get()); });
     }
     void add_rule(const RuleBuilder& r, const std::string& what) {
-        nftnl_rule_nlmsg_build_payload(header(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, what),
-                                       r.get());
-        mnl_nlmsg_batch_next(b_);
+        message(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, what,
+                [&](nlmsghdr* nlh) { nftnl_rule_nlmsg_build_payload(nlh, r.get()); });
     }
     void delete_rule(const NftRule& rule) {
         RulePtr r(nftnl_rule_alloc());
         nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, kNftTable);
         nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, rule.chain.c_str());
         nftnl_rule_set_u64(r.get(), NFTNL_RULE_HANDLE, rule.handle);
-        nftnl_rule_nlmsg_build_payload(
-            header(NFT_MSG_DELRULE, 0,
-                   "deleting rule " + std::to_string(rule.handle) + " of " + rule.owner),
-            r.get());
-        mnl_nlmsg_batch_next(b_);
+        message(NFT_MSG_DELRULE, 0,
+                "deleting rule " + std::to_string(rule.handle) + " of " + rule.owner,
+                [&](nlmsghdr* nlh) { nftnl_rule_nlmsg_build_payload(nlh, r.get()); });
     }
+    std::size_t size() const { return buf_.size(); }
 
-    // Sends the batch; the kernel applies all of it or nothing, and answers before sendto
-    // returns, so every error is already queued when we read.
+    // Sends the batch; the kernel applies all of it or nothing, and queues every answer before
+    // sendto returns: one per message (NLM_F_ACK), plus one for the batch when the commit
+    // itself fails.
     Status commit(mnl_socket* sock) {
-        nftnl_batch_end(static_cast<char*>(mnl_nlmsg_batch_current(b_)), seq_++);
-        mnl_nlmsg_batch_next(b_);
-        if (mnl_socket_sendto(sock, mnl_nlmsg_batch_head(b_), mnl_nlmsg_batch_size(b_)) < 0)
-            return Error::from_errno("sending the nftables batch");
+        append([&](char* at) { return nftnl_batch_end(at, seq_++); });
+        const int fd = mnl_socket_get_fd(sock);
+        // Room for the whole batch in one send, and for every answer: a bigger batch than the
+        // socket's default buffers fails (EMSGSIZE) or loses answers (ENOBUFS) otherwise.
+        // SO_*BUFFORCE needs CAP_NET_ADMIN, which building NAT needs anyway.
+        int sndbuf = static_cast<int>(buf_.size()) * 2;
+        int rcvbuf = static_cast<int>(what_.size()) * 1024 + 64 * 1024;
+        (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);
+        (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+        int one = 1;  // answers carry the header of the message, not its payload
+        (void)::setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+        if (mnl_socket_sendto(sock, buf_.data(), buf_.size()) < 0)
+            return Error::from_errno("sending the nftables batch (" + std::to_string(buf_.size()) +
+                                     " bytes)");
         std::vector<char> reply(MNL_SOCKET_BUFFER_SIZE);
         Status first;
-        for (;;) {
-            ssize_t n = ::recv(mnl_socket_get_fd(sock), reply.data(), reply.size(), MSG_DONTWAIT);
+        auto fail = [&first](Error e) {
+            if (first.ok())
+                first = std::move(e);
+        };
+        std::size_t acked = 0;
+        std::map<std::uint32_t, bool> seen;
+        while (acked < what_.size()) {
+            ssize_t n = ::recv(fd, reply.data(), reply.size(), MSG_DONTWAIT);
             if (n < 0 && errno == EINTR)
                 continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                fail(Error(EPROTO, "nftables: " + std::to_string(what_.size() - acked) + " of " +
+                                       std::to_string(what_.size()) +
+                                       " messages were not acknowledged"));
                 return first;
+            }
             if (n < 0)
-                return Error::from_errno("reading the nftables reply");
+                return Error::from_errno("reading the nftables answers");
             int len = static_cast<int>(n);
             for (auto* nlh = reinterpret_cast<nlmsghdr*>(reply.data()); mnl_nlmsg_ok(nlh, len);
                  nlh = mnl_nlmsg_next(nlh, &len)) {
                 if (nlh->nlmsg_type != NLMSG_ERROR)
                     continue;
                 auto* err = static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-                bool already_failed = !first.ok();
-                if (err->error == 0 || already_failed)
+                const std::uint32_t seq = err->msg.nlmsg_seq;
+                if (seq == begin_seq_) {  // the commit failed as a whole
+                    fail(Error(-err->error, "nftables: committing the batch"));
                     continue;
-                auto what = what_.find(err->msg.nlmsg_seq);
-                first = Error(
-                    -err->error,
-                    "nftables: " + (what == what_.end() ? std::string("batch") : what->second));
+                }
+                auto what = what_.find(seq);
+                if (what == what_.end() || seen[seq])
+                    continue;
+                seen[seq] = true;
+                ++acked;
+                if (err->error != 0)
+                    fail(Error(-err->error, "nftables: " + what->second));
             }
         }
+        return first;
     }
 
   private:
-    static constexpr size_t kLimit = 64 * 1024;
-    nlmsghdr* header(std::uint16_t type, std::uint16_t flags, std::string what) {
+    // A message is built in place at the end of the buffer, with room for any one message.
+    static constexpr std::size_t kMessageRoom = 16 * 1024;
+    template <typename Build>
+    void append(Build build) {
+        std::size_t at = buf_.size();
+        buf_.resize(at + kMessageRoom);
+        nlmsghdr* nlh = build(buf_.data() + at);
+        buf_.resize(at + NLMSG_ALIGN(nlh->nlmsg_len));
+    }
+    template <typename Payload>
+    void message(std::uint16_t type, std::uint16_t flags, std::string what, Payload payload) {
         std::uint32_t seq = seq_++;
         what_[seq] = std::move(what);
-        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(b_)), type,
-                                              NFPROTO_IPV4, flags, seq);
-        return nlh;
+        append([&](char* at) {
+            nlmsghdr* nlh = nftnl_nlmsg_build_hdr(
+                at, type, NFPROTO_IPV4, static_cast<std::uint16_t>(flags | NLM_F_ACK), seq);
+            payload(nlh);
+            return nlh;
+        });
     }
     std::uint32_t& seq_;
+    std::uint32_t begin_seq_;
     std::vector<char> buf_;
-    mnl_nlmsg_batch* b_;
     std::map<std::uint32_t, std::string> what_;
 };
 

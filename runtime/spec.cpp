@@ -189,6 +189,12 @@ Result<Spec> build_spec(const CreateRequest& r) {
         s.network = NetworkMode::bridge;
         s.bridge = r.network;
     }
+    // Each forward is two DNAT rules in one nftables batch; past this many the batch and its
+    // acknowledgements outgrow what one netlink exchange is tested to carry (tests/privileged).
+    if (r.ports.size() > kMaxPortForwards)
+        return Error::usage("--port: " + std::to_string(r.ports.size()) +
+                            " forwards given; a container takes at most " +
+                            std::to_string(kMaxPortForwards));
     for (const auto& p : r.ports) {
         auto pf = parse_port(p);
         if (!pf)

@@ -13,6 +13,9 @@
 
 namespace volt::runtime {
 
+// The most --port forwards one container takes (see build_spec).
+inline constexpr std::size_t kMaxPortForwards = 1024;
+
 enum class NetworkMode { private_net, host, none, bridge };
 // What runs as the container's PID 1, detected at create from the image's /sbin/init. It decides
 // how nspawn reports readiness and how the guest is asked to halt.

@@ -468,3 +468,36 @@ TEST_CASE("a bridge of the user's (--network NAME) gives its subnet and gateway"
     REQUIRE_FALSE(missing);
     CHECK(missing.error().describe() == "--network br-missing: no such bridge");
 }
+
+TEST_CASE("a NAT batch larger than one netlink buffer is applied whole, every rule acknowledged",
+          "[privileged][network]") {
+    test::skip_unless(test::is_root(), "root (CAP_NET_ADMIN in the test's network namespace)");
+    auto nft = netlink::Nftables::open();
+    REQUIRE(nft.ok());
+    netlink::ContainerNat nat;
+    nat.owner = "many";
+    nat.address = *netlink::parse_ipv4("10.88.0.9");
+    nat.bridge = "voltbr0";
+    nat.subnet = *netlink::parse_subnet("10.88.0.0/16");
+    // 2 DNAT rules per forward, about 250 bytes each: 600 of them are far past the 64 KiB
+    // libmnl's batch buffer held, where the rest was dropped and the batch still "succeeded".
+    for (std::uint16_t p = 0; p < 1024; ++p)
+        nat.ports.push_back({IPPROTO_TCP, static_cast<std::uint16_t>(20000 + p), 80});
+    REQUIRE(nft->apply(nat));
+    auto rules = nft->rules();
+    REQUIRE(rules.ok());
+    std::size_t mine = 0;
+    for (const auto& r : *rules)
+        mine += r.owner == "many";
+    CHECK(mine == 3 + 2 * nat.ports.size());
+    // Applied again, the owner's rules are replaced, not doubled.
+    REQUIRE(nft->apply(nat));
+    rules = nft->rules();
+    REQUIRE(rules.ok());
+    mine = 0;
+    for (const auto& r : *rules)
+        mine += r.owner == "many";
+    CHECK(mine == 3 + 2 * nat.ports.size());
+    REQUIRE(nft->remove("many"));
+    CHECK_FALSE(test::has_nft_rules_of("many"));
+}

@@ -86,3 +86,16 @@ TEST_CASE("nameservers (--dns) are IPv4 or IPv6 addresses, only for networks vol
     r.network = "host";
     REQUIRE_FALSE(build_spec(r).ok());
 }
+
+TEST_CASE("port forwards past what one nftables batch is tested with are refused at create",
+          "[unit]") {
+    CreateRequest r;
+    r.name = "web";
+    for (std::size_t i = 0; i < kMaxPortForwards; ++i)
+        r.ports.push_back(std::to_string(10000 + i) + ":80");
+    REQUIRE(build_spec(r).ok());
+    r.ports.push_back("9999:80");
+    auto bad = build_spec(r);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().describe() == "--port: 1025 forwards given; a container takes at most 1024");
+}
