@@ -181,5 +181,5 @@ TEST_CASE("a container whose nspawn was SIGKILLed leaves nothing after delete", 
     CHECK_FALSE(test::has_nft_rules_of(name));
     CHECK_THAT(fs::read_file(sb.root() + "/network/voltbr0.leases").value(),
                !Catch::Contains(name));
-    CHECK(test::tree(sb.run_dir()) == std::vector<std::string>{"netns"});
+    CHECK(test::tree(sb.run_dir()) == std::vector<std::string>{".netns"});
 }

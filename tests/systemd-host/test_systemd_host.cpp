@@ -105,7 +105,7 @@ TEST_CASE("a container as a systemd service: create, start, exec, logs, status, 
 
     // What stop and delete must remove exists while it runs.
     CHECK(fs::exists("/run/volt/" + name + "/state.json"));
-    CHECK(fs::exists("/run/volt/netns/" + name));
+    CHECK(fs::exists("/run/volt/.netns/" + name));
     CHECK(fs::exists("/sys/class/net/ve-" + name));
     CHECK(unit_cgroups() != "");
 
@@ -167,7 +167,7 @@ TEST_CASE("a container as a systemd service: create, start, exec, logs, status, 
     REQUIRE(stopped.code == 0);
     CHECK(systemctl({"is-active", unit}) == "inactive");
     CHECK_FALSE(fs::exists("/run/volt/" + name));
-    CHECK_FALSE(fs::exists("/run/volt/netns/" + name));
+    CHECK_FALSE(fs::exists("/run/volt/.netns/" + name));
     CHECK_FALSE(fs::exists("/sys/class/net/ve-" + name));
     CHECK(test::run({"/usr/bin/machinectl", "show", name}).code != 0);
 
