@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.hpp"
+#include "cgroup/devices.hpp"
 #include "landlock/landlock.hpp"
 #include "runtime/check.hpp"
 #include "runtime/cli/cli.hpp"
@@ -102,6 +103,30 @@ std::string seccomp_enforcement(const runtime::Spec& s) {
            nspawn + ", and no_new_privs";
 }
 
+// The device policy: what it allows, and for a running container whether the program is
+// attached to its cgroup now (read back from the kernel) and where the v1 policy is.
+std::string devices_enforcement(const runtime::ContainerInfo& c) {
+    std::string policy = "closed, " +
+                         std::to_string(cgroup::default_devices().size() + c.spec.devices.size()) +
+                         " rules allowed (README: Device policy)";
+    if (!c.running || !c.state)
+        return policy + ": attached to the container's cgroup at boot";
+    auto cg = cgroup::Cgroup::open(c.state->cgroup);
+    auto ids = cg ? cgroup::attached_device_programs(cg->fd())
+                  : Result<std::vector<std::uint32_t>>(std::move(cg).error());
+    std::string out = policy + ": ";
+    if (!ids)
+        out += "cannot read the eBPF programs of " + c.state->cgroup + " (" +
+               ids.error().describe() + ")";
+    else if (ids->empty())
+        out += "NO eBPF program on " + c.state->cgroup;
+    else
+        out += "eBPF program on " + c.state->cgroup;
+    if (!c.state->cgroup_devices.empty())
+        out += "; v1 devices controller at " + c.state->cgroup_devices;
+    return out;
+}
+
 // What of the spec this version enforces, so that nobody reads a stored setting as applied.
 json enforcement(const runtime::Paths& paths, const runtime::ContainerInfo& c) {
     const runtime::Spec& s = c.spec;
@@ -109,6 +134,7 @@ json enforcement(const runtime::Paths& paths, const runtime::ContainerInfo& c) {
         {"resources", resources_enforcement(c)},
         {"landlock", landlock_enforcement(paths, s)},
         {"seccomp", seccomp_enforcement(s)},
+        {"devices", devices_enforcement(c)},
         {"network", std::string(runtime::to_string(s.network)) + ": applied at boot"},
     };
 }

@@ -122,6 +122,11 @@ TEST_CASE("the guest cannot open a host block device, with or without a user nam
             extra.insert(extra.end(), {"--no-private-users", "--landlock", "none"});
         std::string name = boot_with_planted_node(sb, loop, private_users ? "dev" : "devnu", extra);
         check_out_of_reach(sb, name, loop, !private_users);
+        // inspect reads the attachment back from the kernel.
+        std::string devices = sb.inspect(name)["enforcement"]["devices"].get<std::string>();
+        CHECK(devices.find("closed, 10 rules allowed") != std::string::npos);
+        CHECK(devices.find("eBPF program on ") != std::string::npos);
+        CHECK(devices.find("NO eBPF") == std::string::npos);
         // On a hybrid host the v1 devices controller holds the policy too, in a cgroup of the
         // container's own that stop removes.
         auto state =
