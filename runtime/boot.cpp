@@ -21,7 +21,6 @@
 #include "runtime/devices.hpp"
 #include "runtime/network.hpp"
 #include "runtime/nspawn.hpp"
-#include "runtime/options.hpp"
 #include "runtime/service.hpp"
 #include "runtime/store.hpp"
 #include "seccomp-profiles/seccomp.hpp"
@@ -189,9 +188,9 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
         return Error(ENOENT, "root file system " + paths.rootfs(name) + " is missing");
     warn_unapplied(*spec);
     // A volume's host path is the one create resolved; a symlink planted there since would bind
-    // another host directory. Checked before anything is made, so a refusal leaves nothing.
-    for (const auto& v : spec->volumes)
-        VOLT_TRY(check_volume_source(v));
+    // another host directory. Checked, with the rest of what becomes mounts and settings, before
+    // anything is made, so a refusal leaves nothing.
+    VOLT_TRY(check_stored_spec(*spec));
     // Decided before anything is made, so that `require` refuses without side effects.
     auto landlock_plan =
         runtime::landlock_plan(paths, *spec, landlock::Part::boot, spec->landlock_mode);

@@ -34,31 +34,6 @@ Result<fs::FileLock> lock_container(const Paths& paths, const std::string& name)
     }
 }
 
-namespace {
-
-// A spec read back is checked again where it becomes paths, mounts or lines of a file: a spec
-// edited (or planted) in the data root must not name another container's directories, bind over
-// /proc, or carry a line break into the .nspawn file.
-Status check_stored_spec(const Spec& spec, const std::string& name) {
-    if (spec.name != name)
-        return Error(EINVAL,
-                     "the spec names container '" + text::printable(spec.name) + "', not " + name);
-    for (const auto& v : spec.volumes) {
-        const std::string text = v.host + ":" + v.container;
-        VOLT_TRY(check_volume_path("volume", text, "host", v.host));
-        VOLT_TRY(check_volume_path("volume", text, "container", v.container));
-        if (fs::absolute(v.container) != v.container)
-            return Error::usage("volume: invalid value '" + text::printable(text) +
-                                "': the container path is not normalized");
-        VOLT_TRY(check_volume_target("volume", text, v.container));
-    }
-    for (const auto& e : spec.env)
-        VOLT_TRY(parse_env("env", e));
-    return {};
-}
-
-}  // namespace
-
 Result<Spec> load_spec(const Paths& paths, const std::string& name) {
     VOLT_TRY(validate_name(name));
     auto text = fs::read_file(paths.spec_file(name));
@@ -70,8 +45,29 @@ Result<Spec> load_spec(const Paths& paths, const std::string& name) {
     auto spec = spec_from_json(*text);
     if (!spec)
         return std::move(spec).error().context(paths.spec_file(name));
-    VOLT_TRY_CTX(check_stored_spec(*spec, name), paths.spec_file(name));
+    // A spec planted (or copied) in another container's directory must not make a command on
+    // this one act on that one's root file system, cgroup or machine.
+    if (spec->name != name)
+        return Error(EINVAL, paths.spec_file(name) + ": the spec names container '" +
+                                 text::printable(spec->name) + "', not " + name);
     return spec;
+}
+
+Status check_stored_spec(const Spec& spec) {
+    for (const auto& v : spec.volumes) {
+        const std::string text = v.host + ":" + v.container;
+        VOLT_TRY(check_volume_path("volume", text, "host", v.host));
+        VOLT_TRY(check_volume_path("volume", text, "container", v.container));
+        if (fs::absolute(v.container) != v.container)
+            return Error::usage("volume: invalid value '" + text::printable(text) +
+                                "': the container path is not normalized");
+        VOLT_TRY(check_volume_target("volume", text, v.container));
+        // Its host path was resolved at create; boot opens it without following links.
+        VOLT_TRY(check_volume_source(v));
+    }
+    for (const auto& e : spec.env)
+        VOLT_TRY(parse_env("env", e));
+    return {};
 }
 
 bool system_bus_present() {

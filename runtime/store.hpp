@@ -22,6 +22,12 @@ Result<fs::FileLock> lock_container(const Paths& paths, const std::string& name)
 // The spec of an existing container; a usage error naming it when there is none.
 Result<Spec> load_spec(const Paths& paths, const std::string& name);
 
+// A spec read back is checked again where boot makes it mounts and nspawn settings: a spec edited
+// (or planted) in the data root must not bind over /proc, carry a line break into nspawn's
+// settings, or bind a volume source that has become a symlink since create (check_volume_source).
+// Not part of load_spec, so that delete still removes a container whose spec fails it.
+Status check_stored_spec(const Spec& spec);
+
 // The container's lock, held, and its spec: how every verb that changes a container begins.
 struct Locked {
     fs::FileLock lock;

@@ -546,7 +546,8 @@ TEST_CASE("a stored spec is checked again: its name, volumes and environment", "
         REQUIRE(fs::write_file_atomic(p.spec_file("web"), to_json(spec)));
     };
     store(s);
-    CHECK(load_spec(p, "web").ok());
+    REQUIRE(load_spec(p, "web").ok());
+    CHECK(check_stored_spec(*load_spec(p, "web")).ok());
 
     Spec other = s;
     other.name = "../../etc";
@@ -558,17 +559,20 @@ TEST_CASE("a stored spec is checked again: its name, volumes and environment", "
           Volume{"/tmp", "/data/../proc", false, "directory"},
           Volume{"/tmp", "/data//x", false, "directory"},
           Volume{"tmp", "/data", false, "directory"},
-          Volume{"/tmp\nBind=/", "/data", false, "directory"}}) {
+          Volume{"/tmp\nBind=/", "/data", false, "directory"},
+          Volume{"/tmp", "/data", false, "file"}}) {
         INFO(text::printable(v.host + ":" + v.container));
         Spec bad = s;
         bad.volumes = {v};
         store(bad);
-        CHECK_FALSE(load_spec(p, "web").ok());
+        auto loaded = load_spec(p, "web");
+        REQUIRE(loaded);  // still loaded, so that delete removes it
+        CHECK_FALSE(check_stored_spec(*loaded).ok());
     }
     Spec env = s;
     env.env = {"A=x\rBind=/:/host"};
     store(env);
-    CHECK_FALSE(load_spec(p, "web").ok());
+    CHECK_FALSE(check_stored_spec(*load_spec(p, "web")).ok());
 }
 
 TEST_CASE("state cgroups: only the container's own paths below the mount", "[unit]") {
