@@ -111,6 +111,11 @@ std::vector<bpf_insn> device_program(const std::vector<DeviceRule>& rules) {
     for (const auto& rule : rules) {
         if ((rule.access & kDeviceAll) == 0)
             continue;  // allows nothing
+        // The immediates are signed 32-bit, sign-extended; the kernel's majors have 12 bits and
+        // minors 20. A number beyond that names no device: the rule can match nothing.
+        constexpr std::uint32_t kMaxImm = 0x7fffffff;
+        if ((rule.major && *rule.major > kMaxImm) || (rule.minor && *rule.minor > kMaxImm))
+            continue;
         // Each test jumps past the rule's end when it fails; offsets are fixed up below, once
         // the block's length is known.
         std::vector<bpf_insn> block;
@@ -122,18 +127,16 @@ std::vector<bpf_insn> device_program(const std::vector<DeviceRule>& rules) {
         if (rule.type != 'a')
             test(kType, rule.type == 'c' ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK);
         if ((rule.access & kDeviceAll) != kDeviceAll) {
-            // Every bit requested must be one the rule grants: requested & ~granted == 0.
+            // Every bit requested must be one the rule grants: requested & ~granted == 0 (a bit
+            // the kernel may add one day is not granted either).
             block.push_back(mov64_reg(BPF_REG_0, kAccess));
-            block.push_back(alu64_imm(BPF_AND, BPF_REG_0,
-                                      static_cast<std::int32_t>(~rule.access & kDeviceAll)));
+            block.push_back(alu64_imm(BPF_AND, BPF_REG_0, static_cast<std::int32_t>(~rule.access)));
             test(BPF_REG_0, 0);
         }
-        // The immediate is sign-extended to 64 bits; device numbers are below 2^32 but a major
-        // is at most 12 bits and a minor 20, so they stay positive.
         if (rule.major)
-            test(kMajor, static_cast<std::int32_t>(*rule.major & 0x7fffffff));
+            test(kMajor, static_cast<std::int32_t>(*rule.major));
         if (rule.minor)
-            test(kMinor, static_cast<std::int32_t>(*rule.minor & 0x7fffffff));
+            test(kMinor, static_cast<std::int32_t>(*rule.minor));
         block.push_back(alu64_imm(BPF_MOV, BPF_REG_0, 1));
         block.push_back(exit_insn());
         for (size_t j : jumps)

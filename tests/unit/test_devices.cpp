@@ -218,6 +218,18 @@ TEST_CASE("device program: no unreachable instruction, whatever the rules", "[un
     CHECK(prog.back().code == (BPF_JMP | BPF_EXIT));
 }
 
+TEST_CASE("device program: a number no device can have matches nothing", "[unit]") {
+    // Not truncated to a real device's number: 0x80000007 is not 7.
+    auto prog = device_program({{'b', 0x80000007u, 0, kDeviceAll}, {'c', 1, 0x80000003u, R}});
+    CHECK_FALSE(allows(prog, blk, 7, 0, R));
+    CHECK_FALSE(allows(prog, chr, 1, 3, R));
+    CHECK(all_reachable(prog));
+    // An access bit the kernel does not define yet is not granted by a partial rule.
+    prog = device_program({{'c', 1, 3, R | W}});
+    bpf_cgroup_dev_ctx ctx{((R | 8u) << 16) | chr, 1, 3};
+    CHECK(run(prog, ctx) == 0);
+}
+
 TEST_CASE("device access letters and v1 lines", "[unit]") {
     CHECK(parse_access("rwm") == kDeviceAll);
     CHECK(parse_access("r") == R);
