@@ -31,19 +31,6 @@ Result<std::string> read_all(int fd, const std::string& what) {
     return out;
 }
 
-Status write_all(int fd, std::string_view data, const std::string& what) {
-    while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return Error::from_errno("writing " + what);
-        }
-        data.remove_prefix(static_cast<size_t>(n));
-    }
-    return {};
-}
-
 // Empties the directory open at dirfd. dev is the file system the walk must stay on.
 Status remove_contents(int dirfd, dev_t dev, const std::string& path) {
     int dup_fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
@@ -98,6 +85,19 @@ Status remove_contents(int dirfd, dev_t dev, const std::string& path) {
 
 }  // namespace
 
+Status write_all(int fd, std::string_view data, const std::string& what) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return Error::from_errno("writing " + what);
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return {};
+}
+
 Result<std::string> read_file(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -140,50 +140,6 @@ Status write_file_atomic(const std::string& path, std::string_view content, mode
     if (durable)
         if (auto dfd = open_dir(dir))
             ::fsync(dfd->get());
-    return {};
-}
-
-Status write_file_in_root(const std::string& root, const std::string& dir, const std::string& name,
-                          std::string_view content, mode_t mode) {
-    auto root_fd = open_dir(root);
-    if (!root_fd)
-        return std::move(root_fd).error();
-    auto dir_fd = sys::openat2(root_fd->get(), dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
-                               RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-    if (!dir_fd)
-        return std::move(dir_fd).error().context(root);
-    struct stat owner;
-    if (::fstat(dir_fd->get(), &owner) < 0)
-        return Error::from_errno("stat " + root + dir);
-    if (int old = ::openat(dir_fd->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        old >= 0) {
-        UniqueFd existing(old);
-        struct stat st;
-        if (::fstat(old, &st) == 0 && S_ISREG(st.st_mode) &&
-            st.st_size == static_cast<off_t>(content.size()) && (st.st_mode & 07777) == mode &&
-            st.st_uid == owner.st_uid && st.st_gid == owner.st_gid) {
-            std::string now(content.size(), '\0');
-            if (::pread(old, now.data(), now.size(), 0) == static_cast<ssize_t>(now.size()) &&
-                now == content)
-                return {};
-        }
-    }
-    std::string tmp = "." + name + ".volt-tmp";
-    ::unlinkat(dir_fd->get(), tmp.c_str(), 0);  // from an interrupted earlier write
-    int fd = ::openat(dir_fd->get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0)
-        return Error::from_errno("creating " + root + dir + "/" + tmp);
-    UniqueFd file(fd);
-    auto fail = [&](Error e) {
-        ::unlinkat(dir_fd->get(), tmp.c_str(), 0);
-        return e;
-    };
-    if (::fchown(fd, owner.st_uid, owner.st_gid) < 0 || ::fchmod(fd, mode) < 0)
-        return fail(Error::from_errno("chown " + root + dir + "/" + tmp));
-    if (auto st = write_all(fd, content, tmp); !st)
-        return fail(std::move(st).error());
-    if (::renameat(dir_fd->get(), tmp.c_str(), dir_fd->get(), name.c_str()) < 0)
-        return fail(Error::from_errno("rename to " + root + dir + "/" + name));
     return {};
 }
 

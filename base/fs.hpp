@@ -26,13 +26,8 @@ enum class Durability { durable, volatile_ok };
 Status write_file_atomic(const std::string& path, std::string_view content, mode_t mode = 0644,
                          Durability durability = Durability::durable);
 
-// Replaces dir/name below root (a container's root file system) with content, owned like dir.
-// dir is resolved inside root (RESOLVE_IN_ROOT), so a symlink in the container's tree cannot
-// send the write onto the host; a symlink at name itself is replaced, not followed. A regular
-// file that already has this content, mode and owner is left alone: replacing a file by rename
-// makes ext4 write it out at once (auto_da_alloc), about 0.5 ms on every boot.
-Status write_file_in_root(const std::string& root, const std::string& dir, const std::string& name,
-                          std::string_view content, mode_t mode = 0644);
+// Writes all of data to fd (retrying short writes and EINTR); `what` names it in errors.
+Status write_all(int fd, std::string_view data, const std::string& what);
 
 // Writes to an existing file (cgroupfs, procfs, sysctl): one write() with the whole value.
 Status write_existing(int dirfd, const char* name, std::string_view value);

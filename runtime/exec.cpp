@@ -55,6 +55,7 @@
 #include "landlock/landlock.hpp"
 #include "runtime/confine.hpp"
 #include "runtime/container.hpp"
+#include "runtime/container_root.hpp"
 #include "runtime/nspawn.hpp"
 #include "runtime/options.hpp"
 #include "runtime/store.hpp"
@@ -269,15 +270,12 @@ Result<UniqueFd> exec_ruleset(const Paths& paths, const Spec& spec, const ExecOp
     auto ruleset = landlock::Ruleset::create(*plan);
     if (!ruleset)
         return std::move(ruleset).error();
-    std::string root_path = "/proc/" + std::to_string(leader) + "/root";
-    int root = ::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (root < 0)
-        return Error::from_errno("open " + root_path);
-    UniqueFd root_fd(root);
+    auto root = ContainerRoot::of_process(leader);
+    if (!root)
+        return std::move(root).error();
     std::string skipped;
     for (const auto& rule : plan->paths) {
-        auto target =
-            sys::openat2(root, rule.path.c_str() + 1, O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT);
+        auto target = root->open_path(rule.path, O_PATH);
         if (!target) {
             if (target.error().code() != ENOENT && target.error().code() != ENOTDIR)
                 return std::move(target).error().context("Landlock rule " + rule.path);

@@ -10,6 +10,7 @@
 #include "netlink/names.hpp"
 #include "netlink/netns.hpp"
 #include "netlink/nft.hpp"
+#include "runtime/container_root.hpp"
 #include "runtime/options.hpp"
 
 namespace volt::runtime {
@@ -332,7 +333,10 @@ Result<UniqueFd> NetworkSetup::build(const std::function<void(std::string_view)>
     std::string resolv = "# written by volt-run at boot\n";
     for (const auto& ns : plan.dns)
         resolv += "nameserver " + ns + "\n";
-    VOLT_TRY_CTX(fs::write_file_in_root(paths_.rootfs(spec_.name), "/etc", "resolv.conf", resolv),
+    auto root = ContainerRoot::open(paths_.rootfs(spec_.name));
+    if (!root)
+        return std::move(root).error().context("writing the container's resolv.conf");
+    VOLT_TRY_CTX(root->write_file("/etc", "resolv.conf", resolv, 0644),
                  "writing the container's resolv.conf");
     step("resolv.conf");
     return std::move(netns).value();

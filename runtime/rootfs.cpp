@@ -16,6 +16,7 @@
 #include "base/fd.hpp"
 #include "base/fs.hpp"
 #include "base/syscalls.hpp"
+#include "runtime/container_root.hpp"
 
 namespace volt::runtime {
 namespace {
@@ -282,20 +283,16 @@ Result<CopyStats> copy_tree(const std::string& src, const std::string& dst) {
 }
 
 InitKind detect_init(const std::string& rootfs) {
-    auto root = fs::open_dir(rootfs);
+    auto root = ContainerRoot::open(rootfs);
     if (!root)
         return InitKind::other;
     // The order in which systemd-nspawn --boot tries them: the first that exists is what boots.
-    for (const char* candidate : {"usr/lib/systemd/systemd", "lib/systemd/systemd", "sbin/init"}) {
-        auto init = sys::openat2(root->get(), candidate, O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT);
-        if (!init)
+    for (const char* candidate :
+         {"/usr/lib/systemd/systemd", "/lib/systemd/systemd", "/sbin/init"}) {
+        auto target = root->resolve(candidate);
+        if (!target)
             continue;
-        char buf[4096];
-        std::string link = "/proc/self/fd/" + std::to_string(init->get());
-        ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
-        if (n < 0)
-            return InitKind::other;
-        std::string name = fs::basename(std::string_view(buf, static_cast<size_t>(n)));
+        std::string name = fs::basename(*target);
         if (name == "systemd")
             return InitKind::systemd;
         if (name == "busybox")

@@ -5,6 +5,7 @@
 #include "base/fs.hpp"
 #include "cgroup/cgroup.hpp"
 #include "runtime/container.hpp"
+#include "runtime/container_root.hpp"
 #include "runtime/store.hpp"
 #include "units/journal.hpp"
 #include "units/units.hpp"
@@ -142,13 +143,17 @@ Status logs(const Paths& paths, const std::string& name, const LogsOptions& opti
     q.follow = options.follow;
     // The guest's own journal, when nspawn linked it to the host: its entries carry the guest's
     // machine id. A guest without one (busybox) has only its console, which is in the unit's.
-    auto first_word = [](const std::string& path) {
-        auto text = fs::read_file(path);
+    // The guest's file through its root handle (no link followed out, a FIFO or a huge file
+    // refused): a machine id is 33 bytes.
+    constexpr std::size_t kMachineIdMax = 64;
+    auto first_word = [](const Result<std::string>& text) {
         auto w = text ? fs::words(*text) : std::vector<std::string_view>();
         return w.empty() ? std::string() : std::string(w[0]);
     };
-    std::string guest = first_word(paths.rootfs(name) + "/etc/machine-id");
-    if (guest.size() == 32 && guest != first_word("/etc/machine-id"))
+    auto root = ContainerRoot::open(paths.rootfs(name));
+    std::string guest =
+        root ? first_word(root->read_file("/etc/machine-id", kMachineIdMax)) : std::string();
+    if (guest.size() == 32 && guest != first_word(fs::read_file("/etc/machine-id")))
         q.machine_id = guest;
     std::size_t shown = 0;
     VOLT_TRY(units::read_journal(q, stop_fd, [&](const units::JournalEntry& e) {
