@@ -22,48 +22,74 @@ inline bool has_control(std::string_view s) {
 
 // Well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF). systemd ignores a
 // line of a unit or settings file that is not.
+// The length of the well-formed UTF-8 sequence that starts at s[i] (1 for ASCII), or 0 when
+// none does (a stray continuation byte, an overlong form, a surrogate, a cut-off sequence).
+inline size_t utf8_length(std::string_view s, size_t i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    unsigned cp;
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xe0) == 0xc0) {
+        n = 1;
+        cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+        n = 2;
+        cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+        n = 3;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (i + n >= s.size())  // the sequence is cut off
+        return 0;
+    for (size_t k = 1; k <= n; ++k) {
+        auto cc = static_cast<unsigned char>(s[i + k]);
+        if ((cc & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr unsigned kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n + 1;
+}
+
 inline bool valid_utf8(std::string_view s) {
     for (size_t i = 0; i < s.size();) {
-        auto c = static_cast<unsigned char>(s[i]);
-        size_t n;
-        unsigned cp;
-        if (c < 0x80) {
-            ++i;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
+        size_t n = utf8_length(s, i);
+        if (n == 0)
             return false;
-        }
-        if (i + n >= s.size())  // the sequence is cut off
-            return false;
-        for (size_t k = 1; k <= n; ++k) {
-            auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (cc & 0x3f);
-        }
-        static constexpr unsigned kMin[] = {0, 0x80, 0x800, 0x10000};
-        if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n + 1;
+        i += n;
     }
     return true;
 }
 
-// Text for a one-line message: control characters and DEL as C escapes (\n, \x1b), so
-// that a hostile value can neither end the line nor move the cursor.
+// Text for a one-line message: control characters, DEL and bytes that are not UTF-8 as C
+// escapes (\n, \x1b, \xff), so that a hostile value can neither end the line, move the cursor
+// nor garble the terminal.
 inline std::string printable(std::string_view s) {
     static constexpr char kHex[] = "0123456789abcdef";
     std::string out;
-    for (char c : s) {
+    auto hex = [&out](unsigned char c) {
+        out += "\\x";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+    };
+    for (size_t i = 0; i < s.size();) {
+        char c = s[i];
+        size_t n = utf8_length(s, i);
+        if (n > 1) {
+            out.append(s.substr(i, n));
+            i += n;
+            continue;
+        }
+        ++i;
+        if (n == 0) {
+            hex(static_cast<unsigned char>(c));
+            continue;
+        }
         if (!is_control(c)) {
             out += c;
             continue;
@@ -79,9 +105,7 @@ inline std::string printable(std::string_view s) {
                 out += "\\t";
                 break;
             default:
-                out += "\\x";
-                out += kHex[static_cast<unsigned char>(c) >> 4];
-                out += kHex[static_cast<unsigned char>(c) & 0xf];
+                hex(static_cast<unsigned char>(c));
         }
     }
     return out;

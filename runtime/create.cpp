@@ -104,6 +104,13 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     auto self = proc::self_exe();
     if (!self)
         return std::move(self).error();
+    // The spec is written last, when everything else exists: find out now, before anything is
+    // made, whether it can be (build_spec checked the text; this catches what it may miss).
+    try {
+        (void)to_json(spec);
+    } catch (const std::exception& e) {
+        return Error(EINVAL, std::string("the spec cannot be stored: ") + e.what());
+    }
 
     VOLT_TRY(fs::mkdir_p(paths.root + "/config", 0700));
     VOLT_TRY(fs::mkdir_p(paths.root + "/containers", 0700));

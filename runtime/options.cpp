@@ -307,6 +307,14 @@ Result<PortForward> parse_port(std::string_view text) {
     return pf;
 }
 
+Status check_text(std::string_view option, std::string_view value) {
+    if (text::has_control(value))
+        return bad(option, value, "control characters are not allowed");
+    if (!text::valid_utf8(value))
+        return bad(option, value, "not valid UTF-8");
+    return {};
+}
+
 Result<std::string> parse_env(std::string_view option, std::string_view text) {
     auto eq = text.find('=');
     if (eq == std::string_view::npos)

@@ -14,6 +14,11 @@ namespace volt::runtime {
 // Container names: 1–64 of [A-Za-z0-9_.-], not starting with '.' or '-'.
 Status validate_name(std::string_view name);
 
+// A value that ends up in the spec, the unit or the .nspawn file as text: no control characters
+// and well-formed UTF-8 (JSON cannot hold anything else, and systemd drops such lines). The
+// error names the option and shows the value with the bad bytes escaped.
+Status check_text(std::string_view option, std::string_view value);
+
 // "512M", "2G", "1048576": bytes, with an optional binary suffix K, M, G, T (or KiB … TiB, case
 // insensitive). Zero and negative sizes are rejected.
 Result<std::uint64_t> parse_size(std::string_view option, std::string_view text);

@@ -166,6 +166,14 @@ Resources merge(Resources base, const Resources& c) {
 
 Result<Spec> build_spec(const CreateRequest& r) {
     VOLT_TRY(validate_name(r.name));
+    // Text that is stored as it was given: checked before anything else, so that no later
+    // step (the JSON of the spec above all) meets bytes it cannot hold.
+    for (const auto& [option, value] :
+         {std::pair<const char*, const std::string&>{"--image", r.image},
+          {"--kernel", r.kernel},
+          {"--seccomp", r.seccomp},
+          {"--landlock", r.landlock}})
+        VOLT_TRY(check_text(option, value));
     Spec s;
     s.name = r.name;
 

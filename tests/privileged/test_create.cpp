@@ -106,7 +106,14 @@ TEST_CASE("invalid create options: one line naming the value, exit 2, nothing cr
         {{"create", "ok", "--image", img, "--landlock", bad_policy},
          bad_policy + ":2: unknown right 'wrte'"},
         {{"create", "ok", "--image", img, "--landlock-mode", "maybe"}, "'maybe'"},
+        // Bytes JSON cannot hold: create aborted (134) after the copy and left the name wedged.
+        {{"create", "ok", "--image", img, "--env", "A=\xff"}, "'A=\\xff'"},
+        {{"create", "ok", "--image", src / "im\xff"}, "im\\xff'"},
+        {{"create", "ok", "--image", img, "--kernel", src / "k\xff"}, "k\\xff'"},
+        {{"create", "ok", "--image", img, "--seccomp", src / "p\xff.json"}, "p\\xff.json'"},
+        {{"create", "ok", "--image", img, "--landlock", src / "l\xff"}, "l\\xff'"},
     };
+    REQUIRE(fs::mkdir_p(src / "im\xff").ok());
     for (const auto& c : cases) {
         auto r = sb.volt(c.args);
         INFO(r.err);
@@ -120,6 +127,9 @@ TEST_CASE("invalid create options: one line naming the value, exit 2, nothing cr
         CHECK(entry.find("ok") == std::string::npos);
     CHECK_FALSE(fs::exists(sb.root() + "/config/ok"));
     CHECK(test::tree(sb.unit_dir()).empty());
+    // The name was never taken.
+    REQUIRE(sb.volt({"create", "ok", "--image", img}).code == 0);
+    REQUIRE(sb.volt({"delete", "ok"}).code == 0);
 }
 
 TEST_CASE("a create that fails half-way rolls back completely", "[privileged][rootless]") {

@@ -9,6 +9,7 @@
 #include "base/fd.hpp"
 #include "base/fs.hpp"
 #include "base/proc.hpp"
+#include "base/text.hpp"
 #include "cgroup/cgroup.hpp"
 #include "support.hpp"
 
@@ -161,4 +162,14 @@ TEST_CASE("/proc/PID/cgroup membership", "[unit]") {
     CHECK(m->unified == "/");
     CHECK(m->named_systemd.empty());
     CHECK_FALSE(cgroup::parse_proc_cgroup("4:memory:/x\n").ok());
+}
+
+TEST_CASE("printable: one line of valid UTF-8, whatever the bytes", "[unit]") {
+    CHECK(text::printable("web") == "web");
+    CHECK(text::printable("caf\xc3\xa9") == "caf\xc3\xa9");  // UTF-8 stays as it is
+    CHECK(text::printable("a\nb\x1b") == "a\\nb\\x1b");
+    CHECK(text::printable("im\xff") == "im\\xff");
+    CHECK(text::printable("\xc3") == "\\xc3");                    // cut off
+    CHECK(text::printable("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // a surrogate
+    CHECK(text::valid_utf8(text::printable("\xff\xfe\x80 \xc0\xaf")));
 }
