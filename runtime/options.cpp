@@ -85,6 +85,24 @@ Status validate_name(std::string_view name) {
     return {};
 }
 
+Status validate_new_name(std::string_view name) {
+    VOLT_TRY(validate_name(name));
+    auto fail = [&](const char* why) {
+        return Error::usage("invalid container name '" + text::printable(name) + "': " + why +
+                            " (it is the machine name systemd-nspawn boots it as)");
+    };
+    for (std::string_view label : fs::split(name, '.')) {
+        if (label.empty())
+            return fail("an empty label (two dots, or a dot at the end)");
+        if (label.front() == '-' || label.back() == '-')
+            return fail("a label starts or ends with '-'");
+        for (char c : label)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-')
+                return fail("only letters, digits, '-' and '.' are allowed");
+    }
+    return {};
+}
+
 Result<std::uint64_t> parse_size(std::string_view option, std::string_view text) {
     size_t digits = 0;
     while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))

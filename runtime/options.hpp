@@ -11,8 +11,15 @@
 
 namespace volt::runtime {
 
-// Container names: 1–64 of [A-Za-z0-9_.-], not starting with '.' or '-'.
+// Container names as every command takes them: 1–64 of [A-Za-z0-9_.-], not starting with '.' or
+// '-'. Lenient on purpose, so that containers created by earlier versions can still be listed,
+// stopped and deleted.
 Status validate_name(std::string_view name);
+
+// A name for a new container (create): also one systemd-nspawn takes as a machine name, which
+// boot passes it as. Dot-separated labels of letters, digits and '-', none empty, none starting
+// or ending with '-'; so no '_', no "a..b", no trailing '.' or '-'.
+Status validate_new_name(std::string_view name);
 
 // A value that ends up in the spec, the unit or the .nspawn file as text: no control characters
 // and well-formed UTF-8 (JSON cannot hold anything else, and systemd drops such lines). The

@@ -165,7 +165,7 @@ Resources merge(Resources base, const Resources& c) {
 }
 
 Result<Spec> build_spec(const CreateRequest& r) {
-    VOLT_TRY(validate_name(r.name));
+    VOLT_TRY(validate_new_name(r.name));
     // Text that is stored as it was given: checked before anything else, so that no later
     // step (the JSON of the spec above all) meets bytes it cannot hold.
     for (const auto& [option, value] :

@@ -38,6 +38,26 @@ TEST_CASE("container names", "[unit]") {
     }
 }
 
+TEST_CASE("new container names are machine names systemd-nspawn takes", "[unit]") {
+    // Checked against systemd-nspawn 252 -M NAME: these it takes...
+    for (const std::string& ok : std::vector<std::string>{"web", "a-b", "a--b", "A.b", "1web",
+                                                          "a.b.c", std::string(64, 'x')})
+        CHECK(validate_new_name(ok).ok());
+    // ... and these it refuses ("Invalid machine name"): create did take them, and boot failed
+    // late, after it had built cgroups and the network.
+    for (const std::string& bad :
+         std::vector<std::string>{"my_web", "web-", "web.", "a..b", "a-.b", "a.-b", "-web", ".web",
+                                  std::string(63, 'a') + ".b", "web-1.prod_2"}) {
+        auto st = validate_new_name(bad);
+        INFO(bad);
+        CHECK_FALSE(st.ok());
+        CHECK(st.error().kind() == ErrorKind::usage);
+        CHECK(st.error().describe().find("'" + bad + "'") != std::string::npos);
+    }
+    // Existing containers keep names every other command takes.
+    CHECK(validate_name("my_web").ok());
+}
+
 TEST_CASE("sizes", "[unit]") {
     CHECK(*parse_size("--memory", "512M") == 512ull << 20);
     CHECK(*parse_size("--memory", "2G") == 2ull << 30);
