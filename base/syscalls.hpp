@@ -81,6 +81,11 @@ inline int close_range_cloexec(unsigned first) {
     return static_cast<int>(::syscall(SYS_close_range, first, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */));
 }
 
+// Linux 5.9. Closes every fd from `first` up. -1/errno.
+inline int close_range(unsigned first) {
+    return static_cast<int>(::syscall(SYS_close_range, first, ~0U, 0U));
+}
+
 // Linux 2.6.10. keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new anonymous session keyring for
 // the caller, replacing the inherited one. Raw, -1/errno, for a CLONE_VM child.
 inline int join_new_session_keyring() {

@@ -20,6 +20,16 @@ std::string relative(std::string_view path) {
     return path.empty() ? std::string(".") : std::string(path);
 }
 
+// Opens the file an O_PATH handle (already checked to be a regular file) refers to, through
+// /proc/self/fd: the inode itself, whatever has been renamed over its name since.
+Result<UniqueFd> reopen(int handle, int flags) {
+    std::string link = "/proc/self/fd/" + std::to_string(handle);
+    int fd = ::open(link.c_str(), flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return Error::from_errno("reopening");
+    return UniqueFd(fd);
+}
+
 }  // namespace
 
 Result<ContainerRoot> ContainerRoot::open(const std::string& rootfs) {
@@ -50,14 +60,19 @@ Result<UniqueFd> ContainerRoot::open_path(std::string_view path, int flags) cons
 
 Result<std::string> ContainerRoot::read_file(std::string_view path, std::size_t max_bytes) const {
     const std::string what = where_ + ": " + std::string(path);
-    auto fd = open_path(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY);
-    if (!fd)
-        return std::move(fd).error();
+    // A handle first, then the check, then the open: opening a device node the guest planted
+    // there (one it was given with --device) could already act on the device.
+    auto handle = open_path(path, O_PATH | O_NOFOLLOW);
+    if (!handle)
+        return std::move(handle).error();
     struct stat st;
-    if (::fstat(fd->get(), &st) < 0)
+    if (::fstat(handle->get(), &st) < 0)
         return Error::from_errno("stat " + what);
     if (!S_ISREG(st.st_mode))
         return Error(EINVAL, what + ": not a regular file");
+    auto fd = reopen(handle->get(), O_RDONLY);
+    if (!fd)
+        return std::move(fd).error().context(what);
     if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
         return Error(EFBIG, what + ": larger than " + std::to_string(max_bytes) + " bytes");
     std::string out;
@@ -87,17 +102,20 @@ Status ContainerRoot::write_file(std::string_view dir, const std::string& name,
     struct stat owner;
     if (::fstat(dir_fd->get(), &owner) < 0)
         return Error::from_errno("stat " + where_ + ": " + std::string(dir));
-    // Unchanged: leave it. O_NONBLOCK, so that a FIFO planted there cannot stall us.
-    if (int old = ::openat(dir_fd->get(), name.c_str(),
-                           O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    // Unchanged: leave it. Only a regular file is ever opened (a FIFO would stall us, a device
+    // node act on the device); anything else is replaced below.
+    if (int old = ::openat(dir_fd->get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
         old >= 0) {
-        UniqueFd existing(old);
+        UniqueFd handle(old);
         struct stat st;
         if (::fstat(old, &st) == 0 && S_ISREG(st.st_mode) &&
             st.st_size == static_cast<off_t>(content.size()) && (st.st_mode & 07777) == mode &&
             st.st_uid == owner.st_uid && st.st_gid == owner.st_gid) {
             std::string now(content.size(), '\0');
-            if (::pread(old, now.data(), now.size(), 0) == static_cast<ssize_t>(now.size()) &&
+            if (auto existing = reopen(old, O_RDONLY);
+                existing &&
+                ::pread(existing->get(), now.data(), now.size(), 0) ==
+                    static_cast<ssize_t>(now.size()) &&
                 now == content)
                 return {};
         }

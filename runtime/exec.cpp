@@ -4,22 +4,27 @@
 // 1. The parent joins only the container's pid namespace (setns on the leader's pidfd). That
 //    decides the namespace of its *children*; the parent itself stays where it is.
 // 2. The child is started the way posix_spawn starts one (CLONE_VM | CLONE_VFORK, see
-//    sys::clone_vfork), and first writes itself into the container's payload cgroup. This must
-//    happen with host credentials and in the host's cgroup namespace: cgroup migration checks
-//    write access to the common ancestor's cgroup.procs and, inside a cgroup namespace, that both
-//    cgroups lie below its root, checks a process that had already joined the container's user
-//    or cgroup namespace would fail.
-// 3. The child joins the remaining namespaces (user first, the kernel orders that) with one
-//    setns on the same pidfd, changes directory, enters the Landlock domain and execs. Between
-//    clone and execve it only makes system calls; everything it needs was prepared by the parent.
-// 4. Nothing of the caller crosses into the container but stdin, stdout and stderr: every other
-//    fd is marked close-on-exec (close_range), the command gets a session keyring of its own
-//    (the caller's would otherwise be reachable through KEY_SPEC_SESSION_KEYRING), and
-//    no_new_privs is set unless asked not to, so a setuid file in the container's tree cannot
-//    raise anything.
+//    sys::clone_vfork). Born in the container's pid namespace, it is visible to the guest from
+//    its first instruction, so it first makes itself not dumpable and joins the container's
+//    mount, UTS, IPC and network namespaces (its root and cwd become the container's). Then it
+//    writes itself into the container's payload cgroup. That must happen with host credentials
+//    and in the host's cgroup namespace: cgroup migration checks write access to the common
+//    ancestor's cgroup.procs and, inside a cgroup namespace, that both cgroups lie below its
+//    root, checks a process that had already joined the container's user or cgroup namespace
+//    would fail.
+// 3. The child joins the cgroup (and user) namespace with a second setns on the same pidfd,
+//    changes directory, enters the Landlock domain and execs. Between clone and execve it only
+//    makes system calls; everything it needs was prepared by the parent.
+// 4. Nothing of the caller crosses into the container but stdin, stdout and stderr: the exec
+//    verb closes every inherited fd before it opens anything, and the child marks what volt-run
+//    itself opened close-on-exec; the command gets a session keyring of its own (the caller's
+//    would otherwise be reachable through KEY_SPEC_SESSION_KEYRING), no supplementary groups,
+//    umask 022, the default personality and the init's resource limits; no_new_privs is set
+//    unless asked not to, so a setuid file in the container's tree cannot raise anything.
 // 5. Two seccomp filters, as the guest's own processes carry: the one nspawn gives the guest's
 //    init (rebuilt by volt-run, seccomp::nspawn_restrictions_profile: exec'd commands do not
-//    descend from that init) and the container's profile.
+//    descend from that init; it also refuses TIOCSTI and TIOCLINUX on the caller's terminal)
+//    and the container's profile.
 //
 // The Landlock ruleset is built by the parent. Its path rules are opened below
 // /proc/LEADER/root with RESOLVE_IN_ROOT: that is the container's root in the container's mount
@@ -36,10 +41,13 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -71,13 +79,17 @@ constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 // container has its own user namespace.
 constexpr int kChildNamespaces =
     CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
+// Joined before the cgroup write: with host credentials, outside the container's cgroup
+// namespace (see 2. above), but already with the container's root.
+constexpr int kJoinedFirst = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
 // Signals the parent relays to the command, as a shell would.
 constexpr std::array<int, 6> kForwarded = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 // What the child reports through the CLOEXEC pipe when it cannot exec (EOF means exec worked).
 struct ChildFailure {
     // 1 setns, 2 chdir, 3 execve, 4 joining the cgroup, 5 becoming root, 6 Landlock, 7 seccomp,
-    // 8 capabilities, 9 session keyring, 10 closing inherited fds, 11 no_new_privs
+    // 8 capabilities, 9 session keyring, 10 closing inherited fds, 11 no_new_privs, 12 dumpable,
+    // 13 resource limits
     int stage;
     int err;
 };
@@ -100,6 +112,11 @@ struct ChildPlan {
     const sock_filter* nspawn_filter = nullptr;  // nspawn's restrictions of the guest
     std::size_t nspawn_filter_len = 0;
     bool no_new_privs = true;
+    rlimit rlimits[RLIM_NLIMITS] = {};  // the container's init's, set in the child
+    // The same, no higher than the caller's hard limits: what the child sets when raising a hard
+    // limit is refused (no CAP_SYS_RESOURCE, as on our CI machines).
+    rlimit rlimits_capped[RLIM_NLIMITS] = {};
+    int rlimit_count = 0;
 };
 
 // The child runs on a stack of its own; the sanitizers' bookkeeping does not know that stack,
@@ -115,20 +132,43 @@ struct ChildPlan {
 [[noreturn]] VOLT_CHILD_CODE void run_child(const ChildPlan& plan, const sigset_t& original_mask) {
     // Shares the parent's memory (CLONE_VM): no allocation, no library state, only syscalls.
     auto fail = [&plan](int stage, int err) VOLT_CHILD_CODE { child_fail(plan, stage, err); };
+    // From its first instruction the child is visible in the container's pid namespace while it
+    // still has host credentials. Not dumpable: the guest may not open its /proc entries (mem,
+    // root, fd) or ptrace it without CAP_SYS_PTRACE in the host's user namespace; execve makes
+    // the command dumpable again.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        fail(12, errno);
     ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
+    // The container's mount namespace first: root and cwd become the container's, so that the
+    // host's file system is never reachable through this process, not even for the moment the
+    // cgroup write takes (15–22 ms at times, DESIGN.md).
+    if (::setns(plan.leader_pidfd, plan.namespaces & kJoinedFirst) < 0)
+        fail(1, errno);
     if (plan.cgroup_procs_fd >= 0 && ::write(plan.cgroup_procs_fd, "0", 1) < 0)
         fail(4, errno);
     if (plan.v1_procs_fd >= 0 && ::write(plan.v1_procs_fd, "0", 1) < 0)
         fail(4, errno);
-    if (::setns(plan.leader_pidfd, plan.namespaces) < 0)
+    if (::setns(plan.leader_pidfd, plan.namespaces & ~kJoinedFirst) < 0)
         fail(1, errno);
+    // Raw syscalls: glibc's wrappers would try to sync other threads. No supplementary group of
+    // the caller's survives; in a user namespace setgroups may be "deny" (and there are none).
+    if (::syscall(SYS_setgroups, 0, nullptr) < 0 && !(plan.namespaces & CLONE_NEWUSER))
+        fail(5, errno);
     if (plan.namespaces & CLONE_NEWUSER) {
         // Joining a user namespace keeps the host ids, which are unmapped there; become the
-        // container's root. Raw syscalls: glibc's wrappers would try to sync other threads.
-        (void)::syscall(SYS_setgroups, 0, nullptr);  // refused when setgroups is "deny"
+        // container's root.
         if (::syscall(SYS_setresgid, 0, 0, 0) < 0 || ::syscall(SYS_setresuid, 0, 0, 0) < 0)
             fail(5, errno);
     }
+    // Nor the caller's umask, personality (setarch -R would turn off ASLR) or resource limits:
+    // the container init's limits, read by the parent.
+    ::umask(022);
+    (void)::syscall(SYS_personality, 0 /* PER_LINUX */);
+    for (int r = 0; r < plan.rlimit_count; ++r)
+        if (::syscall(SYS_prlimit64, 0, r, &plan.rlimits[r], nullptr) < 0 &&
+            (errno != EPERM ||
+             ::syscall(SYS_prlimit64, 0, r, &plan.rlimits_capped[r], nullptr) < 0))
+            fail(13, errno);
     if (::chdir(plan.workdir) < 0)
         fail(2, errno);
     // The container's capabilities and no more: drop from the bounding set what its init lacks
@@ -243,6 +283,10 @@ Error child_error(const ChildFailure& f, const ExecOptions& o) {
             return Error(f.err, "closing the caller's file descriptors");
         case 11:
             return Error(f.err, "setting no_new_privs");
+        case 12:
+            return Error(f.err, "making the child not dumpable");
+        case 13:
+            return Error(f.err, "setting the container's resource limits");
         default:
             break;
     }
@@ -446,6 +490,18 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
     plan.nspawn_filter = nspawn_filter->insns.data();
     plan.nspawn_filter_len = nspawn_filter->insns.size();
     plan.no_new_privs = !o.allow_new_privileges;
+    // The container's resource limits, not the caller's: its init's.
+    for (int r = 0; r < RLIM_NLIMITS; ++r) {
+        auto resource = static_cast<__rlimit_resource>(r);
+        rlimit own{};
+        if (::prlimit(leader, resource, nullptr, &plan.rlimits[r]) < 0 ||
+            ::getrlimit(resource, &own) < 0)
+            return Error::from_errno("reading the resource limits of the container's init");
+        rlimit& capped = plan.rlimits_capped[r];
+        capped.rlim_max = std::min(plan.rlimits[r].rlim_max, own.rlim_max);
+        capped.rlim_cur = std::min(plan.rlimits[r].rlim_cur, capped.rlim_max);
+    }
+    plan.rlimit_count = RLIM_NLIMITS;
     auto their_user = proc::namespace_inode(leader, "user");
     auto our_user = proc::namespace_inode(::getpid(), "user");
     if (their_user && our_user && *their_user != *our_user)

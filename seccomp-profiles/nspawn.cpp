@@ -84,6 +84,8 @@ constexpr Gated kGated[] = {
 constexpr unsigned kAfNetlink = 16;
 constexpr unsigned kNetlinkAudit = 9;
 constexpr unsigned kEafnosupport = 97;
+constexpr unsigned kTiocsti = 0x5412;
+constexpr unsigned kTioclinux = 0x541C;
 
 }  // namespace
 
@@ -108,11 +110,30 @@ std::string nspawn_restrictions_profile(std::uint64_t bounding) {
          {{{"index", 0}, {"value", kAfNetlink}, {"op", "SCMP_CMP_EQ"}},
           {{"index", 2}, {"value", kNetlinkAudit}, {"op", "SCMP_CMP_EQ"}}}},
     };
+    // Not nspawn's, but of the same kind: an exec'd command holds the caller's terminal, and
+    // TIOCSTI (type into it) or TIOCLINUX (read or paste the console) would let the guest's
+    // binaries drive the shell that ran volt-run. The command is an unsigned int: compare its
+    // low 32 bits.
+    json tty_injection = {
+        {"names", {"ioctl"}},
+        {"action", "SCMP_ACT_ERRNO"},
+        {"errnoRet", 1},
+        {"args",
+         {{{"index", 1},
+           {"value", 0xffffffffu},
+           {"valueTwo", kTiocsti},
+           {"op", "SCMP_CMP_MASKED_EQ"}}}},
+    };
+    json tty_console = tty_injection;
+    tty_console["args"][0]["valueTwo"] = kTioclinux;
     json profile = {
         {"defaultAction", "SCMP_ACT_ALLOW"},
         {"archMap", arch_map},
         {"syscalls",
-         {{{"names", names}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}, audit_socket}},
+         {{{"names", names}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}},
+          audit_socket,
+          tty_injection,
+          tty_console}},
     };
     return profile.dump();
 }

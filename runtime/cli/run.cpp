@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.hpp"
+#include "base/syscalls.hpp"
 #include "cgroup/devices.hpp"
 #include "landlock/landlock.hpp"
 #include "runtime/check.hpp"
@@ -190,6 +191,10 @@ int do_create(const Invocation& inv, const CreateCmd& c) {
 }
 
 int do_exec(const Invocation& inv, const ExecCmd& c) {
+    // Before anything is opened: no fd the caller left open (a host directory, a socket) may
+    // reach the command, nor sit in the child while it joins the container.
+    if (sys::close_range(3) < 0)
+        return fail(Error::from_errno("closing inherited file descriptors"));
     auto code = runtime::exec(inv.paths, c.name, c.options);
     if (!code)
         return fail(code.error());

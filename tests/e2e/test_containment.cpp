@@ -217,8 +217,11 @@ TEST_CASE("exec'd commands inherit no file descriptor but stdio, and get no_new_
     ::close(file);
     ::close(dir);
     INFO(r.out << r.err);
-    // ls sees 0, 1, 2 and the directory it reads (3).
-    CHECK(r.out.find("0\n1\n2\n3\n") == 0);
+    // ls sees 0, 1, 2 and the directory it reads (3), nothing else.
+    CHECK(r.out.rfind("0\n1\n2\n3\n", 0) == 0);
+    CHECK(r.out.find("\n4\n") == std::string::npos);
+    CHECK(r.out.find("\n" + std::to_string(file) + "\n") == std::string::npos);
+    CHECK(r.out.find("\n" + std::to_string(dir) + "\n") == std::string::npos);
     CHECK(r.out.find("wrote") == std::string::npos);
     CHECK(fs::read_file(host_file).value() == "");
     // no_new_privs, unless asked otherwise.
@@ -259,6 +262,40 @@ TEST_CASE("the guest inherits no file descriptor of the caller of boot", "[e2e]"
             CHECK(std::string(target) != host_file);
         }
     }
+    REQUIRE(sb.volt({"stop", name}).code == 0);
+    REQUIRE(sb.volt({"delete", name}).code == 0);
+}
+
+TEST_CASE("exec'd commands take no groups, umask, personality or limits of the caller", "[e2e]") {
+    test::require_container_host();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));
+    REQUIRE(test::have_program("/usr/bin/setpriv"));
+    test::Sandbox sb;
+    std::string name = sb.unique_name("ccr");
+    // Without a user namespace the command keeps host ids: what it must not keep shows best.
+    REQUIRE(sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none",
+                     "--no-private-users"})
+                .code == 0);
+    auto r = sb.volt({"boot", "--detach", name});
+    INFO("boot: " << r.err);
+    REQUIRE(r.code == 0);
+    std::vector<std::string> env = sb.env();
+    // The caller: in group 6 (disk) and 4242, umask 077, ASLR off, 64 open files (soft limit:
+    // without CAP_SYS_RESOURCE nobody may raise a hard one again).
+    r = test::run({"/usr/bin/setpriv", "--groups", "6,4242", "--", "/bin/sh", "-c",
+                   "umask 077; ulimit -S -n 64; exec setarch -R \"$0\" exec \"$1\" -- sh -c "
+                   "'grep -E \"^Groups\" /proc/self/status; umask; cat /proc/self/personality; "
+                   "ulimit -n'",
+                   test::volt_run_binary(), name},
+                  env);
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    std::string groups = r.out.substr(0, r.out.find('\n'));
+    CHECK(groups.rfind("Groups:", 0) == 0);
+    CHECK(groups.find_first_of("0123456789") == std::string::npos);
+    CHECK(r.out.find("\n0022\n") != std::string::npos);
+    CHECK(r.out.find("\n00000000\n") != std::string::npos);
+    CHECK(r.out.find("\n64\n") == std::string::npos);
     REQUIRE(sb.volt({"stop", name}).code == 0);
     REQUIRE(sb.volt({"delete", name}).code == 0);
 }

@@ -138,6 +138,19 @@ TEST_CASE("nspawn's restrictions: what the guest is refused, by capability", "[u
           (SECCOMP_RET_ERRNO | EAFNOSUPPORT));
     CHECK(verdict(*bpf, SYS_socket, AF_NETLINK, NETLINK_ROUTE) == SECCOMP_RET_ALLOW);
     CHECK(verdict(*bpf, SYS_socket, AF_INET, 0) == SECCOMP_RET_ALLOW);
+    // The caller's terminal cannot be typed into or read through the console ioctls; other
+    // ioctls pass (the upper 32 bits of the command are ignored, as the kernel does).
+    auto ioctl = [&](std::uint64_t cmd) {
+        seccomp_data d{};
+        d.nr = SYS_ioctl;
+        d.arch = kArch;
+        d.args[1] = cmd;
+        return test::run_filter(bpf->insns, d);
+    };
+    CHECK(ioctl(0x5412) == eperm);                 // TIOCSTI
+    CHECK(ioctl(0xffffffff00005412ULL) == eperm);  // TIOCSTI with garbage above
+    CHECK(ioctl(0x541C) == eperm);                 // TIOCLINUX
+    CHECK(ioctl(0x5401) == SECCOMP_RET_ALLOW);     // TCGETS
     // What a capability allows follows the bounding set.
     auto no_ptrace = compile(nspawn_restrictions_profile(~kSysPtrace), "nspawn", o);
     REQUIRE(no_ptrace.ok());
