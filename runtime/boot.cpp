@@ -101,9 +101,12 @@ Result<Placement> place_self(const Paths& paths, const std::string& name,
         } else if (!st) {
             return fail(std::move(st).error().context("v1 device policy"));
         } else {
+            // nspawn and the guest go one level below the policy: the guest's cgroup namespace
+            // is rooted there, and a guest root that mounts the devices hierarchy and writes its
+            // own devices.allow can never be granted more than this parent has.
             p.origin_devices = mounts->devices + self->devices;
-            if (auto joined = cgroup::create_and_attach(p.devices, 0); !joined)
-                return fail(std::move(joined).error().context("joining " + p.devices));
+            if (auto joined = cgroup::create_and_attach(p.devices + "/payload", 0); !joined)
+                return fail(std::move(joined).error().context("joining " + p.devices + "/payload"));
         }
     }
     if (!p.origin_v1.empty()) {
@@ -132,11 +135,12 @@ void undo_placement(const Placement& p) {
     if (!p.origin_devices.empty())
         (void)cgroup::create_and_attach(p.origin_devices, 0);
     (void)cgroup::create_and_attach(p.origin_unified, 0);
-    (void)cgroup::remove_tree(p.unified);
+    // With the volt.slice parents made for it, where nothing else uses them.
+    (void)remove_container_cgroup(p.unified);
     if (!p.v1.empty())
-        (void)cgroup::remove_tree(p.v1);
+        (void)remove_container_cgroup(p.v1);
     if (!p.devices.empty())
-        (void)cgroup::remove_tree(p.devices);
+        (void)remove_container_cgroup(p.devices);
 }
 
 // Enforces the boot part of the container's Landlock policy on this process, which becomes

@@ -107,7 +107,8 @@ pid_t find_leader(pid_t nspawn_pid) {
 }
 
 // Removes a container's own cgroup, and volt.slice above it once no container is left there.
-namespace {
+namespace {}  // namespace
+
 Status remove_container_cgroup(const std::string& path) {
     VOLT_TRY(cgroup::remove_tree(path));
     std::string parent = fs::dirname(path);
@@ -115,8 +116,6 @@ Status remove_container_cgroup(const std::string& path) {
         ::rmdir(parent.c_str());  // busy while others run
     return {};
 }
-
-}  // namespace
 
 Status collect_run(const Paths& paths, const std::string& name, const State& state) {
     if (!state.network.empty())

@@ -53,4 +53,8 @@ pid_t find_leader(pid_t nspawn_pid);
 // hierarchies) and its runtime state. Kills stragglers in the cgroup first.
 Status collect_run(const Paths& paths, const std::string& name, const State& state);
 
+// Removes a container's cgroup with everything below it, then its volt.slice parent if that is
+// empty now (busy while other containers run).
+Status remove_container_cgroup(const std::string& path);
+
 }  // namespace volt::runtime

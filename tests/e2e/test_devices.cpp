@@ -68,6 +68,19 @@ std::string boot_with_planted_node(test::Sandbox& sb, const ScratchLoop& loop,
     REQUIRE(::chmod(node.c_str(), 0666) == 0);
     // The node is live: on the host it reads the scratch file.
     REQUIRE(fs::read_file(node)->substr(0, 6) == "secret");
+    // The guest's own processes try too: a script its init runs once at boot.
+    std::string rootfs = sb.root() + "/containers/" + name;
+    REQUIRE(fs::write_file_atomic(rootfs + "/probe.sh",
+                                  "#!/bin/sh\n"
+                                  "dd if=/var/evil bs=6 count=1 >/tmp/guest-read 2>/tmp/guest-err\n"
+                                  "dd if=/dev/zero of=/var/evil bs=1 count=1 conv=notrunc "
+                                  "2>>/tmp/guest-err\n"
+                                  "echo done >/tmp/guest-done\n",
+                                  0755)
+                .ok());
+    auto inittab = fs::read_file(rootfs + "/etc/inittab");
+    REQUIRE(inittab.ok());
+    REQUIRE(fs::write_file_atomic(rootfs + "/etc/inittab", *inittab + "::once:/probe.sh\n").ok());
     r = sb.volt({"boot", "--detach", "--timeout", "60", name});
     INFO("boot: " << r.err);
     REQUIRE(r.code == 0);
@@ -76,6 +89,21 @@ std::string boot_with_planted_node(test::Sandbox& sb, const ScratchLoop& loop,
 
 void check_out_of_reach(const test::Sandbox& sb, const std::string& name, const ScratchLoop& loop,
                         bool guest_can_mknod) {
+    // The guest's init's script: read and write refused by the policy. Its /tmp is nspawn's
+    // tmpfs, read through exec.
+    auto read = [&](const std::string& file) {
+        auto r = sb.volt({"exec", name, "--", "cat", "/tmp/" + file});
+        return r.code == 0 ? r.out : std::string();
+    };
+    for (int i = 0; i < 100 && read("guest-done").empty(); ++i)
+        ::usleep(100 * 1000);
+    REQUIRE(read("guest-done") == "done\n");
+    CHECK(read("guest-read") == "");
+    std::string guest_err = read("guest-err");
+    INFO("guest: " << guest_err);
+    CHECK(guest_err.find("dd: can't open '/var/evil': Operation not permitted\n"
+                         "dd: can't open '/var/evil': Operation not permitted") !=
+          std::string::npos);
     // Read and write of the planted node: refused by the policy (EPERM), whatever its mode.
     auto r = sb.volt({"exec", name, "--", "dd", "if=/var/evil", "bs=6", "count=1"});
     INFO(r.out << r.err);
