@@ -32,6 +32,23 @@ void install_probe(const test::Sandbox& sb, const std::string& name) {
                 .ok());
 }
 
+// Creates a busybox container with --network none and `options`.
+void create_busybox(const test::Sandbox& sb, const std::string& name,
+                    const std::vector<std::string>& options = {}) {
+    std::vector<std::string> create = {"create",    name,  "--image", test::busybox_rootfs(),
+                                       "--network", "none"};
+    create.insert(create.end(), options.begin(), options.end());
+    auto r = sb.volt(create);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+}
+
+void boot(const test::Sandbox& sb, const std::string& name) {
+    auto r = sb.volt({"boot", "--detach", name});
+    INFO("boot: " << r.err);
+    REQUIRE(r.code == 0);
+}
+
 std::string ns_inode(pid_t pid, const char* ns) {
     char buf[64] = {};
     std::string link = "/proc/" + std::to_string(pid) + "/ns/" + ns;
@@ -109,19 +126,13 @@ struct Filters {
 };
 Filters filters_of(const test::Sandbox& sb, const std::string& name,
                    const std::vector<std::string>& options) {
-    std::vector<std::string> create = {"create",    name,  "--image", test::busybox_rootfs(),
-                                       "--network", "none"};
-    create.insert(create.end(), options.begin(), options.end());
-    auto r = sb.volt(create);
-    INFO(r.err);
-    REQUIRE(r.code == 0);
-    r = sb.volt({"boot", "--detach", name});
-    INFO("boot: " << r.err);
-    REQUIRE(r.code == 0);
+    create_busybox(sb, name, options);
+    boot(sb, name);
     pid_t init = sb.inspect(name).at("leader_pid").get<pid_t>();
     REQUIRE(init > 0);
     // A command that outlives its exec, so that its filters can be read.
-    r = sb.volt({"exec", name, "--", "sh", "-c", "sleep 60 </dev/null >/dev/null 2>&1 & echo $!"});
+    auto r =
+        sb.volt({"exec", name, "--", "sh", "-c", "sleep 60 </dev/null >/dev/null 2>&1 & echo $!"});
     INFO(r.err);
     REQUIRE(r.code == 0);
     pid_t sleeper = host_pid_of(init, std::atoi(r.out.c_str()));
@@ -174,15 +185,10 @@ TEST_CASE("exec'd commands cannot use keyrings, file handles or audit sockets", 
                                                   "--no-private-users"}}) {
         test::Sandbox sb;
         std::string name = sb.unique_name("cks");
-        std::vector<std::string> create = {"create",    name,  "--image", test::busybox_rootfs(),
-                                           "--network", "none"};
-        create.insert(create.end(), options.begin(), options.end());
-        INFO(create.size());
-        REQUIRE(sb.volt(create).code == 0);
+        INFO(options.size());
+        create_busybox(sb, name, options);
         install_probe(sb, name);
-        auto r = sb.volt({"boot", "--detach", name});
-        INFO("boot: " << r.err);
-        REQUIRE(r.code == 0);
+        boot(sb, name);
         CHECK(sb.volt({"exec", name, "--", "try-syscall", "getpid"}).code == 0);
         CHECK(sb.volt({"exec", name, "--", "try-syscall", "keyctl"}).code == EPERM);
         CHECK(sb.volt({"exec", name, "--", "try-syscall", "add_key"}).code == EPERM);
@@ -199,12 +205,8 @@ TEST_CASE("exec'd commands inherit no file descriptor but stdio, and get no_new_
     REQUIRE(fs::is_directory(test::busybox_rootfs()));
     test::Sandbox sb;
     std::string name = sb.unique_name("cfd");
-    REQUIRE(
-        sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none"}).code ==
-        0);
-    auto r = sb.volt({"boot", "--detach", name});
-    INFO("boot: " << r.err);
-    REQUIRE(r.code == 0);
+    create_busybox(sb, name);
+    boot(sb, name);
     // A host file and a host directory open in the caller, inherited by volt-run (no CLOEXEC).
     std::string host_file = sb.dir() / "host-file";
     REQUIRE(fs::write_file_atomic(host_file, "", 0600).ok());
@@ -213,7 +215,7 @@ TEST_CASE("exec'd commands inherit no file descriptor but stdio, and get no_new_
     REQUIRE(file >= 3);
     REQUIRE(dir >= 3);
     std::string script = "ls /proc/self/fd; echo X >&" + std::to_string(file) + " && echo wrote";
-    r = sb.volt({"exec", name, "--", "sh", "-c", script});
+    auto r = sb.volt({"exec", name, "--", "sh", "-c", script});
     ::close(file);
     ::close(dir);
     INFO(r.out << r.err);
@@ -239,17 +241,13 @@ TEST_CASE("the guest inherits no file descriptor of the caller of boot", "[e2e]"
     REQUIRE(fs::is_directory(test::busybox_rootfs()));
     test::Sandbox sb;
     std::string name = sb.unique_name("cbf");
-    REQUIRE(
-        sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none"}).code ==
-        0);
+    create_busybox(sb, name);
     std::string host_file = sb.dir() / "host-file";
     REQUIRE(fs::write_file_atomic(host_file, "", 0600).ok());
     int file = ::open(host_file.c_str(), O_WRONLY);
     REQUIRE(file >= 3);
-    auto r = sb.volt({"boot", "--detach", name});
+    boot(sb, name);
     ::close(file);
-    INFO("boot: " << r.err);
-    REQUIRE(r.code == 0);
     pid_t init = sb.inspect(name).at("leader_pid").get<pid_t>();
     pid_t nspawn = sb.inspect(name).at("nspawn_pid").get<pid_t>();
     // Neither nspawn nor the guest's init holds the caller's file.
@@ -273,16 +271,13 @@ TEST_CASE("exec'd commands take no groups, umask, personality or limits of the c
     test::Sandbox sb;
     std::string name = sb.unique_name("ccr");
     // Without a user namespace the command keeps host ids: what it must not keep shows best.
-    REQUIRE(sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none",
-                     "--no-private-users"})
-                .code == 0);
-    auto r = sb.volt({"boot", "--detach", name});
-    INFO("boot: " << r.err);
-    REQUIRE(r.code == 0);
+    create_busybox(sb, name, {"--no-private-users"});
+    boot(sb, name);
     std::vector<std::string> env = sb.env();
     // The caller: in group 6 (disk) and 4242, umask 077, ASLR off, 64 open files (soft limit:
     // without CAP_SYS_RESOURCE nobody may raise a hard one again).
-    r = test::run({"/usr/bin/setpriv", "--groups", "6,4242", "--", "/bin/sh", "-c",
+    auto r =
+        test::run({"/usr/bin/setpriv", "--groups", "6,4242", "--", "/bin/sh", "-c",
                    "umask 077; ulimit -S -n 64; exec setarch -R \"$0\" exec \"$1\" -- sh -c "
                    "'grep -E \"^Groups\" /proc/self/status; umask; cat /proc/self/personality; "
                    "ulimit -n'",
