@@ -112,10 +112,14 @@ struct ChildPlan {
     const sock_filter* nspawn_filter = nullptr;  // nspawn's restrictions of the guest
     std::size_t nspawn_filter_len = 0;
     bool no_new_privs = true;
-    rlimit rlimits[RLIM_NLIMITS] = {};  // the container's init's, set in the child
-    // The same, no higher than the caller's hard limits: what the child sets when raising a hard
-    // limit is refused (no CAP_SYS_RESOURCE, as on our CI machines).
-    rlimit rlimits_capped[RLIM_NLIMITS] = {};
+    // The container's init's resource limits where they differ from ours, each also capped at
+    // our hard limit: what the child sets when raising a hard limit is refused (no
+    // CAP_SYS_RESOURCE, as on our CI machines).
+    struct Limit {
+        int resource;
+        rlimit wanted, capped;
+    };
+    Limit rlimits[RLIM_NLIMITS] = {};
     int rlimit_count = 0;
 };
 
@@ -164,11 +168,12 @@ struct ChildPlan {
     // the container init's limits, read by the parent.
     ::umask(022);
     (void)::syscall(SYS_personality, 0 /* PER_LINUX */);
-    for (int r = 0; r < plan.rlimit_count; ++r)
-        if (::syscall(SYS_prlimit64, 0, r, &plan.rlimits[r], nullptr) < 0 &&
-            (errno != EPERM ||
-             ::syscall(SYS_prlimit64, 0, r, &plan.rlimits_capped[r], nullptr) < 0))
+    for (int i = 0; i < plan.rlimit_count; ++i) {
+        const auto& l = plan.rlimits[i];
+        if (::syscall(SYS_prlimit64, 0, l.resource, &l.wanted, nullptr) < 0 &&
+            (errno != EPERM || ::syscall(SYS_prlimit64, 0, l.resource, &l.capped, nullptr) < 0))
             fail(13, errno);
+    }
     if (::chdir(plan.workdir) < 0)
         fail(2, errno);
     // The container's capabilities and no more: drop from the bounding set what its init lacks
@@ -493,15 +498,17 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
     // The container's resource limits, not the caller's: its init's.
     for (int r = 0; r < RLIM_NLIMITS; ++r) {
         auto resource = static_cast<__rlimit_resource>(r);
-        rlimit own{};
-        if (::prlimit(leader, resource, nullptr, &plan.rlimits[r]) < 0 ||
-            ::getrlimit(resource, &own) < 0)
+        rlimit theirs{}, own{};
+        if (::prlimit(leader, resource, nullptr, &theirs) < 0 || ::getrlimit(resource, &own) < 0)
             return Error::from_errno("reading the resource limits of the container's init");
-        rlimit& capped = plan.rlimits_capped[r];
-        capped.rlim_max = std::min(plan.rlimits[r].rlim_max, own.rlim_max);
-        capped.rlim_cur = std::min(plan.rlimits[r].rlim_cur, capped.rlim_max);
+        if (theirs.rlim_cur == own.rlim_cur && theirs.rlim_max == own.rlim_max)
+            continue;
+        auto& l = plan.rlimits[plan.rlimit_count++];
+        l.resource = r;
+        l.wanted = theirs;
+        l.capped.rlim_max = std::min(theirs.rlim_max, own.rlim_max);
+        l.capped.rlim_cur = std::min(theirs.rlim_cur, l.capped.rlim_max);
     }
-    plan.rlimit_count = RLIM_NLIMITS;
     auto their_user = proc::namespace_inode(leader, "user");
     auto our_user = proc::namespace_inode(::getpid(), "user");
     if (their_user && our_user && *their_user != *our_user)
