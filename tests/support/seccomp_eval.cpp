@@ -77,14 +77,10 @@ std::uint32_t run_filter(const Filter& filter, const seccomp_data& data) {
                     throw std::runtime_error("seccomp filter: unknown load into X");
                 break;
             case BPF_ST:
-                if (i.k >= BPF_MEMWORDS)
-                    throw std::runtime_error("seccomp filter: store outside scratch memory");
-                mem[i.k] = a;
-                break;
             case BPF_STX:
                 if (i.k >= BPF_MEMWORDS)
                     throw std::runtime_error("seccomp filter: store outside scratch memory");
-                mem[i.k] = x;
+                mem[i.k] = BPF_CLASS(i.code) == BPF_ST ? a : x;
                 break;
             case BPF_ALU:
                 switch (BPF_OP(i.code)) {

@@ -4,9 +4,12 @@
 
 #include <sys/types.h>
 
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "base/error.hpp"
 
 namespace volt::test {
 
@@ -84,6 +87,13 @@ std::vector<std::string> tree(const std::string& path);
 
 // Whether the nftables table volt-run keeps (in this network namespace) has a rule of owner's.
 bool has_nft_rules_of(const std::string& owner);
+
+// The one-line message of a result that must have failed.
+template <class T>
+std::string message_of(const Result<T>& r) {
+    REQUIRE_FALSE(r.ok());
+    return r.error().describe();
+}
 
 // The volt-run binary under test.
 std::string volt_run_binary();

@@ -3,18 +3,14 @@
 
 #include "runtime/options.hpp"
 #include "runtime/spec.hpp"
+#include "support.hpp"
 
 using namespace volt;
 using namespace volt::runtime;
 
 namespace {
 
-// The one-line message of a failed result.
-template <class T>
-std::string message_of(const Result<T>& r) {
-    REQUIRE_FALSE(r.ok());
-    return r.error().describe();
-}
+using test::message_of;
 
 CreateRequest request(std::string name = "web") {
     CreateRequest r;

@@ -25,11 +25,7 @@ using namespace volt::runtime;
 
 namespace {
 
-template <class T>
-std::string message_of(const Result<T>& r) {
-    REQUIRE_FALSE(r.ok());
-    return r.error().describe();
-}
+using test::message_of;
 
 // systemd's reading of an ExecStart= value (systemd.service(5) "Command lines"): specifiers
 // first ("%%" is '%'; any other specifier fails the test, since none may reach the line), then
