@@ -6,9 +6,9 @@
 #include <string>
 #include <variant>
 
-#include "runtime/container.hpp"
-#include "runtime/paths.hpp"
-#include "runtime/spec.hpp"
+#include "runtime/plan/paths.hpp"
+#include "runtime/plan/spec.hpp"
+#include "runtime/verbs/container.hpp"
 
 namespace volt::cli {
 

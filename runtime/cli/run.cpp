@@ -10,10 +10,10 @@
 #include "base/syscalls.hpp"
 #include "cgroup/devices.hpp"
 #include "landlock/landlock.hpp"
-#include "runtime/check.hpp"
 #include "runtime/cli/cli.hpp"
-#include "runtime/confine.hpp"
-#include "runtime/options.hpp"
+#include "runtime/plan/options.hpp"
+#include "runtime/verbs/check.hpp"
+#include "runtime/verbs/confine.hpp"
 #include "units/units.hpp"
 
 namespace volt::cli {

@@ -23,9 +23,9 @@
 #include "netlink/names.hpp"
 #include "netlink/netns.hpp"
 #include "netlink/nft.hpp"
-#include "runtime/container.hpp"
-#include "runtime/network.hpp"
-#include "runtime/state.hpp"
+#include "runtime/store/state.hpp"
+#include "runtime/verbs/container.hpp"
+#include "runtime/verbs/network.hpp"
 #include "support.hpp"
 
 using namespace volt;

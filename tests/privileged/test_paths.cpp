@@ -17,9 +17,9 @@
 #include "cgroup/cgroup.hpp"
 #include "netlink/link.hpp"
 #include "netlink/netns.hpp"
-#include "runtime/container.hpp"
-#include "runtime/network.hpp"
-#include "runtime/nspawn.hpp"
+#include "runtime/plan/nspawn.hpp"
+#include "runtime/verbs/container.hpp"
+#include "runtime/verbs/network.hpp"
 #include "support.hpp"
 #include "units/units.hpp"
 

@@ -8,7 +8,8 @@
 #include <cstring>
 
 #include "base/fs.hpp"
-#include "runtime/rootfs.hpp"
+#include "runtime/rootfs/rootfs.hpp"
+#include "runtime/verbs/host.hpp"
 #include "support.hpp"
 
 using namespace volt;
@@ -102,13 +103,13 @@ TEST_CASE("the in-process copy keeps links, holes, xattrs and times, and follows
     test::TempDir img, outside, out;
     make_common_tree(img, outside);
     std::string dst = out / "rootfs";
-    auto stats = runtime::copy_tree(img.path(), dst);
+    auto stats = rootfs::copy_tree(img.path(), dst);
     REQUIRE(stats.ok());
     CHECK(stats->hardlinks == 1);
     CHECK(stats->symlinks == 3);
     CHECK(stats->special == 1);
     check_common_tree(dst, outside);
-    CHECK_FALSE(runtime::copy_tree(img.path(), dst).ok());  // refuses an existing destination
+    CHECK_FALSE(rootfs::copy_tree(img.path(), dst).ok());  // refuses an existing destination
 }
 
 TEST_CASE("the in-process copy keeps owners, setuid bits and file capabilities, not device nodes",
@@ -138,7 +139,7 @@ TEST_CASE("the in-process copy keeps owners, setuid bits and file capabilities, 
     set_times(img / "usr/bin", 1200000000);  // adding suid and ping above touched it
 
     std::string dst = out / "rootfs";
-    auto stats = runtime::copy_tree(img.path(), dst);
+    auto stats = rootfs::copy_tree(img.path(), dst);
     REQUIRE(stats.ok());
     CHECK(stats->skipped_devices == 3);
     CHECK(stats->special == 1);  // the fifo

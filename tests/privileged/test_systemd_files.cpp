@@ -5,8 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include "base/fs.hpp"
-#include "runtime/devices.hpp"
-#include "runtime/nspawn.hpp"
+#include "runtime/plan/nspawn.hpp"
+#include "runtime/verbs/devices.hpp"
 #include "support.hpp"
 #include "units/units.hpp"
 

@@ -8,11 +8,11 @@
 #include <catch2/catch.hpp>
 
 #include "base/fs.hpp"
-#include "runtime/container_root.hpp"
+#include "runtime/rootfs/container_root.hpp"
 #include "support.hpp"
 
 using namespace volt;
-using volt::runtime::ContainerRoot;
+using volt::rootfs::ContainerRoot;
 
 TEST_CASE("writes into a container's root stay inside it and skip unchanged files", "[unit]") {
     test::TempDir dir;

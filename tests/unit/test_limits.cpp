@@ -5,7 +5,7 @@
 
 #include "base/fs.hpp"
 #include "cgroup/limits.hpp"
-#include "runtime/spec.hpp"
+#include "runtime/plan/spec.hpp"
 #include "support.hpp"
 
 using namespace volt;

@@ -7,7 +7,7 @@
 #include "netlink/address.hpp"
 #include "netlink/ipam.hpp"
 #include "netlink/names.hpp"
-#include "runtime/network.hpp"
+#include "runtime/verbs/network.hpp"
 #include "support.hpp"
 
 using namespace volt;

@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "runtime/options.hpp"
-#include "runtime/spec.hpp"
+#include "runtime/plan/options.hpp"
+#include "runtime/plan/spec.hpp"
 #include "support.hpp"
 
 using namespace volt;

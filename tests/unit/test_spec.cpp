@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "runtime/spec.hpp"
-#include "runtime/state.hpp"
+#include "runtime/plan/spec.hpp"
+#include "runtime/store/state.hpp"
 
 using namespace volt::runtime;
 

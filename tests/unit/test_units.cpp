@@ -2,8 +2,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "runtime/devices.hpp"
-#include "runtime/nspawn.hpp"
+#include "runtime/plan/nspawn.hpp"
+#include "runtime/verbs/devices.hpp"
 #include "units/units.hpp"
 
 using namespace volt;

@@ -13,7 +13,7 @@
 
 #include "base/fs.hpp"
 #include "netlink/link.hpp"
-#include "runtime/network.hpp"
+#include "runtime/verbs/network.hpp"
 
 using namespace volt;
 

@@ -1,0 +1,103 @@
+// The runtime's public interface: one function per lifecycle verb. Each validates the name,
+// takes the container's lock where it changes anything, and returns errors as values.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.hpp"
+#include "runtime/plan/paths.hpp"
+#include "runtime/plan/spec.hpp"
+#include "runtime/store/state.hpp"
+#include "units/journal.hpp"
+#include "units/systemd.hpp"
+
+namespace volt::runtime {
+
+// Validates the request, copies the image, writes unit, .nspawn file and spec. On any failure
+// everything it made is removed again. Needs root (owners, device nodes, /etc/systemd).
+Result<Spec> create(const Paths& paths, const CreateRequest& request);
+
+struct BootOptions {
+    // Fork, boot in the background, and return once the container reports READY.
+    bool detach = false;
+    int ready_timeout_seconds = 90;
+};
+// Foreground: sets up the container's cgroup, records state and execs systemd-nspawn (returns only
+// on failure). Detached: returns once the container is READY.
+Status boot(const Paths& paths, const std::string& name, const BootOptions& options);
+
+struct ExecOptions {
+    std::vector<std::string> env;  // KEY=VALUE, after the container's own
+    std::string workdir;           // inside the container; "/" when empty
+    std::vector<std::string> argv;
+    std::optional<LandlockMode> landlock_mode;  // the container's when unset
+    std::string seccomp;                        // a profile instead of the container's
+    // no_new_privs off: setuid files and file capabilities inside may raise the command's
+    // privileges (within the container's bounding set). Off by default, as in crun.
+    bool allow_new_privileges = false;
+};
+// Runs argv inside the running container and returns its exit code (128+N for signal N).
+// Errors: not running (usage), command not found (not_found), not executable (cannot_execute).
+Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions& options);
+
+// A container started by its unit is stopped through systemd (StopUnit; with wait, returning
+// once the job finished; the unit's ExecStopPost= collects). Otherwise, standalone: SIGTERM to
+// nspawn (which asks the guest to halt); after grace_seconds, cgroup.kill. Waits until every
+// process is gone, then removes the cgroups and the runtime state. Stopping a stopped container
+// only collects what a crashed run left.
+Status stop(const Paths& paths, const std::string& name, int grace_seconds, bool wait = true);
+
+// Removes everything create and boot made, and the unit from systemd (disabled, reloaded). A
+// running container needs force (it is stopped first). Safe to run again after a crash at any
+// step.
+Status remove(const Paths& paths, const std::string& name, bool force, int grace_seconds = 10);
+
+// Changes resource limits: written to the running container's cgroup at once (refused if a
+// controller is missing), and to its spec for the next boot. Returns the updated spec.
+Result<Spec> update(const Paths& paths, const std::string& name, const ResourceRequest& request);
+// memory, CPU, pids and OOM counters of a running container.
+Result<cgroup::Stats> stats(const Paths& paths, const std::string& name);
+// Freezes (paused) or thaws every process of a running container (cgroup.freeze).
+Status pause(const Paths& paths, const std::string& name, bool paused);
+
+// Starts (restart: restarts) the container's unit through systemd. With wait, returns once the
+// job finished: for a start, once the guest reported READY. Without a system bus: an error that
+// points to `boot`.
+Status start(const Paths& paths, const std::string& name, bool wait, bool restart = false);
+
+// What systemd and machined know of the container's unit and machine.
+struct ServiceStatus {
+    std::string unit;
+    units::UnitStatus unit_status;
+    std::optional<units::Machine> machine;  // when registered by this container's unit
+};
+Result<ServiceStatus> service_status(const Paths& paths, const std::string& name);
+
+struct LogsOptions {
+    std::optional<std::size_t> lines;         // only the last N
+    std::optional<std::uint64_t> since_usec;  // CLOCK_REALTIME µs
+    bool follow = false;
+};
+// The container's messages in the host's journal, oldest first; following until stop_fd is
+// readable.
+Status logs(const Paths& paths, const std::string& name, const LogsOptions& options, int stop_fd,
+            const std::function<void(const units::JournalEntry&)>& out);
+
+struct ContainerInfo {
+    Spec spec;
+    std::optional<State> state;  // recorded runtime state, if any
+    bool running = false;        // the recorded nspawn is alive
+    pid_t leader = 0;            // the guest's PID 1, when running and started
+    // machined's record (its addresses, say), when it registered the container; inspect only.
+    std::optional<units::Machine> machine;
+};
+Result<std::vector<ContainerInfo>> list(const Paths& paths);
+Result<ContainerInfo> inspect(const Paths& paths, const std::string& name);
+
+}  // namespace volt::runtime

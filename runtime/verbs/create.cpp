@@ -1,0 +1,194 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <functional>
+#include <vector>
+
+#include "base/fs.hpp"
+#include "base/log.hpp"
+#include "base/proc.hpp"
+#include "runtime/plan/nspawn.hpp"
+#include "runtime/plan/options.hpp"
+#include "runtime/rootfs/rootfs.hpp"
+#include "runtime/store/store.hpp"
+#include "runtime/verbs/container.hpp"
+#include "runtime/verbs/devices.hpp"
+#include "runtime/verbs/host.hpp"
+#include "runtime/verbs/service.hpp"
+#include "units/units.hpp"
+
+namespace volt::runtime {
+namespace {
+
+// Undo actions run in reverse unless the work was committed: create either completes or
+// leaves nothing of the container behind.
+class Rollback {
+  public:
+    ~Rollback() {
+        if (committed_)
+            return;
+        for (auto it = undo_.rbegin(); it != undo_.rend(); ++it)
+            (*it)();
+    }
+    void add(std::function<void()> fn) { undo_.push_back(std::move(fn)); }
+    void commit() { committed_ = true; }
+
+  private:
+    std::vector<std::function<void()>> undo_;
+    bool committed_ = false;
+};
+
+void remove_quietly(const std::string& path) {
+    auto st = fs::remove_tree(path);
+    if (!st)
+        log::warn("rollback: %s", st.error().describe().c_str());
+}
+
+Result<std::string> resolve_image(const Paths& paths, const std::string& image) {
+    if (image.empty())
+        return Error::usage("--image is required");
+    // A path (anything with a '/', or an existing directory) is used as is; a bare name is
+    // looked up under ROOT/images, as the old backend did.
+    if (image.find('/') != std::string::npos || fs::is_directory(image)) {
+        if (!fs::is_directory(image))
+            return Error::usage("--image: invalid value '" + image + "': not a directory");
+        return fs::absolute(image);
+    }
+    std::string named = paths.images() + "/" + image;
+    if (!fs::is_directory(named))
+        return Error::usage("--image: invalid value '" + image + "': no directory " + image +
+                            " or " + named);
+    return named;
+}
+
+Status refuse_existing(const std::string& path, const std::string& what) {
+    if (fs::exists(path))
+        return Error::usage(what + " " + path + " already exists; remove it or pick another name");
+    return {};
+}
+
+// Tells systemd about the new unit file (a reload), enables it and starts it, as asked. Nothing
+// to do on a host without a system bus.
+Status register_with_systemd(const Paths& paths, const std::string& name,
+                             const CreateRequest& request) {
+    auto systemd = connect_if_present();
+    if (!systemd)
+        return std::move(systemd).error();
+    if (!*systemd)
+        return {};
+    if (request.enable)
+        VOLT_TRY((*systemd)->enable(units::service_name(name)));
+    VOLT_TRY((*systemd)->reload());
+    if (request.start)
+        return start(paths, name, true);
+    return {};
+}
+
+}  // namespace
+
+Result<Spec> create(const Paths& paths, const CreateRequest& request) {
+    VOLT_TRY(check_paths(paths));  // they go into the unit's ExecStart=
+    auto built = build_spec(request);
+    if (!built)
+        return std::move(built).error();
+    Spec spec = std::move(built).value();
+    const std::string& name = spec.name;
+    auto image = resolve_image(paths, request.image);
+    if (!image)
+        return std::move(image).error();
+    spec.image = *image;
+    if ((request.start || request.enable) && !system_bus_present())
+        return Error::usage(std::string(request.start ? "--start" : "--enable") +
+                            " needs a running systemd, and this host has no system bus; "
+                            "boot the container with `volt-run boot --detach " +
+                            name + "`");
+    auto self = proc::self_exe();
+    if (!self)
+        return std::move(self).error();
+    // The spec is written last, when everything else exists: find out now, before anything is
+    // made, whether it can be (build_spec checked the text; this catches what it may miss).
+    try {
+        (void)to_json(spec);
+    } catch (const std::exception& e) {
+        return Error(EINVAL, std::string("the spec cannot be stored: ") + e.what());
+    }
+
+    VOLT_TRY(fs::mkdir_p(paths.root + "/config", 0700));
+    VOLT_TRY(fs::mkdir_p(paths.root + "/containers", 0700));
+
+    Rollback rollback;
+    // Claim the name: mkdir is atomic. A directory without spec.json is what a crashed create
+    // left; its lock tells whether someone is still at work.
+    std::string config = paths.config_dir(name);
+    bool claimed = ::mkdir(config.c_str(), 0700) == 0;
+    if (!claimed && errno != EEXIST)
+        return Error::from_errno("mkdir " + config);
+    auto lock = lock_container(paths, name);
+    if (!lock) {
+        if (claimed)
+            remove_quietly(config);
+        return std::move(lock).error();
+    }
+    if (fs::exists(paths.spec_file(name)))
+        return Error::usage("container " + name + " already exists");
+    rollback.add([config] { remove_quietly(config); });
+
+    std::string rootfs = paths.rootfs(name);
+    VOLT_TRY(refuse_existing(rootfs, "root file system"));
+    VOLT_TRY(refuse_existing(paths.unit_file(name), "unit file"));
+    VOLT_TRY(refuse_existing(paths.nspawn_file(name), "settings file"));
+
+    std::string staging = paths.rootfs_staging(name);
+    VOLT_TRY(fs::remove_tree(staging));  // from a crashed create
+    rollback.add([staging] { remove_quietly(staging); });
+    log::info("copying %s to %s", spec.image.c_str(), rootfs.c_str());
+    auto copied = rootfs::copy_tree(spec.image, staging);
+    if (!copied)
+        return std::move(copied).error().context("copying image " + spec.image);
+    log::debug("copied %llu files, %llu directories, %llu bytes",
+               static_cast<unsigned long long>(copied->files),
+               static_cast<unsigned long long>(copied->directories),
+               static_cast<unsigned long long>(copied->bytes));
+    if (copied->skipped_devices > 0)
+        log::warn("%s: %llu device node%s in image %s not copied (a container gets nspawn's /dev)",
+                  name.c_str(), static_cast<unsigned long long>(copied->skipped_devices),
+                  copied->skipped_devices == 1 ? "" : "s", spec.image.c_str());
+    spec.init = detect_init(staging);
+    spec.created = utc_now();
+
+    VOLT_TRY(fs::mkdir_p(paths.unit_dir));
+    std::string unit = paths.unit_file(name);
+    rollback.add([unit] { ::unlink(unit.c_str()); });
+    VOLT_TRY(fs::write_file_atomic(
+        unit, units::render_service({name, unit_command(*self, paths), unit_device_allow(spec)})));
+    VOLT_TRY(fs::mkdir_p(paths.nspawn_dir));
+    std::string settings = paths.nspawn_file(name);
+    rollback.add([settings] { ::unlink(settings.c_str()); });
+    VOLT_TRY(fs::write_file_atomic(settings, units::render_nspawn(nspawn_settings(spec))));
+
+    if (spec.seccomp.front() == '/') {
+        auto profile = fs::read_file(spec.seccomp);
+        if (!profile)
+            return std::move(profile).error();
+        VOLT_TRY(fs::write_file_atomic(paths.seccomp_profile(name), *profile, 0600));
+    }
+    if (spec.landlock.front() == '/') {
+        auto policy = fs::read_file(spec.landlock);
+        if (!policy)
+            return std::move(policy).error();
+        VOLT_TRY(fs::write_file_atomic(paths.landlock_policy(name), *policy, 0600));
+    }
+
+    if (::rename(staging.c_str(), rootfs.c_str()) < 0)
+        return Error::from_errno("rename " + staging + " to " + rootfs);
+    rollback.add([rootfs] { remove_quietly(rootfs); });
+    // The commit point: from here on the container exists.
+    VOLT_TRY(fs::write_file_atomic(paths.spec_file(name), to_json(spec), 0600));
+    rollback.commit();
+    lock->release();  // the unit's boot takes it
+    VOLT_TRY_CTX(register_with_systemd(paths, name, request),
+                 "container " + name + " was created, but");
+    return spec;
+}
+
+}  // namespace volt::runtime

@@ -1,0 +1,600 @@
+// `exec`: run a command inside a running container, without nsenter.
+//
+// The order matters, for reasons of the kernel:
+// 1. The parent joins only the container's pid namespace (setns on the leader's pidfd). That
+//    decides the namespace of its *children*; the parent itself stays where it is.
+// 2. The child is started the way posix_spawn starts one (CLONE_VM | CLONE_VFORK, see
+//    sys::clone_vfork). Born in the container's pid namespace, it is visible to the guest from
+//    its first instruction, so it first makes itself not dumpable and joins the container's
+//    mount, UTS, IPC and network namespaces (its root and cwd become the container's). Then it
+//    writes itself into the container's payload cgroup. That must happen with host credentials
+//    and in the host's cgroup namespace: cgroup migration checks write access to the common
+//    ancestor's cgroup.procs and, inside a cgroup namespace, that both cgroups lie below its
+//    root, checks a process that had already joined the container's user or cgroup namespace
+//    would fail.
+// 3. The child joins the cgroup (and user) namespace with a second setns on the same pidfd,
+//    changes directory, enters the Landlock domain and execs. Between clone and execve it only
+//    makes system calls; everything it needs was prepared by the parent.
+// 4. Nothing of the caller crosses into the container but stdin, stdout and stderr: the exec
+//    verb closes every inherited fd before it opens anything, and the child marks what volt-run
+//    itself opened close-on-exec; the command gets a session keyring of its own (the caller's
+//    would otherwise be reachable through KEY_SPEC_SESSION_KEYRING), no supplementary groups,
+//    umask 022, the default personality and the init's resource limits; no_new_privs is set
+//    unless asked not to, so a setuid file in the container's tree cannot raise anything.
+// 5. Two seccomp filters, as the guest's own processes carry: the one nspawn gives the guest's
+//    init (rebuilt by volt-run, seccomp::nspawn_restrictions_profile: exec'd commands do not
+//    descend from that init; it also refuses TIOCSTI and TIOCLINUX on the caller's terminal)
+//    and the container's profile.
+//
+// The Landlock ruleset is built by the parent. Its path rules are opened below
+// /proc/LEADER/root with RESOLVE_IN_ROOT: that is the container's root in the container's mount
+// namespace, so the rules pin the very inodes the command sees, and a symlink in the container
+// cannot point a rule at the host. Paths the container lacks are skipped and reported.
+//
+// Why not clone3(CLONE_INTO_CGROUP)? clone3 has no glibc wrapper that runs a function on a new
+// stack, so it can only be used fork-style, and a fork of this process (page tables, then
+// copy-on-write faults in both processes) costs about 0.9 ms here, against 0.1 ms for the
+// cgroup.procs write it saves. docs/BENCHMARKS.md has the numbers.
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+#include <cstdlib>
+#include <cstring>
+
+#include "base/fs.hpp"
+#include "base/log.hpp"
+#include "base/proc.hpp"
+#include "base/syscalls.hpp"
+#include "cgroup/cgroup.hpp"
+#include "landlock/landlock.hpp"
+#include "runtime/plan/nspawn.hpp"
+#include "runtime/plan/options.hpp"
+#include "runtime/rootfs/container_root.hpp"
+#include "runtime/store/store.hpp"
+#include "runtime/verbs/confine.hpp"
+#include "runtime/verbs/container.hpp"
+#include "runtime/verbs/host.hpp"
+#include "seccomp-profiles/seccomp.hpp"
+#include "units/systemd.hpp"
+#include "units/units.hpp"
+
+namespace volt::runtime {
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+// Namespaces the child joins; CLONE_NEWPID is joined by the parent, CLONE_NEWUSER added when the
+// container has its own user namespace.
+constexpr int kChildNamespaces =
+    CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
+// Joined before the cgroup write: with host credentials, outside the container's cgroup
+// namespace (see 2. above), but already with the container's root.
+constexpr int kJoinedFirst = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
+// Signals the parent relays to the command, as a shell would.
+constexpr std::array<int, 6> kForwarded = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+// What the child reports through the CLOEXEC pipe when it cannot exec (EOF means exec worked).
+struct ChildFailure {
+    // 1 setns, 2 chdir, 3 execve, 4 joining the cgroup, 5 becoming root, 6 Landlock, 7 seccomp,
+    // 8 capabilities, 9 session keyring, 10 closing inherited fds, 11 no_new_privs, 12 dumpable,
+    // 13 resource limits
+    int stage;
+    int err;
+};
+
+// Everything the child needs, prepared before the clone so that the child only makes syscalls.
+struct ChildPlan {
+    int leader_pidfd = -1;
+    int namespaces = kChildNamespaces;
+    int cgroup_procs_fd = -1;  // the payload's cgroup.procs on the cgroup2 hierarchy
+    int v1_procs_fd = -1;      // the payload's twin in the v1 name=systemd hierarchy, if any
+    const char* workdir = "/";
+    std::vector<std::string> candidates;  // absolute paths to try, in PATH order
+    std::vector<char*> argv;
+    std::vector<char*> envp;
+    int report_fd = -1;
+    int landlock_fd = -1;                  // a ruleset to enforce just before execve
+    std::uint64_t cap_bounding = ~0ULL;    // the container's init's bounding set
+    const sock_filter* seccomp = nullptr;  // a filter to install last, after Landlock
+    std::size_t seccomp_len = 0;
+    const sock_filter* nspawn_filter = nullptr;  // nspawn's restrictions of the guest
+    std::size_t nspawn_filter_len = 0;
+    bool no_new_privs = true;
+    // The container's init's resource limits where they differ from ours, each also capped at
+    // our hard limit: what the child sets when raising a hard limit is refused (no
+    // CAP_SYS_RESOURCE, as on our CI machines).
+    struct Limit {
+        int resource;
+        rlimit wanted, capped;
+    };
+    Limit rlimits[RLIM_NLIMITS] = {};
+    int rlimit_count = 0;
+};
+
+// The child runs on a stack of its own; the sanitizers' bookkeeping does not know that stack,
+// so its code is left uninstrumented (it makes system calls only).
+#define VOLT_CHILD_CODE __attribute__((no_sanitize("address", "undefined")))
+
+[[noreturn]] VOLT_CHILD_CODE void child_fail(const ChildPlan& plan, int stage, int err) {
+    ChildFailure f{stage, err};
+    (void)!::write(plan.report_fd, &f, sizeof f);
+    ::_exit(127);
+}
+
+[[noreturn]] VOLT_CHILD_CODE void run_child(const ChildPlan& plan, const sigset_t& original_mask) {
+    // Shares the parent's memory (CLONE_VM): no allocation, no library state, only syscalls.
+    auto fail = [&plan](int stage, int err) VOLT_CHILD_CODE { child_fail(plan, stage, err); };
+    // From its first instruction the child is visible in the container's pid namespace while it
+    // still has host credentials. Not dumpable: the guest may not open its /proc entries (mem,
+    // root, fd) or ptrace it without CAP_SYS_PTRACE in the host's user namespace; execve makes
+    // the command dumpable again.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        fail(12, errno);
+    ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
+    // The container's mount namespace first: root and cwd become the container's, so that the
+    // host's file system is never reachable through this process, not even for the moment the
+    // cgroup write takes (15–22 ms at times, DESIGN.md).
+    if (::setns(plan.leader_pidfd, plan.namespaces & kJoinedFirst) < 0)
+        fail(1, errno);
+    if (plan.cgroup_procs_fd >= 0 && ::write(plan.cgroup_procs_fd, "0", 1) < 0)
+        fail(4, errno);
+    if (plan.v1_procs_fd >= 0 && ::write(plan.v1_procs_fd, "0", 1) < 0)
+        fail(4, errno);
+    if (::setns(plan.leader_pidfd, plan.namespaces & ~kJoinedFirst) < 0)
+        fail(1, errno);
+    // Raw syscalls: glibc's wrappers would try to sync other threads. No supplementary group of
+    // the caller's survives; in a user namespace setgroups may be "deny" (and there are none).
+    if (::syscall(SYS_setgroups, 0, nullptr) < 0 && !(plan.namespaces & CLONE_NEWUSER))
+        fail(5, errno);
+    if (plan.namespaces & CLONE_NEWUSER) {
+        // Joining a user namespace keeps the host ids, which are unmapped there; become the
+        // container's root.
+        if (::syscall(SYS_setresgid, 0, 0, 0) < 0 || ::syscall(SYS_setresuid, 0, 0, 0) < 0)
+            fail(5, errno);
+    }
+    // Nor the caller's umask, personality (setarch -R would turn off ASLR) or resource limits:
+    // the container init's limits, read by the parent.
+    ::umask(022);
+    (void)::syscall(SYS_personality, 0 /* PER_LINUX */);
+    for (int i = 0; i < plan.rlimit_count; ++i) {
+        const auto& l = plan.rlimits[i];
+        if (::syscall(SYS_prlimit64, 0, l.resource, &l.wanted, nullptr) < 0 &&
+            (errno != EPERM || ::syscall(SYS_prlimit64, 0, l.resource, &l.capped, nullptr) < 0))
+            fail(13, errno);
+    }
+    if (::chdir(plan.workdir) < 0)
+        fail(2, errno);
+    // The container's capabilities and no more: drop from the bounding set what its init lacks
+    // (nspawn drops CAP_SYS_MODULE, CAP_SYS_TIME … for the guest), then cut the effective,
+    // permitted and inheritable sets to it.
+    for (int cap = 0; cap < 64; ++cap)
+        if (!((plan.cap_bounding >> cap) & 1) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+            if (errno == EINVAL)
+                break;  // past the kernel's last capability
+            fail(8, errno);
+        }
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct caps[2] = {};
+    if (::syscall(SYS_capget, &header, caps) < 0)
+        fail(8, errno);
+    for (int i = 0; i < 2; ++i) {
+        auto keep = static_cast<std::uint32_t>(plan.cap_bounding >> (32 * i));
+        caps[i].effective &= keep;
+        caps[i].permitted &= keep;
+        caps[i].inheritable &= keep;
+    }
+    if (::syscall(SYS_capset, &header, caps) < 0)
+        fail(8, errno);
+    // A new anonymous session keyring; ENOSYS: a kernel without keys has nothing to leak.
+    if (sys::join_new_session_keyring() < 0 && errno != ENOSYS)
+        fail(9, errno);
+    // Linux 5.11: every fd above stderr closes at execve (the report pipe is close-on-exec
+    // already and still works until then).
+    if (sys::close_range_cloexec(3) < 0)
+        fail(10, errno);
+    if (plan.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        fail(11, errno);
+    if (plan.landlock_fd >= 0)
+        if (int err = landlock::restrict_self(plan.landlock_fd))
+            fail(6, err);
+    if (plan.nspawn_filter)
+        if (int err = seccomp::install(plan.nspawn_filter, plan.nspawn_filter_len))
+            fail(7, err);
+    if (plan.seccomp)
+        if (int err = seccomp::install(plan.seccomp, plan.seccomp_len))
+            fail(7, err);
+    int last = ENOENT;
+    bool denied = false;
+    for (const auto& path : plan.candidates) {
+        ::execve(path.c_str(), plan.argv.data(), plan.envp.data());
+        if (errno == EACCES)
+            denied = true;
+        else if (errno != ENOENT && errno != ENOTDIR) {
+            last = errno;
+            break;
+        }
+    }
+    fail(3, denied && last == ENOENT ? EACCES : last);
+    ::_exit(127);  // fail() does not return
+}
+
+// The command's environment: defaults, then the container's (spec), then this exec's --env.
+std::vector<std::string> build_environment(const Spec& spec, const ExecOptions& o) {
+    std::vector<std::string> env = {std::string("PATH=") + kDefaultPath, "HOME=/root"};
+    if (const char* term = std::getenv("TERM"))
+        env.push_back(std::string("TERM=") + term);
+    auto set = [&env](const std::string& kv) {
+        std::string key = kv.substr(0, kv.find('=') + 1);
+        for (auto& e : env)
+            if (e.compare(0, key.size(), key) == 0) {
+                e = kv;
+                return;
+            }
+        env.push_back(kv);
+    };
+    for (const auto& kv : container_environment(spec))
+        set(kv);
+    for (const auto& kv : o.env)
+        set(kv);
+    return env;
+}
+
+std::vector<std::string> command_candidates(const std::string& cmd,
+                                            const std::vector<std::string>& env) {
+    if (cmd.find('/') != std::string::npos)
+        return {cmd};
+    std::string path = kDefaultPath;
+    for (const auto& e : env)
+        if (e.rfind("PATH=", 0) == 0)
+            path = e.substr(5);
+    std::vector<std::string> out;
+    for (std::string_view dir : fs::split(path, ':'))
+        out.push_back((dir.empty() ? std::string(".") : std::string(dir)) + "/" + cmd);
+    return out;
+}
+
+Error child_error(const ChildFailure& f, const ExecOptions& o) {
+    const std::string& cmd = o.argv[0];
+    switch (f.stage) {
+        case 1:
+            return Error(f.err, "joining the container's namespaces");
+        case 2:
+            return Error(f.err, "--workdir " + std::string(o.workdir));
+        case 4:
+            return Error(f.err, "joining the container's cgroup");
+        case 5:
+            return Error(f.err, "becoming root in the container's user namespace");
+        case 6:
+            return Error(f.err, "entering the container's Landlock domain");
+        case 7:
+            return Error(f.err, "installing the container's seccomp filter");
+        case 8:
+            return Error(f.err, "limiting capabilities to the container's");
+        case 9:
+            return Error(f.err, "joining a session keyring of its own");
+        case 10:
+            return Error(f.err, "closing the caller's file descriptors");
+        case 11:
+            return Error(f.err, "setting no_new_privs");
+        case 12:
+            return Error(f.err, "making the child not dumpable");
+        case 13:
+            return Error(f.err, "setting the container's resource limits");
+        default:
+            break;
+    }
+    if (f.err == ENOENT)
+        return Error(0, cmd + ": command not found", ErrorKind::not_found);
+    if (f.err == EACCES || f.err == ENOEXEC || f.err == EPERM || f.err == EISDIR)
+        return Error(f.err, cmd + ": cannot execute", ErrorKind::cannot_execute);
+    return Error(f.err, cmd, ErrorKind::cannot_execute);
+}
+
+// The container's Landlock ruleset for an exec, its path rules resolved inside the container's
+// root (as seen by its init, leader). An invalid UniqueFd when there is nothing to enforce.
+Result<UniqueFd> exec_ruleset(const Paths& paths, const Spec& spec, const ExecOptions& o,
+                              pid_t leader) {
+    LandlockMode mode = o.landlock_mode.value_or(spec.landlock_mode);
+    auto plan = landlock_plan(paths, spec, landlock::Part::exec, mode);
+    if (!plan)
+        return std::move(plan).error();
+    if (plan->empty()) {
+        if (spec.landlock != "none")
+            log::warn("Landlock policy %s: not enforced, this kernel has no Landlock",
+                      spec.landlock.c_str());
+        return UniqueFd();
+    }
+    auto ruleset = landlock::Ruleset::create(*plan);
+    if (!ruleset)
+        return std::move(ruleset).error();
+    auto root = rootfs::ContainerRoot::of_process(leader);
+    if (!root)
+        return std::move(root).error();
+    std::string skipped;
+    for (const auto& rule : plan->paths) {
+        auto target = root->open_path(rule.path, O_PATH);
+        if (!target) {
+            if (target.error().code() != ENOENT && target.error().code() != ENOTDIR)
+                return std::move(target).error().context("Landlock rule " + rule.path);
+            skipped += (skipped.empty() ? "" : ", ") + rule.path;
+            continue;
+        }
+        VOLT_TRY_CTX(ruleset->allow_path(target->get(), rule.rights), "Landlock rule " + rule.path);
+    }
+    // exec -v says what is enforced, and what the container lacks.
+    log::info("Landlock policy %s, ABI %d: %s%s%s", spec.landlock.c_str(), plan->abi,
+              plan->describe().c_str(),
+              skipped.empty() ? "" : "; skipped (not in the container): ", skipped.c_str());
+    if (!plan->complete())
+        log::warn("Landlock policy %s: %s", spec.landlock.c_str(), plan->describe().c_str());
+    return ruleset->release();
+}
+
+// Waits for the child, relaying the forwarded signals to it; returns its exit code.
+Result<int> supervise(proc::ChildGuard& child, const sigset_t& forwarded) {
+    int sfd = ::signalfd(-1, &forwarded, SFD_CLOEXEC);
+    if (sfd < 0)
+        return Error::from_errno("signalfd");
+    UniqueFd signals(sfd);
+    for (;;) {
+        pollfd fds[2] = {{child.pidfd(), POLLIN, 0}, {sfd, POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return Error::from_errno("poll");
+        }
+        if (fds[1].revents & POLLIN) {
+            signalfd_siginfo si;
+            if (::read(sfd, &si, sizeof si) == sizeof si)
+                (void)sys::pidfd_send_signal(child.pidfd(), static_cast<int>(si.ssi_signo));
+        }
+        if (fds[0].revents & POLLIN)
+            return child.wait();
+    }
+}
+
+// The running container's init, pinned by a pidfd, and the cgroups its commands join.
+struct Target {
+    pid_t leader = 0;
+    UniqueFd leader_fd;
+    std::string payload;     // cgroup2 directory
+    std::string payload_v1;  // its twin in the v1 name=systemd hierarchy, or empty
+};
+
+// From volt-run's own state: no round trip to anybody.
+Result<Target> target_from_state(const std::string& name, const State& state) {
+    Target t;
+    t.leader = find_leader(state.nspawn_pid);
+    if (t.leader <= 0)
+        return Error(EAGAIN, "container " + name + " has not started its init yet");
+    auto fd = sys::pidfd_open(t.leader);
+    if (!fd)
+        return std::move(fd).error().context("opening the container's init");
+    t.leader_fd = std::move(fd).value();
+    // The pidfd is now pinned; make sure it is still nspawn's child and not a recycled pid.
+    auto st = proc::stat(t.leader);
+    if (!st || st->ppid != state.nspawn_pid)
+        return Error(ESRCH, "container " + name + " is stopping");
+    t.payload = state.payload_cgroup();
+    if (!state.cgroup_v1.empty())
+        t.payload_v1 = state.cgroup_v1 + "/payload";
+    return t;
+}
+
+// The cgroup directory below `mount` of a process's cgroup path, cut after its payload/ leaf (a
+// systemd guest's init lives further down, in payload/init.scope).
+std::string payload_of(const std::string& mount, const std::string& path) {
+    constexpr std::string_view leaf = "/payload";
+    auto at = path.find(std::string(leaf) + "/");
+    return mount + (at == std::string::npos ? path : path.substr(0, at + leaf.size()));
+}
+
+// From machined, for a container whose runtime state is missing (another run directory, say)
+// while its unit runs it. The leader's pidfd is opened first; the process it pins must be in
+// the container's unit and still alive after its cgroup was read, so a recycled pid is refused.
+Result<Target> target_from_machined(const Paths& paths, const std::string& name) {
+    const Error not_running = Error::usage("container " + name + " is not running");
+    auto systemd = units::Systemd::connect();
+    if (!systemd)
+        return not_running;
+    auto machine = systemd->machine(name);
+    if (!machine)
+        return std::move(machine).error();
+    const std::string unit = units::service_name(name);
+    if (!*machine || (*machine)->unit != unit || (*machine)->leader <= 0)
+        return not_running;
+    Target t;
+    t.leader = (*machine)->leader;
+    auto fd = sys::pidfd_open(t.leader);
+    if (!fd)
+        return std::move(fd).error().context("opening the container's init");
+    t.leader_fd = std::move(fd).value();
+    auto text = fs::read_file("/proc/" + std::to_string(t.leader) + "/cgroup");
+    auto member =
+        text ? cgroup::parse_proc_cgroup(*text) : Result<cgroup::Membership>(text.error());
+    if (!member || member->unified.find("/" + unit + "/") == std::string::npos ||
+        !proc::pidfd_alive(t.leader_fd.get()))
+        return Error(ESRCH, "container " + name + " is stopping");
+    auto mounts = cgroup::find_mounts(paths.cgroup_root);
+    if (!mounts)
+        return std::move(mounts).error();
+    t.payload = payload_of(mounts->unified, member->unified);
+    if (!mounts->named_systemd.empty() && !member->named_systemd.empty())
+        t.payload_v1 = payload_of(mounts->named_systemd, member->named_systemd);
+    return t;
+}
+
+Result<Target> find_target(const Paths& paths, const std::string& name) {
+    auto state = read_state(paths, name);
+    if (!state)
+        return std::move(state).error();
+    if (*state && open_nspawn(**state))
+        return target_from_state(name, **state);
+    if (system_bus_present())
+        return target_from_machined(paths, name);
+    return Error::usage("container " + name + " is not running");
+}
+
+}  // namespace
+
+Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions& o) {
+    if (o.argv.empty())
+        return Error::usage("exec: no command given");
+    for (const auto& kv : o.env)
+        VOLT_TRY(parse_env("--env", kv));
+    if (!o.workdir.empty() && o.workdir[0] != '/')
+        return Error::usage("--workdir: invalid value '" + o.workdir + "': must be absolute");
+    auto spec = load_spec(paths, name);
+    if (!spec)
+        return std::move(spec).error();
+    auto target = find_target(paths, name);
+    if (!target)
+        return std::move(target).error();
+    const pid_t leader = target->leader;
+
+    auto ruleset = exec_ruleset(paths, *spec, o, leader);
+    if (!ruleset)
+        return std::move(ruleset).error();
+
+    ChildPlan plan;
+    plan.leader_pidfd = target->leader_fd.get();
+    plan.landlock_fd = ruleset->get();
+    // The filter is evaluated for the container's capabilities (its init's), as Docker evaluates
+    // includes/excludes against the container's.
+    // One read of the init's status for both sets.
+    auto status = fs::read_file("/proc/" + std::to_string(leader) + "/status");
+    if (!status)
+        return std::move(status).error();
+    auto bounding = proc::capabilities_from(*status, "CapBnd");
+    auto caps = proc::capabilities_from(*status, "CapEff");
+    if (!bounding || !caps)
+        return Error(EINVAL, "no capability sets in /proc/" + std::to_string(leader) + "/status");
+    plan.cap_bounding = *bounding;
+    auto filter = seccomp_filter(paths, *spec, *caps, o.seccomp);
+    if (!filter)
+        return std::move(filter).error();
+    if (*filter) {
+        plan.seccomp = (*filter)->insns.data();
+        plan.seccomp_len = (*filter)->insns.size();
+    }
+    auto nspawn_filter = nspawn_restrictions_filter(paths, *bounding);
+    if (!nspawn_filter)
+        return std::move(nspawn_filter).error();
+    plan.nspawn_filter = nspawn_filter->insns.data();
+    plan.nspawn_filter_len = nspawn_filter->insns.size();
+    plan.no_new_privs = !o.allow_new_privileges;
+    // The container's resource limits, not the caller's: its init's.
+    for (int r = 0; r < RLIM_NLIMITS; ++r) {
+        auto resource = static_cast<__rlimit_resource>(r);
+        rlimit theirs{}, own{};
+        if (::prlimit(leader, resource, nullptr, &theirs) < 0 || ::getrlimit(resource, &own) < 0)
+            return Error::from_errno("reading the resource limits of the container's init");
+        if (theirs.rlim_cur == own.rlim_cur && theirs.rlim_max == own.rlim_max)
+            continue;
+        auto& l = plan.rlimits[plan.rlimit_count++];
+        l.resource = r;
+        l.wanted = theirs;
+        l.capped.rlim_max = std::min(theirs.rlim_max, own.rlim_max);
+        l.capped.rlim_cur = std::min(theirs.rlim_cur, l.capped.rlim_max);
+    }
+    auto their_user = proc::namespace_inode(leader, "user");
+    auto our_user = proc::namespace_inode(::getpid(), "user");
+    if (their_user && our_user && *their_user != *our_user)
+        plan.namespaces |= CLONE_NEWUSER;
+    std::string procs = target->payload + "/cgroup.procs";
+    int cg = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (cg < 0)
+        return Error::from_errno("open " + procs);
+    UniqueFd cgroup_procs(cg);
+    plan.cgroup_procs_fd = cg;
+    UniqueFd v1_procs;
+    if (!target->payload_v1.empty()) {
+        std::string v1 = target->payload_v1 + "/cgroup.procs";
+        int fd = ::open(v1.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            return Error::from_errno("open " + v1);
+        v1_procs = UniqueFd(fd);
+        plan.v1_procs_fd = fd;
+    }
+
+    std::vector<std::string> env = build_environment(*spec, o);
+    plan.candidates = command_candidates(o.argv[0], env);
+    std::vector<std::string> argv_store = o.argv;
+    for (auto& a : argv_store)
+        plan.argv.push_back(a.data());
+    plan.argv.push_back(nullptr);
+    for (auto& e : env)
+        plan.envp.push_back(e.data());
+    plan.envp.push_back(nullptr);
+    if (!o.workdir.empty())
+        plan.workdir = o.workdir.c_str();
+
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) < 0)
+        return Error::from_errno("pipe");
+    UniqueFd report_read(pipe_fds[0]), report_write(pipe_fds[1]);
+    plan.report_fd = report_write.get();
+
+#if defined(__SANITIZE_ADDRESS__)
+    // LeakSanitizer's exit-time check runs in a helper thread that would be born in the
+    // container's pid namespace, unable to see us (it hangs): check now, and not at exit.
+    __lsan_do_leak_check();
+#endif
+    // Linux 5.8+: the pidfd form of setns. Children we create from here on are born in the
+    // container's pid namespace.
+    VOLT_TRY_CTX(sys::setns(plan.leader_pidfd, CLONE_NEWPID), "joining pid namespace of " + name);
+
+    sigset_t forwarded, original;
+    ::sigemptyset(&forwarded);
+    for (int sig : kForwarded)
+        ::sigaddset(&forwarded, sig);
+    ::sigprocmask(SIG_BLOCK, &forwarded, &original);
+
+    struct Start {
+        const ChildPlan* plan;
+        const sigset_t* mask;
+    } start{&plan, &original};
+    // The child's stack while it shares our memory: it calls a handful of syscalls and execve.
+    alignas(64) static char child_stack[64 * 1024];
+    int child_pidfd = -1;
+    auto pid = sys::clone_vfork(
+        [](void* arg) VOLT_CHILD_CODE -> int {
+            auto* s = static_cast<Start*>(arg);
+            run_child(*s->plan, *s->mask);
+        },
+        &start, child_stack, sizeof child_stack, &child_pidfd);
+    if (!pid) {
+        ::sigprocmask(SIG_SETMASK, &original, nullptr);
+        return std::move(pid).error();
+    }
+    proc::ChildGuard child(*pid, UniqueFd(child_pidfd));
+    report_write.reset();
+    ChildFailure failure{};
+    ssize_t n;
+    do {
+        n = ::read(report_read.get(), &failure, sizeof failure);
+    } while (n < 0 && errno == EINTR);
+    if (n == static_cast<ssize_t>(sizeof failure)) {
+        (void)child.wait();
+        ::sigprocmask(SIG_SETMASK, &original, nullptr);
+        return child_error(failure, o);
+    }
+    auto code = supervise(child, forwarded);
+    ::sigprocmask(SIG_SETMASK, &original, nullptr);
+    return code;
+}
+
+}  // namespace volt::runtime

@@ -1,0 +1,92 @@
+#include "runtime/verbs/host.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "base/fs.hpp"
+#include "base/log.hpp"
+#include "base/proc.hpp"
+#include "cgroup/cgroup.hpp"
+#include "runtime/rootfs/container_root.hpp"
+#include "runtime/verbs/network.hpp"
+
+namespace volt::runtime {
+
+bool system_bus_present() {
+    const char* addr = std::getenv("DBUS_SYSTEM_BUS_ADDRESS");
+    std::string path = "/run/dbus/system_bus_socket";
+    if (addr && std::string(addr).rfind("unix:path=", 0) == 0) {
+        path = std::string(addr).substr(10);
+        path = path.substr(0, path.find(','));
+    } else if (addr && *addr) {
+        return true;  // some other transport: let sd-bus decide
+    }
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+pid_t find_leader(pid_t nspawn_pid) {
+    auto own_ns = proc::namespace_inode(nspawn_pid, "pid");
+    auto kids = proc::children(nspawn_pid);
+    if (!own_ns || !kids)
+        return 0;
+    for (pid_t child : *kids) {
+        auto ns = proc::namespace_inode(child, "pid");
+        if (ns && *ns != *own_ns)
+            return child;
+    }
+    return 0;
+}
+
+Status remove_container_cgroup(const std::string& path) {
+    VOLT_TRY(cgroup::remove_tree(path));
+    std::string parent = fs::dirname(path);
+    if (fs::basename(parent) == "volt.slice")
+        ::rmdir(parent.c_str());  // busy while others run
+    return {};
+}
+
+Status collect_run(const Paths& paths, const std::string& name, const State& state) {
+    if (!state.network.empty())
+        VOLT_TRY_CTX(teardown_network(paths, name), "removing the network of " + name);
+    if (!state.cgroup.empty()) {
+        if (auto cg = cgroup::Cgroup::open(state.cgroup)) {
+            auto populated = cg->populated();
+            if (populated && *populated) {
+                log::debug("killing processes left in %s", state.cgroup.c_str());
+                VOLT_TRY(cg->kill());
+                VOLT_TRY(cg->wait_empty(5000));
+            }
+        }
+        VOLT_TRY(remove_container_cgroup(state.cgroup));
+    }
+    if (!state.cgroup_v1.empty())
+        VOLT_TRY(remove_container_cgroup(state.cgroup_v1));
+    if (!state.cgroup_devices.empty())
+        VOLT_TRY(remove_container_cgroup(state.cgroup_devices));
+    return fs::remove_tree(paths.state_dir(name));
+}
+
+InitKind detect_init(const std::string& rootfs) {
+    auto root = rootfs::ContainerRoot::open(rootfs);
+    if (!root)
+        return InitKind::other;
+    // The order in which systemd-nspawn --boot tries them: the first that exists is what boots.
+    for (const char* candidate :
+         {"/usr/lib/systemd/systemd", "/lib/systemd/systemd", "/sbin/init"}) {
+        auto target = root->resolve(candidate);
+        if (!target)
+            continue;
+        std::string name = fs::basename(*target);
+        if (name == "systemd")
+            return InitKind::systemd;
+        if (name == "busybox")
+            return InitKind::busybox;
+        return InitKind::other;
+    }
+    return InitKind::other;
+}
+
+}  // namespace volt::runtime

@@ -1,0 +1,43 @@
+// What the lifecycle verbs share beyond the store: the host facts they ask about (a system bus,
+// the guest's leader) and the cleanup of a run (its cgroups and runtime state).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/error.hpp"
+#include "runtime/plan/paths.hpp"
+#include "runtime/plan/spec.hpp"
+#include "runtime/store/state.hpp"
+
+namespace volt::runtime {
+
+// Writes limits to a container's cgroup, enabling their controllers. A missing controller is an
+// error ending in "; enable it, or " + hint, unless allow_missing: then the limits of the
+// controllers present are written, the others named in `unenforced` and warned about.
+Status write_limits(const Paths& paths, const std::string& name, const Resources& limits,
+                    const std::string& cgroup_path, bool allow_missing,
+                    std::vector<std::string>& unenforced, const std::string& hint);
+
+// True when a system D-Bus socket exists (DBUS_SYSTEM_BUS_ADDRESS or the standard path).
+bool system_bus_present();
+
+// The guest's PID 1: the child of nspawn that lives in another pid namespace. 0 while nspawn
+// has not started it yet.
+pid_t find_leader(pid_t nspawn_pid);
+
+// Removes what a container's run left behind once nspawn is gone: its cgroups (both
+// hierarchies) and its runtime state. Kills stragglers in the cgroup first.
+Status collect_run(const Paths& paths, const std::string& name, const State& state);
+
+// Removes a container's cgroup with everything below it, then its volt.slice parent if that is
+// empty now (busy while other containers run).
+Status remove_container_cgroup(const std::string& path);
+
+// What the root file system's /sbin/init is, resolved inside the root (openat2 RESOLVE_IN_ROOT):
+// systemd, busybox, or anything else.
+InitKind detect_init(const std::string& rootfs);
+
+}  // namespace volt::runtime

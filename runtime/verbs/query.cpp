@@ -1,0 +1,75 @@
+#include <algorithm>
+
+#include "base/fs.hpp"
+#include "base/log.hpp"
+#include "runtime/store/store.hpp"
+#include "runtime/verbs/container.hpp"
+#include "runtime/verbs/host.hpp"
+#include "runtime/verbs/service.hpp"
+#include "units/units.hpp"
+
+namespace volt::runtime {
+
+namespace {
+
+// From volt-run's own records only.
+Result<ContainerInfo> inspect_local(const Paths& paths, const std::string& name) {
+    auto spec = load_spec(paths, name);
+    if (!spec)
+        return std::move(spec).error();
+    ContainerInfo info;
+    info.spec = std::move(spec).value();
+    auto state = read_state(paths, name);
+    if (!state)
+        return std::move(state).error();
+    info.state = *state;
+    if (info.state && open_nspawn(*info.state)) {
+        info.running = true;
+        info.leader = find_leader(info.state->nspawn_pid);
+    }
+    return info;
+}
+
+}  // namespace
+
+Result<ContainerInfo> inspect(const Paths& paths, const std::string& name) {
+    auto info = inspect_local(paths, name);
+    if (!info || !info->running || !info->state->under_systemd)
+        return info;
+    // Registered by its unit: what machined knows (the addresses inside the guest). A bus that
+    // fails here does not hide the local record; the error goes to the log.
+    auto systemd = connect_if_present();
+    if (systemd && *systemd) {
+        auto machine = (*systemd)->machine(name);
+        if (machine && *machine && (*machine)->unit == units::service_name(name))
+            info->machine = std::move(*machine);
+        else if (!machine)
+            log::warn("%s", machine.error().describe().c_str());
+    } else if (!systemd) {
+        log::warn("%s", systemd.error().describe().c_str());
+    }
+    return info;
+}
+
+Result<std::vector<ContainerInfo>> list(const Paths& paths) {
+    std::vector<ContainerInfo> out;
+    auto names = fs::list_dir(paths.root + "/config");
+    if (!names) {
+        if (names.error().code() == ENOENT)
+            return out;
+        return std::move(names).error();
+    }
+    std::sort(names->begin(), names->end());
+    for (const auto& name : *names) {
+        // A config directory without spec.json is a create in progress (or a crashed one).
+        if (!fs::exists(paths.spec_file(name)))
+            continue;
+        auto info = inspect_local(paths, name);
+        if (!info)
+            return std::move(info).error();
+        out.push_back(std::move(info).value());
+    }
+    return out;
+}
+
+}  // namespace volt::runtime

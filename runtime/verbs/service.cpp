@@ -1,0 +1,174 @@
+#include "runtime/verbs/service.hpp"
+
+#include <cstdlib>
+
+#include "base/fs.hpp"
+#include "cgroup/cgroup.hpp"
+#include "runtime/rootfs/container_root.hpp"
+#include "runtime/store/store.hpp"
+#include "runtime/verbs/container.hpp"
+#include "runtime/verbs/host.hpp"
+#include "units/journal.hpp"
+#include "units/units.hpp"
+
+namespace volt::runtime {
+namespace {
+
+// "starting volt-hybrid@web.service failed (job result: failed; service: exit-code, status 125)"
+Error job_failed(units::Systemd& systemd, const std::string& verb, const std::string& name,
+                 const std::string& job_result) {
+    const std::string unit = units::service_name(name);
+    std::string why = "job result: " + job_result;
+    if (auto st = systemd.status(unit); st && !st->result.empty() && st->result != "success")
+        why += "; service: " + st->result + ", status " + std::to_string(st->exec_main_status);
+    return Error(
+        0, verb + " " + unit + " failed (" + why + "); `volt-run logs " + name + "` shows why");
+}
+
+}  // namespace
+
+bool inside_own_unit(const std::string& name, const std::optional<std::string>& own_cgroup) {
+    if (!std::getenv("INVOCATION_ID"))
+        return false;
+    std::string cg;
+    if (own_cgroup) {
+        cg = *own_cgroup;
+    } else {
+        auto self = cgroup::self_membership();
+        if (!self)
+            return false;
+        cg = self->unified;
+    }
+    if (fs::basename(cg) == ".control")
+        cg = fs::dirname(cg);
+    return fs::basename(cg) == units::service_name(name);
+}
+
+Result<std::optional<units::Systemd>> connect_if_present() {
+    if (!system_bus_present())
+        return std::optional<units::Systemd>();
+    auto systemd = units::Systemd::connect();
+    if (!systemd)
+        return std::move(systemd).error();
+    return std::optional<units::Systemd>(std::move(systemd).value());
+}
+
+Error no_system_bus(const std::string& verb, const std::string& name, const std::string& instead) {
+    return Error(0,
+                 verb + " " + name + " needs systemd, and this host has no system bus; " + instead);
+}
+
+Result<bool> stopped_by_systemd(units::Systemd& systemd, const std::string& name,
+                                const std::optional<State>& state) {
+    if (inside_own_unit(name))
+        return false;
+    if (state && state->under_systemd)
+        return true;
+    if (state && open_nspawn(*state))
+        return false;  // booted by hand: not systemd's
+    auto st = systemd.status(units::service_name(name));
+    if (!st)
+        return std::move(st).error();
+    return st->known() && st->busy();
+}
+
+Status stop_unit(units::Systemd& systemd, const std::string& name, bool wait) {
+    auto result = systemd.run_job("StopUnit", units::service_name(name), wait);
+    if (!result)
+        return std::move(result).error();
+    if (*result != "done" && *result != "queued")
+        return job_failed(systemd, "stopping", name, *result);
+    return {};
+}
+
+Status start(const Paths& paths, const std::string& name, bool wait, bool restart) {
+    const std::string verb = restart ? "restart" : "start";
+    VOLT_TRY(load_spec(paths, name));
+    auto systemd = connect_if_present();
+    if (!systemd)
+        return std::move(systemd).error();
+    if (!*systemd)
+        return no_system_bus(verb, name,
+                             "boot it with `volt-run boot --detach " + name + "` instead");
+    auto state = read_state(paths, name);
+    if (!state)
+        return std::move(state).error();
+    if (*state && !(*state)->under_systemd && open_nspawn(**state))
+        return Error::usage("container " + name + " is running outside systemd (booted by " +
+                            "volt-run boot, pid " + std::to_string((*state)->nspawn_pid) +
+                            "); stop it with `volt-run stop " + name + "` first");
+    const std::string unit = units::service_name(name);
+    auto st = (*systemd)->status(unit);
+    if (!st)
+        return std::move(st).error();
+    if (!st->known())
+        return Error(ENOENT, "systemd does not know " + unit + " (is " + paths.unit_file(name) +
+                                 " in a directory systemd reads?)");
+    auto result = (*systemd)->run_job(restart ? "RestartUnit" : "StartUnit", unit, wait);
+    if (!result)
+        return std::move(result).error();
+    if (*result != "done" && *result != "queued")
+        return job_failed(**systemd, restart ? "restarting" : "starting", name, *result);
+    return {};
+}
+
+Result<ServiceStatus> service_status(const Paths& paths, const std::string& name) {
+    VOLT_TRY(load_spec(paths, name));
+    auto systemd = connect_if_present();
+    if (!systemd)
+        return std::move(systemd).error();
+    if (!*systemd)
+        return no_system_bus("status", name,
+                             "`volt-run inspect " + name + "` shows volt-run's own records");
+    ServiceStatus out;
+    out.unit = units::service_name(name);
+    auto st = (*systemd)->status(out.unit);
+    if (!st)
+        return std::move(st).error();
+    out.unit_status = std::move(st).value();
+    auto machine = (*systemd)->machine(name);
+    if (!machine)
+        return std::move(machine).error();
+    if (*machine && (*machine)->unit == out.unit)
+        out.machine = std::move(*machine);
+    return out;
+}
+
+Status logs(const Paths& paths, const std::string& name, const LogsOptions& options, int stop_fd,
+            const std::function<void(const units::JournalEntry&)>& out) {
+    VOLT_TRY(load_spec(paths, name));
+    units::JournalQuery q;
+    q.unit = units::service_name(name);
+    q.since_usec = options.since_usec;
+    q.lines = options.lines;
+    q.follow = options.follow;
+    // The guest's own journal, when nspawn linked it to the host: its entries carry the guest's
+    // machine id. A guest without one (busybox) has only its console, which is in the unit's.
+    // The guest's file through its root handle (no link followed out, a FIFO or a huge file
+    // refused): a machine id is 33 bytes.
+    constexpr std::size_t kMachineIdMax = 64;
+    auto first_word = [](const Result<std::string>& text) {
+        auto w = text ? fs::words(*text) : std::vector<std::string_view>();
+        return w.empty() ? std::string() : std::string(w[0]);
+    };
+    auto root = rootfs::ContainerRoot::open(paths.rootfs(name));
+    std::string guest =
+        root ? first_word(root->read_file("/etc/machine-id", kMachineIdMax)) : std::string();
+    if (guest.size() == 32 && guest != first_word(fs::read_file("/etc/machine-id")))
+        q.machine_id = guest;
+    std::size_t shown = 0;
+    VOLT_TRY(units::read_journal(q, stop_fd, [&](const units::JournalEntry& e) {
+        ++shown;
+        out(e);
+    }));
+    // Without journald (our CI machines, a host whose PID 1 is not systemd) nothing is logged
+    // there: say so rather than print nothing.
+    if (shown == 0 && !options.follow && !fs::exists("/run/systemd/journal/socket"))
+        return Error(ENOENT,
+                     "no journal on this host (journald is not running); a container "
+                     "booted with `volt-run boot --detach` has its console in " +
+                         paths.console_log(name));
+    return {};
+}
+
+}  // namespace volt::runtime

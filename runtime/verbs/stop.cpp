@@ -1,0 +1,141 @@
+#include <signal.h>
+
+#include "base/fs.hpp"
+#include "base/log.hpp"
+#include "base/proc.hpp"
+#include "base/syscalls.hpp"
+#include "cgroup/cgroup.hpp"
+#include "runtime/store/store.hpp"
+#include "runtime/verbs/container.hpp"
+#include "runtime/verbs/host.hpp"
+#include "runtime/verbs/network.hpp"
+#include "runtime/verbs/service.hpp"
+#include "units/units.hpp"
+
+namespace volt::runtime {
+namespace {
+
+// How long nspawn gets to exit after its container's processes were killed.
+constexpr int kAfterKillMs = 5000;
+
+Status stop_locked(const Paths& paths, const std::string& name, int grace_seconds) {
+    auto state = read_state(paths, name);
+    if (!state)
+        return std::move(state).error();
+    if (!*state)
+        return {};  // not running, nothing recorded
+    const State& s = **state;
+    if (UniqueFd nspawn = open_nspawn(s)) {
+        // nspawn turns SIGTERM into the guest's halt signal and exits once the guest is down.
+        VOLT_TRY_CTX(sys::pidfd_send_signal(nspawn.get(), SIGTERM), "signalling nspawn");
+        if (!proc::pidfd_wait_exit(nspawn.get(), grace_seconds * 1000)) {
+            log::info("%s did not halt within %d s; killing it", name.c_str(), grace_seconds);
+            auto cg = cgroup::Cgroup::open(s.cgroup);
+            if (cg)
+                VOLT_TRY_CTX(cg->kill(), "killing " + name);
+            if (!proc::pidfd_wait_exit(nspawn.get(), kAfterKillMs)) {
+                (void)sys::pidfd_send_signal(nspawn.get(), SIGKILL);
+                if (!proc::pidfd_wait_exit(nspawn.get(), kAfterKillMs))
+                    return Error(ETIMEDOUT, "nspawn of " + name + " (pid " +
+                                                std::to_string(s.nspawn_pid) + ") did not exit");
+            }
+        }
+    }
+    return collect_run(paths, name, s);
+}
+
+// Stops the container through systemd when that is whose it is (see stopped_by_systemd); true
+// when it did. Without a system bus (systemd empty), or for a container booted by hand: false,
+// nothing done.
+Result<bool> stop_through_systemd(std::optional<units::Systemd>& systemd, const Paths& paths,
+                                  const std::string& name, bool wait, const char* refusal) {
+    auto state = read_state(paths, name);
+    if (!state)
+        return std::move(state).error();
+    if (!systemd) {
+        if (*state && (*state)->under_systemd)
+            log::warn(
+                "%s was started by its unit, and this host has no system bus any more; "
+                "stopping it without systemd",
+                name.c_str());
+        return false;
+    }
+    auto by_systemd = stopped_by_systemd(*systemd, name, *state);
+    if (!by_systemd)
+        return std::move(by_systemd).error();
+    if (!*by_systemd)
+        return false;
+    if (refusal)
+        return Error::usage(refusal);
+    // Not under the container's lock: the unit's ExecStopPost= (volt-run stop) takes it.
+    VOLT_TRY(stop_unit(*systemd, name, wait));
+    return true;
+}
+
+}  // namespace
+
+Status stop(const Paths& paths, const std::string& name, int grace_seconds, bool wait) {
+    VOLT_TRY(load_spec(paths, name));
+    auto systemd = connect_if_present();
+    if (!systemd)
+        return std::move(systemd).error();
+    auto by_systemd = stop_through_systemd(*systemd, paths, name, wait, nullptr);
+    if (!by_systemd)
+        return std::move(by_systemd).error();
+    if (*by_systemd && !wait)
+        return {};
+    // Standalone; or after systemd stopped the unit, whatever its ExecStopPost= did not collect.
+    auto lock = lock_container(paths, name);
+    if (!lock)
+        return std::move(lock).error();
+    return stop_locked(paths, name, grace_seconds);
+}
+
+Status remove(const Paths& paths, const std::string& name, bool force, int grace_seconds) {
+    VOLT_TRY(load_spec(paths, name));
+    const std::string refusal =
+        "container " + name + " is running; stop it first or use delete --force";
+    auto systemd = connect_if_present();
+    if (!systemd)
+        return std::move(systemd).error();
+    auto by_systemd =
+        stop_through_systemd(*systemd, paths, name, true, force ? nullptr : refusal.c_str());
+    if (!by_systemd)
+        return std::move(by_systemd).error();
+    auto lock = lock_container(paths, name);
+    if (!lock)
+        return std::move(lock).error();
+    auto state = read_state(paths, name);
+    if (!state)
+        return std::move(state).error();
+    if (*state && open_nspawn(**state)) {
+        if (!force)
+            return Error::usage(refusal);
+        VOLT_TRY(stop_locked(paths, name, grace_seconds));
+    } else if (*state) {
+        VOLT_TRY(collect_run(paths, name, **state));
+    }
+    const std::string unit = units::service_name(name);
+    if (*systemd && fs::exists(paths.unit_file(name))) {
+        auto st = (*systemd)->status(unit);
+        if (!st)
+            return std::move(st).error();
+        if (st->unit_file_state == "enabled")
+            VOLT_TRY((*systemd)->disable(unit));
+    }
+    // The spec goes last: until then the container is listed and delete can be run again.
+    for (const auto& file : {paths.unit_file(name), paths.nspawn_file(name)})
+        VOLT_TRY(fs::remove_tree(file));
+    if (*systemd) {
+        VOLT_TRY((*systemd)->reload());
+        VOLT_TRY((*systemd)->reset_failed(unit));
+    }
+    VOLT_TRY(fs::remove_tree(paths.rootfs_staging(name)));
+    VOLT_TRY_CTX(fs::remove_tree(paths.rootfs(name)), "removing root file system");
+    VOLT_TRY(fs::remove_tree(paths.state_dir(name)));
+    VOLT_TRY_CTX(release_lease(paths, name), "releasing the address of " + name);
+    VOLT_TRY(fs::remove_tree(paths.spec_file(name)));
+    return fs::remove_tree(paths.config_dir(name));
+}
+
+}  // namespace volt::runtime
