@@ -92,6 +92,9 @@ using Status = Result<void>;
 
 }  // namespace volt
 
+#define VOLT_CONCAT_INNER_(a, b) a##b
+#define VOLT_CONCAT_(a, b) VOLT_CONCAT_INNER_(a, b)
+
 // Returns the error of a failed Result from the enclosing function, optionally with context.
 #define VOLT_TRY(expr)                                  \
     do {                                                \
@@ -106,3 +109,18 @@ using Status = Result<void>;
         if (!volt_try_result_)                                       \
             return std::move(volt_try_result_).error().context(ctx); \
     } while (0)
+
+// Binds the value of a Result, or returns its error from the enclosing function:
+//   VOLT_TRY_ASSIGN(auto mounts, cgroup::find_mounts(root));
+//   VOLT_TRY_ASSIGN_CTX(UniqueFd fd, sys::open_tree(...), "opening " + path);
+// The declaration is a statement of the enclosing scope, so it is not usable as the sole body of
+// an unbraced if or loop.
+#define VOLT_TRY_ASSIGN(decl, expr) \
+    VOLT_TRY_ASSIGN_IMPL_(VOLT_CONCAT_(volt_try_assign_, __LINE__), decl, expr, )
+#define VOLT_TRY_ASSIGN_CTX(decl, expr, ctx) \
+    VOLT_TRY_ASSIGN_IMPL_(VOLT_CONCAT_(volt_try_assign_, __LINE__), decl, expr, .context(ctx))
+#define VOLT_TRY_ASSIGN_IMPL_(tmp, decl, expr, add_context) \
+    auto tmp = (expr);                                      \
+    if (!tmp)                                               \
+        return std::move(tmp).error() add_context;          \
+    decl = std::move(tmp).value()

@@ -9,6 +9,7 @@
 #include "base/fd.hpp"
 #include "base/fs.hpp"
 #include "base/proc.hpp"
+#include "base/steps.hpp"
 #include "base/text.hpp"
 #include "cgroup/cgroup.hpp"
 #include "support.hpp"
@@ -29,6 +30,101 @@ TEST_CASE("errors carry errno and a context chain on one line", "[unit]") {
     CHECK_FALSE(r.ok());
     Result<int> v = 5;
     CHECK(*v == 5);
+}
+
+namespace {
+Result<int> parse_digit(char c) {
+    if (c < '0' || c > '9')
+        return Error(EINVAL, std::string("not a digit: ") + c);
+    return c - '0';
+}
+Result<int> sum_of_digits(const char* s, bool with_context) {
+    int sum = 0;
+    for (; *s; ++s) {
+        if (with_context) {
+            VOLT_TRY_ASSIGN_CTX(int d, parse_digit(*s), "summing");
+            sum += d;
+        } else {
+            VOLT_TRY_ASSIGN(const int d, parse_digit(*s));
+            sum += d;
+        }
+    }
+    return sum;
+}
+}  // namespace
+
+TEST_CASE("VOLT_TRY_ASSIGN binds the value or returns the error", "[unit]") {
+    CHECK(*sum_of_digits("123", false) == 6);
+    CHECK(*sum_of_digits("123", true) == 6);
+    auto bad = sum_of_digits("12x", false);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().describe() == "not a digit: x: Invalid argument");
+    auto bad_ctx = sum_of_digits("1x", true);
+    REQUIRE_FALSE(bad_ctx);
+    CHECK(bad_ctx.error().describe() == "summing: not a digit: x: Invalid argument");
+}
+
+TEST_CASE("Steps undo exactly what ran, last first, when a later step fails", "[unit]") {
+    for (int fail_at = 0; fail_at <= 4; ++fail_at) {
+        CAPTURE(fail_at);
+        std::vector<std::string> log;
+        Status result;
+        {
+            Steps steps;
+            for (int k = 0; k < 4 && result; ++k) {
+                std::string name = "s" + std::to_string(k);
+                result = steps.run(
+                    name,
+                    [&]() -> Status {
+                        if (k == fail_at)
+                            return Error(EIO, name + " failed");
+                        log.push_back("do " + name);
+                        return {};
+                    },
+                    [&log, name] { log.push_back("undo " + name); });
+            }
+            if (result)
+                steps.commit();
+        }
+        std::vector<std::string> want;
+        for (int k = 0; k < std::min(fail_at, 4); ++k)
+            want.push_back("do s" + std::to_string(k));
+        for (int k = std::min(fail_at, 4) - 1; fail_at < 4 && k >= 0; --k)
+            want.push_back("undo s" + std::to_string(k));
+        CHECK(log == want);
+        CHECK(result.ok() == (fail_at == 4));
+    }
+}
+
+TEST_CASE("Steps: an uncommitted run is undone when it goes out of scope; a hook can fail a step",
+          "[unit]") {
+    std::vector<std::string> log;
+    {
+        Steps steps([](std::string_view name) -> Status {
+            if (name == "third")
+                return Error(EIO, "injected before third");
+            return {};
+        });
+        REQUIRE(steps.run(
+            "first", [] { return Status(); }, [&] { log.push_back("undo first"); }));
+        auto second = steps.run<int>(
+            "second", [] { return Result<int>(7); },
+            [&](const int& v) { log.push_back("undo second " + std::to_string(v)); });
+        REQUIRE(second);
+        CHECK(steps.names() == std::vector<std::string>{"first", "second"});
+        bool ran_third = false;
+        auto third = steps.run("third", [&] {
+            ran_third = true;
+            return Status();
+        });
+        CHECK_FALSE(third);
+        CHECK_FALSE(ran_third);
+        CHECK(log == std::vector<std::string>{"undo second 7", "undo first"});
+        log.clear();
+        REQUIRE(steps.run(
+            "fourth", [] { return Status(); }, [&] { log.push_back("undo fourth"); }));
+    }
+    CHECK(log == std::vector<std::string>{"undo fourth"});
 }
 
 TEST_CASE("UniqueFd closes once and moves ownership", "[unit]") {
