@@ -2,74 +2,37 @@
 
 #include <time.h>
 
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "base/fs.hpp"
 #include "base/log.hpp"
 #include "base/proc.hpp"
 #include "base/text.hpp"
+#include "runtime/plan/json_map.hpp"
 #include "units/units.hpp"
 
 namespace volt::runtime {
 
-using nlohmann::json;
+// state.json: the keys are the member names (jsonmap, runtime/plan/json_map.hpp). A member added
+// later goes in the second list of its struct: files written before lack it and keep its default.
+// The network is written only for a container that has one.
+VOLT_JSON_FIELDS(NetworkState,
+                 (bridge, netns, host_ifname, container_ifname, mac, address, prefix, gateway, dns,
+                  ports),
+                 ())
+VOLT_JSON_FIELDS(State, (nspawn_pid, nspawn_start_time, cgroup, cgroup_v1, under_systemd, started),
+                 (cgroup_devices, unenforced_controllers, network))
 
 std::string to_json(const State& s) {
-    json j = {{"nspawn_pid", s.nspawn_pid},
-              {"nspawn_start_time", s.nspawn_start_time},
-              {"cgroup", s.cgroup},
-              {"cgroup_v1", s.cgroup_v1},
-              {"cgroup_devices", s.cgroup_devices},
-              {"under_systemd", s.under_systemd},
-              {"started", s.started},
-              {"unenforced_controllers", s.unenforced_controllers}};
-    if (!s.network.empty()) {
-        const NetworkState& n = s.network;
-        j["network"] = {{"bridge", n.bridge},
-                        {"netns", n.netns},
-                        {"host_ifname", n.host_ifname},
-                        {"container_ifname", n.container_ifname},
-                        {"mac", n.mac},
-                        {"address", n.address},
-                        {"prefix", n.prefix},
-                        {"gateway", n.gateway},
-                        {"dns", n.dns},
-                        {"ports", n.ports}};
-    }
-    return j.dump(2) + "\n";
+    nlohmann::json j = s;
+    if (s.network.empty())
+        j.erase("network");
+    return jsonmap::dump(j);
 }
 
 Result<State> state_from_json(const std::string& text) {
-    try {
-        json j = json::parse(text);
-        State s;
-        s.nspawn_pid = j.at("nspawn_pid").get<pid_t>();
-        s.nspawn_start_time = j.at("nspawn_start_time").get<std::uint64_t>();
-        s.cgroup = j.at("cgroup").get<std::string>();
-        s.cgroup_v1 = j.at("cgroup_v1").get<std::string>();
-        s.cgroup_devices = j.value("cgroup_devices", std::string());
-        s.under_systemd = j.at("under_systemd").get<bool>();
-        s.started = j.at("started").get<std::string>();
-        s.unenforced_controllers = j.value("unenforced_controllers", std::vector<std::string>{});
-        if (j.contains("network")) {
-            const json& n = j.at("network");
-            NetworkState& ns = s.network;
-            ns.bridge = n.at("bridge").get<std::string>();
-            ns.netns = n.at("netns").get<std::string>();
-            ns.host_ifname = n.at("host_ifname").get<std::string>();
-            ns.container_ifname = n.at("container_ifname").get<std::string>();
-            ns.mac = n.at("mac").get<std::string>();
-            ns.address = n.at("address").get<std::string>();
-            ns.prefix = n.at("prefix").get<int>();
-            ns.gateway = n.at("gateway").get<std::string>();
-            ns.dns = n.at("dns").get<std::vector<std::string>>();
-            ns.ports = n.at("ports").get<std::vector<std::string>>();
-        }
-        return s;
-    } catch (const json::exception& e) {
-        return Error(EINVAL, std::string("malformed runtime state: ") + e.what());
-    }
+    VOLT_TRY_ASSIGN(nlohmann::json j, jsonmap::parse(text));
+    return jsonmap::from<State>(j);
 }
 
 namespace {
@@ -90,8 +53,9 @@ bool own_cgroup_path(const std::string& mount, const std::string& path, const st
 
 Result<std::string> check_state_cgroups(const cgroup::Mounts& mounts, const std::string& name,
                                         const State& s) {
-    const std::string leaf = s.under_systemd ? "/" + units::service_name(name) + "/container"
-                                             : "/volt.slice/volt-hybrid-" + name;
+    const std::string leaf = s.under_systemd
+                                 ? std::string("/").append(units::service_name(name)) + "/container"
+                                 : "/volt.slice/volt-hybrid-" + name;
     auto refuse = [&](const char* which, const std::string& path, const std::string& mount) {
         return Error(0, std::string(which) + " '" + text::printable(path) +
                             "' is not the container's own (" +

@@ -54,7 +54,11 @@ struct State {
     std::string payload_cgroup() const { return cgroup + "/payload"; }
 };
 
+// state.json's text (state.cpp maps the members). Never throws: a string that is not UTF-8 is
+// written with U+FFFD in place of its bad bytes.
 std::string to_json(const State& state);
+// The state in a state.json text. An error is one line naming the field and its bad value (a
+// missing required key, a wrong type, a number out of range); keys added later may be absent.
 Result<State> state_from_json(const std::string& text);
 
 // The recorded state, or nullopt when none is recorded. The state file is not trusted: its
