@@ -158,16 +158,16 @@ class RuleBuilder {
     RulePtr r_;
 };
 
-// A batch of nftables messages with a description of each, for errors ("port 8080: …"). The
-// buffer grows with the batch: libmnl's fixed batch buffer silently dropped what did not fit.
-// Every message asks for an acknowledgement, and commit() succeeds only when each one was
-// acknowledged without error: "no error seen yet" is never taken for success.
-class Batch {
+// Builds an NftBatch. The buffer grows with the batch: libmnl's fixed batch buffer silently
+// dropped what did not fit.
+class Encoder {
   public:
-    explicit Batch(std::uint32_t& seq) : seq_(seq), begin_seq_(seq_++) {
-        append([&](char* at) { return nftnl_batch_begin(at, begin_seq_); });
+    explicit Encoder(std::uint32_t seq) {
+        b_.begin_seq = seq;
+        b_.next_seq = seq + 1;
+        append([&](char* at) { return nftnl_batch_begin(at, b_.begin_seq); });
     }
-    Batch(const Batch&) = delete;
+    Encoder(const Encoder&) = delete;
 
     void table() {
         TablePtr t(nftnl_table_alloc());
@@ -200,83 +200,26 @@ class Batch {
                 "deleting rule " + std::to_string(rule.handle) + " of " + rule.owner,
                 [&](nlmsghdr* nlh) { nftnl_rule_nlmsg_build_payload(nlh, r.get()); });
     }
-    std::size_t size() const { return buf_.size(); }
-
-    // Sends the batch; the kernel applies all of it or nothing, and queues every answer before
-    // sendto returns: one per message (NLM_F_ACK), plus one for the batch when the commit
-    // itself fails.
-    Status commit(mnl_socket* sock) {
-        append([&](char* at) { return nftnl_batch_end(at, seq_++); });
-        const int fd = mnl_socket_get_fd(sock);
-        // Room for the whole batch in one send, and for every answer: a bigger batch than the
-        // socket's default buffers fails (EMSGSIZE) or loses answers (ENOBUFS) otherwise.
-        // SO_*BUFFORCE needs CAP_NET_ADMIN, which building NAT needs anyway.
-        int sndbuf = static_cast<int>(buf_.size()) * 2;
-        int rcvbuf = static_cast<int>(what_.size()) * 1024 + 64 * 1024;
-        (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);
-        (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
-        int one = 1;  // answers carry the header of the message, not its payload
-        (void)::setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
-        if (mnl_socket_sendto(sock, buf_.data(), buf_.size()) < 0)
-            return Error::from_errno("sending the nftables batch (" + std::to_string(buf_.size()) +
-                                     " bytes)");
-        std::vector<char> reply(MNL_SOCKET_BUFFER_SIZE);
-        Status first;
-        auto fail = [&first](Error e) {
-            if (first.ok())
-                first = std::move(e);
-        };
-        std::size_t acked = 0;
-        std::map<std::uint32_t, bool> seen;
-        while (acked < what_.size()) {
-            ssize_t n = ::recv(fd, reply.data(), reply.size(), MSG_DONTWAIT);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                fail(Error(EPROTO, "nftables: " + std::to_string(what_.size() - acked) + " of " +
-                                       std::to_string(what_.size()) +
-                                       " messages were not acknowledged"));
-                return first;
-            }
-            if (n < 0)
-                return Error::from_errno("reading the nftables answers");
-            int len = static_cast<int>(n);
-            for (auto* nlh = reinterpret_cast<nlmsghdr*>(reply.data()); mnl_nlmsg_ok(nlh, len);
-                 nlh = mnl_nlmsg_next(nlh, &len)) {
-                if (nlh->nlmsg_type != NLMSG_ERROR)
-                    continue;
-                auto* err = static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-                const std::uint32_t seq = err->msg.nlmsg_seq;
-                if (seq == begin_seq_) {  // the commit failed as a whole
-                    fail(Error(-err->error, "nftables: committing the batch"));
-                    continue;
-                }
-                auto what = what_.find(seq);
-                if (what == what_.end() || seen[seq])
-                    continue;
-                seen[seq] = true;
-                ++acked;
-                if (err->error != 0)
-                    fail(Error(-err->error, "nftables: " + what->second));
-            }
-        }
-        return first;
+    NftBatch finish() && {
+        append([&](char* at) { return nftnl_batch_end(at, b_.next_seq++); });
+        return std::move(b_);
     }
 
   private:
-    // A message is built in place at the end of the buffer, with room for any one message.
+    // A message is built in place at the end of the buffer, with room for any one message; the
+    // room is zeroed, so the padding is too and the bytes are the same on every run.
     static constexpr std::size_t kMessageRoom = 16 * 1024;
     template <typename Build>
     void append(Build build) {
-        std::size_t at = buf_.size();
-        buf_.resize(at + kMessageRoom);
-        nlmsghdr* nlh = build(buf_.data() + at);
-        buf_.resize(at + NLMSG_ALIGN(nlh->nlmsg_len));
+        std::size_t at = b_.bytes.size();
+        b_.bytes.resize(at + kMessageRoom);
+        nlmsghdr* nlh = build(b_.bytes.data() + at);
+        b_.bytes.resize(at + NLMSG_ALIGN(nlh->nlmsg_len));
     }
     template <typename Payload>
     void message(std::uint16_t type, std::uint16_t flags, std::string what, Payload payload) {
-        std::uint32_t seq = seq_++;
-        what_[seq] = std::move(what);
+        std::uint32_t seq = b_.next_seq++;
+        b_.acked[seq] = std::move(what);
         append([&](char* at) {
             nlmsghdr* nlh = nftnl_nlmsg_build_hdr(
                 at, type, NFPROTO_IPV4, static_cast<std::uint16_t>(flags | NLM_F_ACK), seq);
@@ -284,10 +227,7 @@ class Batch {
             return nlh;
         });
     }
-    std::uint32_t& seq_;
-    std::uint32_t begin_seq_;
-    std::vector<char> buf_;
-    std::map<std::uint32_t, std::string> what_;
+    NftBatch b_;
 };
 
 int collect_rule(const nlmsghdr* nlh, void* data) {
@@ -372,15 +312,13 @@ Result<std::vector<NftRule>> Nftables::rules() {
     }
 }
 
-Status Nftables::apply(const ContainerNat& nat) {
-    auto existing = rules();
-    if (!existing)
-        return std::move(existing).error();
-    Batch batch(seq_);
+NftBatch encode_apply(const ContainerNat& nat, const std::vector<NftRule>& existing,
+                      std::uint32_t seq) {
+    Encoder batch(seq);
     batch.table();
     for (const Chain& c : {kPrerouting, kOutput, kPostrouting})
         batch.chain(c);
-    for (const auto& rule : *existing)
+    for (const auto& rule : existing)
         if (rule.owner == nat.owner)
             batch.delete_rule(rule);
     const std::uint32_t a = nat.address.value;
@@ -415,23 +353,96 @@ Status Nftables::apply(const ContainerNat& nat) {
                     .dnat(nat.address, p.container_port),
                 what);
     }
-    return batch.commit(sock_);
+    return std::move(batch).finish();
+}
+
+NftBatch encode_remove(const std::vector<NftRule>& rules, std::uint32_t seq) {
+    Encoder batch(seq);
+    for (const auto& rule : rules)
+        batch.delete_rule(rule);
+    return std::move(batch).finish();
+}
+
+// Sends the batch; the kernel applies all of it or nothing, and queues every answer before
+// sendto returns: one per message (NLM_F_ACK), plus one for the batch when the commit itself
+// fails. Succeeds only when each message was acknowledged without error: "no error seen yet" is
+// never taken for success.
+Status Nftables::send(const NftBatch& batch) {
+    seq_ = batch.next_seq;
+    const int fd = mnl_socket_get_fd(sock_);
+    // Room for the whole batch in one send, and for every answer: a bigger batch than the
+    // socket's default buffers fails (EMSGSIZE) or loses answers (ENOBUFS) otherwise.
+    // SO_*BUFFORCE needs CAP_NET_ADMIN, which building NAT needs anyway.
+    int sndbuf = static_cast<int>(batch.bytes.size()) * 2;
+    int rcvbuf = static_cast<int>(batch.acked.size()) * 1024 + 64 * 1024;
+    (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);
+    (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+    int one = 1;  // answers carry the header of the message, not its payload
+    (void)::setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+    if (mnl_socket_sendto(sock_, batch.bytes.data(), batch.bytes.size()) < 0)
+        return Error::from_errno("sending the nftables batch (" +
+                                 std::to_string(batch.bytes.size()) + " bytes)");
+    std::vector<char> reply(MNL_SOCKET_BUFFER_SIZE);
+    Status first;
+    auto fail = [&first](Error e) {
+        if (first.ok())
+            first = std::move(e);
+    };
+    const std::size_t expected = batch.acked.size();
+    std::size_t acked = 0;
+    std::map<std::uint32_t, bool> seen;
+    while (acked < expected) {
+        ssize_t n = ::recv(fd, reply.data(), reply.size(), MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            fail(Error(EPROTO, "nftables: " + std::to_string(expected - acked) + " of " +
+                                   std::to_string(expected) + " messages were not acknowledged"));
+            return first;
+        }
+        if (n < 0)
+            return Error::from_errno("reading the nftables answers");
+        int len = static_cast<int>(n);
+        for (auto* nlh = reinterpret_cast<nlmsghdr*>(reply.data()); mnl_nlmsg_ok(nlh, len);
+             nlh = mnl_nlmsg_next(nlh, &len)) {
+            if (nlh->nlmsg_type != NLMSG_ERROR)
+                continue;
+            auto* err = static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+            const std::uint32_t seq = err->msg.nlmsg_seq;
+            if (seq == batch.begin_seq) {  // the commit failed as a whole
+                fail(Error(-err->error, "nftables: committing the batch"));
+                continue;
+            }
+            auto what = batch.acked.find(seq);
+            if (what == batch.acked.end() || seen[seq])
+                continue;
+            seen[seq] = true;
+            ++acked;
+            if (err->error != 0)
+                fail(Error(-err->error, "nftables: " + what->second));
+        }
+    }
+    return first;
+}
+
+Status Nftables::apply(const ContainerNat& nat) {
+    auto existing = rules();
+    if (!existing)
+        return std::move(existing).error();
+    return send(encode_apply(nat, *existing, seq_));
 }
 
 Status Nftables::remove_if(const std::function<bool(const std::string& owner)>& match) {
     auto existing = rules();
     if (!existing)
         return std::move(existing).error();
-    Batch batch(seq_);
-    bool any = false;
+    std::vector<NftRule> gone;
     for (const auto& rule : *existing)
-        if (match(rule.owner)) {
-            batch.delete_rule(rule);
-            any = true;
-        }
-    if (!any)
+        if (match(rule.owner))
+            gone.push_back(rule);
+    if (gone.empty())
         return {};
-    return batch.commit(sock_);
+    return send(encode_remove(gone, seq_));
 }
 
 }  // namespace volt::netlink

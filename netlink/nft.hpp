@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,26 @@ struct NftRule {
     std::string owner;  // the comment
 };
 
+// One nftables batch as the kernel receives it: the netlink messages, batch begin and end
+// included, back to back. Every message between begin and end asks for an acknowledgement
+// (NLM_F_ACK) and is listed in `acked` under its sequence number, with what it does for errors
+// ("web1: tcp port 8080"); an answer to begin_seq is the failure of the commit as a whole.
+struct NftBatch {
+    std::vector<char> bytes;
+    std::uint32_t begin_seq = 0;
+    std::map<std::uint32_t, std::string> acked;
+    std::uint32_t next_seq = 0;  // the first sequence number after the batch's
+};
+
+// The batch apply(nat) sends, given the table's rules as they are: the table and chains where
+// missing (NLM_F_CREATE without NLM_F_EXCL: existing ones stay), the owner's rules among
+// `existing` out, nat's rules in. Sequence numbers start at seq. Pure: no socket, the same bytes
+// for the same values.
+NftBatch encode_apply(const ContainerNat& nat, const std::vector<NftRule>& existing,
+                      std::uint32_t seq);
+// The batch deleting `rules`; an empty list gives a batch with no message to acknowledge.
+NftBatch encode_remove(const std::vector<NftRule>& rules, std::uint32_t seq);
+
 class Nftables {
   public:
     static Result<Nftables> open();
@@ -52,7 +73,9 @@ class Nftables {
     Nftables& operator=(Nftables&&) = delete;
     ~Nftables();
 
-    // One batch: the table and chains where missing, the owner's earlier rules out, the new in.
+    // One batch, encode_apply's bytes exactly: the table and chains where missing, the owner's
+    // earlier rules out, the new in. Succeeds only when every message was acknowledged without
+    // error. Needs CAP_NET_ADMIN.
     Status apply(const ContainerNat& nat);
     // One batch removing every rule whose owner matches; no such rules is success.
     Status remove_if(const std::function<bool(const std::string& owner)>& match);
@@ -64,6 +87,7 @@ class Nftables {
 
   private:
     explicit Nftables(mnl_socket* sock);
+    Status send(const NftBatch& batch);
     mnl_socket* sock_;
     std::uint32_t seq_;
 };
