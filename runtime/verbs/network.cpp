@@ -16,14 +16,30 @@
 namespace volt::runtime {
 namespace {
 
-constexpr const char* kBridge = "voltbr0";
+void warn_if_failed(const Status& st) {
+    if (!st)
+        log::warn("undoing the network: %s", st.error().describe().c_str());
+}
+template <class T>
+void warn_if_failed(const Result<T>& r) {
+    if (!r)
+        log::warn("undoing the network: %s", r.error().describe().c_str());
+}
 
-std::string machine_id() {
-    auto text = fs::read_file("/etc/machine-id");
-    if (!text)
-        return {};
-    auto w = fs::words(*text);
-    return w.empty() ? std::string() : std::string(w[0]);
+// Deletes the bridge build() made unless something else was attached to it meanwhile (a
+// container that booted since: the network lock is held, so only a link made by hand).
+void remove_bridge_if_unused(netlink::RouteSocket& host, const std::string& name, int index) {
+    auto links = host.links();
+    if (!links) {
+        warn_if_failed(links);
+        return;
+    }
+    for (const auto& l : *links)
+        if (l.master == index) {
+            log::debug("keeping %s: %s is attached to it", name.c_str(), l.name.c_str());
+            return;
+        }
+    warn_if_failed(host.delete_link(name));
 }
 
 bool running(const Paths& paths, const std::string& name) {
@@ -33,15 +49,15 @@ bool running(const Paths& paths, const std::string& name) {
     return state && *state && open_nspawn(**state);
 }
 
-// Writes a sysctl of the current network namespace if it does not hold value already.
-Status sysctl(const std::string& dir, const char* name, std::string_view value) {
-    auto fd = fs::open_dir(dir);
-    if (!fd)
-        return std::move(fd).error();
-    auto now = fs::read_file_at(fd->get(), name);
-    if (now && fs::words(*now) == fs::words(value))
+// Writes a sysctl of the current network namespace if it does not hold the value already.
+Status sysctl(const Sysctl& s) {
+    const std::string dir = fs::dirname(s.path);
+    const std::string name = s.path.substr(dir.size() + 1);
+    VOLT_TRY_ASSIGN(UniqueFd fd, fs::open_dir(dir));
+    auto now = fs::read_file_at(fd.get(), name.c_str());
+    if (now && fs::words(*now) == fs::words(s.value))
         return {};
-    VOLT_TRY_CTX(fs::write_existing(fd->get(), name, value), dir);
+    VOLT_TRY_CTX(fs::write_existing(fd.get(), name.c_str(), s.value), dir);
     return {};
 }
 
@@ -127,219 +143,199 @@ bool builds_network(const Spec& spec) {
     return spec.network == NetworkMode::private_net || spec.network == NetworkMode::bridge;
 }
 
-std::vector<std::string> nameservers(const Spec& spec, std::string_view resolv_conf) {
-    if (!spec.dns.empty())
-        return spec.dns;
-    std::vector<std::string> out;
-    for (auto line : fs::split(resolv_conf, '\n')) {
-        auto w = fs::words(line);
-        if (w.size() < 2 || w[0] != "nameserver")
-            continue;
-        std::string_view a = w[1];
-        // A resolver on the host's loopback (systemd-resolved, dnsmasq) is not reachable from
-        // the container's own network namespace.
-        if (a.starts_with("127.") || a == "::1")
-            continue;
-        out.emplace_back(a);
-    }
-    if (out.empty())
-        out = {"1.1.1.1", "1.0.0.1"};
-    return out;
+NetworkSetup::NetworkSetup(fs::FileLock lock, NetworkPlan plan)
+    : lock_(std::move(lock)), plan_(std::move(plan)) {
+    state_.bridge = plan_.bridge;
+    state_.netns = plan_.netns;
+    state_.host_ifname = plan_.host_ifname;
+    state_.container_ifname = plan_.peer_ifname;
+    state_.mac = netlink::to_string(plan_.peer_mac);
+    state_.address = netlink::to_string(plan_.address);
+    state_.prefix = plan_.prefix;
+    state_.gateway = netlink::to_string(plan_.gateway);
+    state_.dns = plan_.dns;
+    for (const auto& p : plan_.nat.ports)
+        state_.ports.push_back(to_string(
+            PortForward{p.protocol == IPPROTO_UDP ? "udp" : "tcp", p.host_port, p.container_port}));
 }
 
 Result<NetworkSetup> NetworkSetup::prepare(const Paths& paths, const Spec& spec) {
-    auto lock = lock_network(paths);
-    if (!lock)
-        return std::move(lock).error();
+    VOLT_TRY_ASSIGN(fs::FileLock lock, lock_network(paths));
     VOLT_TRY_CTX(collect_stale(paths), "collecting stale network state");
-    NetworkSetup setup(std::move(lock).value(), paths, spec);
-    NetworkState& plan = setup.plan_;
-    plan.bridge = spec.network == NetworkMode::bridge ? spec.bridge : kBridge;
+    const std::string bridge = bridge_name(spec);
 
-    netlink::Subnet subnet;
-    std::optional<netlink::Ipv4> reserved;
+    NetworkFacts facts;
     if (spec.network == NetworkMode::bridge) {
         // A bridge of the user's: its own address names the subnet and the gateway.
-        auto sock = netlink::RouteSocket::open();
-        if (!sock)
-            return std::move(sock).error();
-        auto link = sock->link(plan.bridge);
-        if (!link)
-            return std::move(link).error();
-        if (!*link || (*link)->kind != "bridge")
-            return Error::usage("--network " + plan.bridge + ": " +
-                                (*link ? "not a bridge (it is a " + (*link)->kind + " link)"
-                                       : std::string("no such bridge")));
-        auto addrs = sock->addresses((*link)->ifindex);
-        if (!addrs)
-            return std::move(addrs).error();
-        if (addrs->empty())
-            return Error::usage("--network " + plan.bridge +
+        VOLT_TRY_ASSIGN(auto sock, netlink::RouteSocket::open());
+        VOLT_TRY_ASSIGN(auto link, sock.link(bridge));
+        if (!link || link->kind != "bridge")
+            return Error::usage("--network " + bridge + ": " +
+                                (link ? "not a bridge (it is a " + link->kind + " link)"
+                                      : std::string("no such bridge")));
+        VOLT_TRY_ASSIGN(auto addrs, sock.addresses(link->ifindex));
+        if (addrs.empty())
+            return Error::usage("--network " + bridge +
                                 ": the bridge has no IPv4 address to use as gateway");
-        const auto& a = addrs->front();
-        subnet.prefix = a.prefix;
-        subnet.network = netlink::Ipv4{a.address.value & subnet.mask()};
-        reserved = a.address;
+        const auto& a = addrs.front();
+        facts.subnet.prefix = a.prefix;
+        facts.subnet.network = netlink::Ipv4{a.address.value & facts.subnet.mask()};
+        facts.gateway = a.address;
     } else {
         auto s = netlink::parse_subnet(paths.subnet);
         if (!s)
             return Error::usage("--subnet: " + s.error().describe());
-        subnet = *s;
-        reserved = subnet.gateway();
+        facts.subnet = *s;
+        facts.gateway = facts.subnet.gateway();
     }
-    auto leases = netlink::Leases::load(paths.leases(plan.bridge));
-    if (!leases)
-        return std::move(leases).error();
-    VOLT_TRY(leases->use_subnet(subnet));
-    auto address = leases->lease(spec.name, reserved);
-    if (!address)
-        return std::move(address).error();
-    if (leases->changed())  // a container that booted before keeps its lease: nothing to write
-        VOLT_TRY(leases->save());
+    VOLT_TRY_ASSIGN(auto leases, netlink::Leases::load(paths.leases(bridge)));
+    VOLT_TRY(leases.use_subnet(facts.subnet));
+    VOLT_TRY_ASSIGN(netlink::Ipv4 address, leases.lease(spec.name, facts.gateway));
+    if (leases.changed())  // a container that booted before keeps its lease: nothing to write
+        VOLT_TRY(leases.save());
 
-    plan.netns = paths.netns(spec.name);
-    plan.host_ifname = netlink::host_ifname(spec.name);
-    plan.container_ifname = netlink::kContainerIfname;
-    plan.mac = netlink::to_string(netlink::derive_mac(machine_id(), "container", spec.name));
-    plan.address = netlink::to_string(*address);
-    plan.prefix = subnet.prefix;
-    plan.gateway = netlink::to_string(*reserved);
-    auto resolv = fs::read_file("/etc/resolv.conf");
-    plan.dns = nameservers(spec, resolv ? *resolv : std::string());
-    for (const auto& p : spec.ports)
-        plan.ports.push_back(to_string(p));
-    return setup;
+    if (auto id = fs::read_file("/etc/machine-id"))
+        facts.machine_id = std::move(id).value();
+    if (auto resolv = fs::read_file("/etc/resolv.conf"))
+        facts.resolv_conf = std::move(resolv).value();
+    return NetworkSetup(std::move(lock), plan_network(spec, paths, facts, address));
 }
 
-Result<UniqueFd> NetworkSetup::build(const std::function<void(std::string_view)>& after_step) {
-    auto step = [&](std::string_view s) {
-        if (after_step)
-            after_step(s);
-    };
-    const NetworkState& plan = plan_;
-    const std::string mid = machine_id();
-    auto address = netlink::parse_ipv4(plan.address);
-    auto gateway = netlink::parse_ipv4(plan.gateway);
-    if (!address || !gateway)
-        return Error(EINVAL, "malformed network plan");
-    auto host = netlink::RouteSocket::open();
-    if (!host)
-        return std::move(host).error();
+const std::vector<std::string_view>& NetworkSetup::step_names() {
+    static const std::vector<std::string_view> names = {
+        "bridge", "sysctl", "netns", "veth", "addresses", "nftables", "resolv.conf"};
+    return names;
+}
 
-    auto bridge = host->link(plan.bridge);
-    if (!bridge)
-        return std::move(bridge).error();
+Result<UniqueFd> NetworkSetup::build(const std::function<void(std::string_view)>& after_step,
+                                     Steps::Hook before_step) {
+    const NetworkPlan& plan = plan_;
+    Steps steps(std::move(before_step));
+    // Runs one step; its undo is recorded only once it succeeded.
+    auto step = [&](std::string_view name, const std::function<Status()>& run,
+                    Steps::Undo undo = {}) -> Status {
+        VOLT_TRY(steps.run(name, run, std::move(undo)));
+        if (after_step)
+            after_step(name);
+        return {};
+    };
+    VOLT_TRY_ASSIGN(auto host, netlink::RouteSocket::open());
+
     int bridge_index = 0;
     unsigned mtu = 0;
-    if (!*bridge) {
-        if (spec_.network == NetworkMode::bridge)
-            return Error::usage("--network " + plan.bridge + ": no such bridge");
-        auto made = host->add_bridge(plan.bridge, netlink::derive_mac(mid, "bridge", plan.bridge));
+    auto make_bridge = [&]() -> Status {
+        VOLT_TRY_ASSIGN(auto bridge, host.link(plan.bridge));
+        if (!bridge) {
+            if (!plan.bridge_ours)
+                return Error::usage("--network " + plan.bridge + ": no such bridge");
+            VOLT_TRY_ASSIGN(bridge_index, host.add_bridge(plan.bridge, plan.bridge_mac));
+            // Recorded at once: the address below may fail after the bridge exists.
+            steps.done("bridge made", [&host, &plan, index = bridge_index] {
+                remove_bridge_if_unused(host, plan.bridge, index);
+            });
+            VOLT_TRY_CTX(host.add_address(bridge_index, plan.gateway, plan.prefix), plan.bridge);
+            return {};
+        }
+        if (bridge->kind != "bridge")
+            return Error(EEXIST, plan.bridge + " exists and is not a bridge (it is a " +
+                                     (bridge->kind.empty() ? "plain" : bridge->kind) + " link)");
+        bridge_index = bridge->ifindex;
+        mtu = bridge->mtu;
+        VOLT_TRY_ASSIGN(auto addrs, host.addresses(bridge_index));
+        bool has_gateway = false;
+        for (const auto& a : addrs)
+            has_gateway = has_gateway || (a.address == plan.gateway && a.prefix == plan.prefix);
+        if (!has_gateway && !addrs.empty())
+            return Error(EEXIST, plan.bridge + " has address " +
+                                     netlink::to_string(addrs.front().address) + "/" +
+                                     std::to_string(addrs.front().prefix) + ", not " +
+                                     netlink::to_string(plan.gateway) + "/" +
+                                     std::to_string(plan.prefix) + " (the gateway of --subnet)");
+        if (!has_gateway)  // ours, left without its address by a crash
+            VOLT_TRY_CTX(host.add_address(bridge_index, plan.gateway, plan.prefix), plan.bridge);
+        if (!bridge->up)
+            VOLT_TRY_CTX(host.set_up(bridge_index), plan.bridge);
+        return {};
+    };
+    VOLT_TRY(step("bridge", make_bridge));
+
+    // Host-wide settings other containers rely on too: never undone.
+    auto host_sysctls = [&]() -> Status {
+        for (const auto& s : plan.host_sysctls)
+            VOLT_TRY(sysctl(s));
+        return {};
+    };
+    VOLT_TRY(step("sysctl", host_sysctls));
+
+    std::optional<netlink::RouteSocket> inside;
+    UniqueFd netns;
+    auto make_netns = [&]() -> Status {
+        VOLT_TRY(fs::mkdir_p(fs::dirname(plan.netns), 0755));
+        auto made = netlink::create_netns(plan.netns, [&]() -> Status {
+            VOLT_TRY_ASSIGN(auto sock, netlink::RouteSocket::open());
+            inside.emplace(std::move(sock));
+            for (const auto& s : plan.netns_sysctls)
+                VOLT_TRY(sysctl(s));
+            return {};
+        });
         if (!made)
             return std::move(made).error();
-        bridge_index = *made;
-        VOLT_TRY_CTX(host->add_address(bridge_index, *gateway, plan.prefix), plan.bridge);
-    } else {
-        if ((*bridge)->kind != "bridge")
-            return Error(EEXIST, plan.bridge + " exists and is not a bridge (it is a " +
-                                     ((*bridge)->kind.empty() ? "plain" : (*bridge)->kind) +
-                                     " link)");
-        bridge_index = (*bridge)->ifindex;
-        mtu = (*bridge)->mtu;
-        auto addrs = host->addresses(bridge_index);
-        if (!addrs)
-            return std::move(addrs).error();
-        bool has_gateway = false;
-        for (const auto& a : *addrs)
-            has_gateway = has_gateway || (a.address == *gateway && a.prefix == plan.prefix);
-        if (!has_gateway && !addrs->empty())
-            return Error(
-                EEXIST, plan.bridge + " has address " + netlink::to_string(addrs->front().address) +
-                            "/" + std::to_string(addrs->front().prefix) + ", not " + plan.gateway +
-                            "/" + std::to_string(plan.prefix) + " (the gateway of --subnet)");
-        if (!has_gateway)  // ours, left without its address by a crash
-            VOLT_TRY_CTX(host->add_address(bridge_index, *gateway, plan.prefix), plan.bridge);
-        if (!(*bridge)->up)
-            VOLT_TRY_CTX(host->set_up(bridge_index), plan.bridge);
-    }
-    step("bridge");
+        netns = std::move(made).value();
+        return {};
+    };
+    VOLT_TRY(step("netns", make_netns, [&] {
+        inside.reset();
+        netns.reset();
+        warn_if_failed(netlink::remove_netns(plan.netns));
+    }));
 
-    VOLT_TRY(sysctl("/proc/sys/net/ipv4", "ip_forward", "1"));
-    // Port forwards from the host's loopback reach the bridge with source 127.0.0.1, which the
-    // kernel drops on other interfaces unless route_localnet allows it.
-    if (!plan.ports.empty())
-        VOLT_TRY(sysctl("/proc/sys/net/ipv4/conf/" + plan.bridge, "route_localnet", "1"));
-    step("sysctl");
+    auto make_veth = [&]() -> Status {
+        netlink::VethRequest veth;
+        veth.host_name = plan.host_ifname;
+        veth.host_mac = plan.host_mac;
+        veth.peer_name = plan.peer_ifname;
+        veth.peer_mac = plan.peer_mac;
+        veth.peer_netns_fd = netns.get();
+        veth.master = bridge_index;
+        veth.mtu = mtu;
+        veth.alias = plan.host_alias;
+        return host.add_veth(veth);
+    };
+    VOLT_TRY(step("veth", make_veth, [&] { warn_if_failed(host.delete_link(plan.host_ifname)); }));
 
-    VOLT_TRY(fs::mkdir_p(paths_.netns_dir(), 0755));
-    std::optional<netlink::RouteSocket> inside;
-    auto netns = netlink::create_netns(plan.netns, [&]() -> Status {
-        auto s = netlink::RouteSocket::open();
-        if (!s)
-            return std::move(s).error();
-        inside.emplace(std::move(s).value());
-        // The namespace belongs to the host's user namespace, not to the container's: its root
-        // cannot configure the network (as intended) nor, by default, bind ports below 1024 or
-        // open ICMP echo sockets. These two per-namespace sysctls give back the latter two,
-        // as nspawn's own --private-network (a namespace the container owns) would.
-        VOLT_TRY(sysctl("/proc/sys/net/ipv4", "ip_unprivileged_port_start", "0"));
-        return sysctl("/proc/sys/net/ipv4", "ping_group_range", "0\t2147483647");
-    });
-    if (!netns)
-        return std::move(netns).error();
-    step("netns");
+    // Inside the namespace, on the veth's peer: gone with them, nothing of its own to undo.
+    auto set_addresses = [&]() -> Status {
+        constexpr int kLoopback = 1;  // the first link of every network namespace
+        VOLT_TRY_CTX(inside->set_up(kLoopback), "lo");
+        VOLT_TRY_ASSIGN(auto peer, inside->link(plan.peer_ifname));
+        if (!peer)
+            return Error(ENODEV, plan.peer_ifname + " did not appear in " + plan.netns);
+        VOLT_TRY_CTX(inside->set_up(peer->ifindex), plan.peer_ifname);
+        VOLT_TRY_CTX(inside->add_address(peer->ifindex, plan.address, plan.prefix),
+                     plan.peer_ifname);
+        VOLT_TRY_CTX(inside->add_default_route(peer->ifindex, plan.gateway), plan.peer_ifname);
+        return {};
+    };
+    VOLT_TRY(step("addresses", set_addresses));
 
-    netlink::VethRequest veth;
-    veth.host_name = plan.host_ifname;
-    veth.host_mac = netlink::derive_mac(mid, "host", spec_.name);
-    veth.peer_name = plan.container_ifname;
-    veth.peer_mac = netlink::derive_mac(mid, "container", spec_.name);
-    veth.peer_netns_fd = netns->get();
-    veth.master = bridge_index;
-    veth.mtu = mtu;
-    veth.alias = std::string(netlink::kLinkAliasPrefix) + spec_.name;
-    VOLT_TRY(host->add_veth(veth));
-    step("veth");
+    auto add_rules = [&]() -> Status {
+        VOLT_TRY_ASSIGN(auto nft, netlink::Nftables::open());
+        return nft.apply(plan.nat);
+    };
+    VOLT_TRY(step("nftables", add_rules, [&] {
+        auto nft = netlink::Nftables::open();
+        warn_if_failed(nft ? nft->remove(plan.nat.owner) : Status(std::move(nft).error()));
+    }));
 
-    constexpr int kLoopback = 1;  // the first link of every network namespace
-    VOLT_TRY_CTX(inside->set_up(kLoopback), "lo");
-    auto peer = inside->link(plan.container_ifname);
-    if (!peer)
-        return std::move(peer).error();
-    if (!*peer)
-        return Error(ENODEV, plan.container_ifname + " did not appear in " + plan.netns);
-    const int peer_index = (*peer)->ifindex;
-    VOLT_TRY_CTX(inside->set_up(peer_index), plan.container_ifname);
-    VOLT_TRY_CTX(inside->add_address(peer_index, *address, plan.prefix), plan.container_ifname);
-    VOLT_TRY_CTX(inside->add_default_route(peer_index, *gateway), plan.container_ifname);
-    step("addresses");
-
-    netlink::ContainerNat nat;
-    nat.owner = spec_.name;
-    nat.address = *address;
-    nat.bridge = plan.bridge;
-    nat.subnet.prefix = plan.prefix;
-    nat.subnet.network = netlink::Ipv4{gateway->value & nat.subnet.mask()};
-    for (const auto& p : spec_.ports)
-        nat.ports.push_back(
-            {static_cast<std::uint8_t>(p.protocol == "udp" ? IPPROTO_UDP : IPPROTO_TCP), p.host,
-             p.container});
-    auto nft = netlink::Nftables::open();
-    if (!nft)
-        return std::move(nft).error();
-    VOLT_TRY(nft->apply(nat));
-    step("nftables");
-
-    std::string resolv = "# written by volt-run at boot\n";
-    for (const auto& ns : plan.dns)
-        resolv += "nameserver " + ns + "\n";
-    auto root = rootfs::ContainerRoot::open(paths_.rootfs(spec_.name));
-    if (!root)
-        return std::move(root).error().context("writing the container's resolv.conf");
-    VOLT_TRY_CTX(root->write_file("/etc", "resolv.conf", resolv, 0644),
-                 "writing the container's resolv.conf");
-    step("resolv.conf");
-    return std::move(netns).value();
+    // The last step, so nothing in build() can fail after it; the write replaces the file by a
+    // rename, so a failure in it leaves the guest's file as it was. No undo.
+    auto write_resolv = [&]() -> Status {
+        VOLT_TRY_ASSIGN(auto root, rootfs::ContainerRoot::open(plan.rootfs));
+        return root.write_file("/etc", "resolv.conf", plan.resolv_conf, 0644);
+    };
+    VOLT_TRY_CTX(step("resolv.conf", write_resolv), "writing the container's resolv.conf");
+    steps.commit();
+    return netns;
 }
 
 Status teardown_network(const Paths& paths, const std::string& name) {

@@ -1,16 +1,21 @@
 // The container's network for --network private and bridges, built by boot before it execs
 // systemd-nspawn: lease, bridge, persistent network namespace, veth pair, addresses and routes,
-// nftables NAT and port forwards, resolv.conf. Everything made is named after the container, so
-// teardown and the collection of a crashed run's leftovers need no recorded state.
+// nftables NAT and port forwards, resolv.conf. prepare() gathers the host's facts and plans
+// (runtime/plan/network_plan.hpp); build() carries the plan out, each step with its undo.
+// Everything made is named after the container, so teardown and the collection of a crashed
+// run's leftovers need no recorded state.
 #pragma once
 
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.hpp"
 #include "base/fs.hpp"
+#include "base/steps.hpp"
+#include "runtime/plan/network_plan.hpp"
 #include "runtime/plan/paths.hpp"
 #include "runtime/plan/spec.hpp"
 #include "runtime/store/state.hpp"
@@ -23,25 +28,32 @@ bool builds_network(const Spec& spec);
 // One network set-up, holding the host-wide network lock from prepare() until it is destroyed.
 class NetworkSetup {
   public:
-    // Takes the lock, collects what crashed runs of other containers left, leases the address
-    // and decides every name; makes nothing yet. The plan is what boot records in its state
-    // before build(), so that a crash in build() is collected by the next boot or delete.
+    // Takes the lock, collects what crashed runs of other containers left, reads the host's
+    // facts, leases the address and plans (plan_network); makes nothing yet. plan() is what boot
+    // records in its state before build(), so that a crash in build() is collected by the next
+    // boot or delete.
     static Result<NetworkSetup> prepare(const Paths& paths, const Spec& spec);
-    const NetworkState& plan() const { return plan_; }
+    const NetworkState& plan() const { return state_; }
+    const NetworkPlan& network_plan() const { return plan_; }
 
-    // Makes it all and returns an fd of the container's network namespace. after_step (for
-    // tests) is called with the name of each finished step. On failure, what was made is left
-    // for teardown_network(), which the caller runs.
-    Result<UniqueFd> build(const std::function<void(std::string_view step)>& after_step = {});
+    // The steps of build(), in order.
+    static const std::vector<std::string_view>& step_names();
+
+    // Carries the plan out and returns an fd of the container's network namespace. after_step
+    // (boot's timing log, crash tests) is called with the name of each finished step;
+    // before_step (fault injection) may fail a step before it runs. On failure every step that
+    // ran is undone, last first: the veth deleted, the rules removed, the namespace removed, the
+    // bridge removed if this build made it and nothing else is attached (resolv.conf is last).
+    // The host-wide sysctls (ip_forward, route_localnet) stay, and so does the lease (released
+    // at delete). teardown_network() remains the path for what a crash leaves.
+    Result<UniqueFd> build(const std::function<void(std::string_view step)>& after_step = {},
+                           Steps::Hook before_step = {});
 
   private:
-    NetworkSetup(fs::FileLock lock, const Paths& paths, const Spec& spec)
-        : lock_(std::move(lock)), paths_(paths), spec_(spec) {}
+    NetworkSetup(fs::FileLock lock, NetworkPlan plan);
     fs::FileLock lock_;
-    Paths paths_;
-    Spec spec_;
-    NetworkState plan_;
-    int prefix_ = 0;
+    NetworkPlan plan_;
+    NetworkState state_;
 };
 
 // Removes the container's link, network namespace and nftables rules (everything but its lease).
@@ -49,9 +61,5 @@ class NetworkSetup {
 Status teardown_network(const Paths& paths, const std::string& name);
 // Releases the container's lease (at delete).
 Status release_lease(const Paths& paths, const std::string& name);
-
-// The nameservers for a container: the spec's, else the host's non-loopback ones, else 1.1.1.1
-// and 1.0.0.1. resolv_conf is the text of the host's resolv.conf.
-std::vector<std::string> nameservers(const Spec& spec, std::string_view resolv_conf);
 
 }  // namespace volt::runtime

@@ -224,7 +224,7 @@ bool has_lease(const Host& h, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("private network: bridge, veth and addresses as specified; bytes cross voltbr0",
+TEST_CASE("private network: bridge, veth and addresses as specified, and bytes cross voltbr0",
           "[privileged][network]") {
     test::skip_unless(test::is_root(), "root (CAP_NET_ADMIN in the test's network namespace)");
     Host h;
@@ -322,7 +322,7 @@ TEST_CASE("port forwards reach the container from the bridge side and from host 
     CHECK_FALSE(test::has_nft_rules_of("srv"));
 }
 
-TEST_CASE("100 leases taken by parallel processes are unique; release then re-lease works",
+TEST_CASE("100 leases taken by parallel processes are unique, and release then re-lease works",
           "[privileged][network]") {
     test::skip_unless(test::is_root(), "root (CAP_NET_ADMIN in the test's network namespace)");
     Host h;
@@ -437,10 +437,73 @@ TEST_CASE("a failing step reports the kernel's error for the object, and is undo
         REQUIRE_FALSE(built);
         CHECK(built.error().describe() == "ve-web1: File exists");
     }
-    // What boot does after a failed build: the namespace goes, the other owner's link stays.
-    REQUIRE(teardown_network(h.paths, "web1"));
+    // The failed build undid what it made: the namespace and the bridge went, the other owner's
+    // link stayed, and the lease too.
     CHECK_FALSE(fs::exists(h.paths.netns("web1")));
+    CHECK(route_socket().link("voltbr0").value() == std::nullopt);
     CHECK(route_socket().link("ve-web1").value() != std::nullopt);
+    CHECK(has_lease(h, "web1"));
+    // What boot still does after a failed build finds nothing of web1's, and leaves the link.
+    REQUIRE(teardown_network(h.paths, "web1"));
+    CHECK(route_socket().link("ve-web1").value() != std::nullopt);
+}
+
+TEST_CASE("a build failing before any step undoes exactly the steps that ran",
+          "[privileged][network]") {
+    test::skip_unless(test::is_root(), "root (CAP_NET_ADMIN in the test's network namespace)");
+    const auto& steps = NetworkSetup::step_names();
+    for (std::size_t k = 0; k < steps.size(); ++k)
+        for (bool neighbour : {false, true}) {
+            DYNAMIC_SECTION("failing before "
+                            << steps[k]
+                            << (neighbour ? ", beside a running container" : ", alone")) {
+                Host h;
+                // The sections share the case's network namespace: an earlier one's voltbr0
+                // (which teardown leaves, as stop does) goes first.
+                REQUIRE(route_socket().delete_link("voltbr0"));
+                std::optional<UniqueFd> other;  // holds voltbr0, its link and rules
+                if (neighbour)
+                    other = h.up(h.container("n1", {{"tcp", 9200, 80}}));
+                const std::string name = "f" + std::to_string(k);
+                Spec spec = h.container(
+                    name, {{"tcp", static_cast<std::uint16_t>(9100 + k), 80}, {"udp", 9300, 53}});
+                const std::string resolv = h.paths.rootfs(name) + "/etc/resolv.conf";
+                {
+                    auto setup = NetworkSetup::prepare(h.paths, spec);
+                    REQUIRE(setup);
+                    std::vector<std::string> ran;
+                    auto built =
+                        setup->build([&](std::string_view s) { ran.emplace_back(s); },
+                                     [&](std::string_view s) -> Status {
+                                         if (s == steps[k])
+                                             return Error(EIO, "injected before " + std::string(s));
+                                         return {};
+                                     });
+                    REQUIRE_FALSE(built);
+                    CHECK_THAT(built.error().describe(),
+                               Catch::Contains("injected before " + std::string(steps[k])));
+                    CHECK(ran == std::vector<std::string>(steps.begin(), steps.begin() + k));
+                }
+                // Nothing of the container's is left; the lease stays until delete.
+                CHECK_FALSE(fs::exists(h.paths.netns(name)));
+                CHECK_FALSE(has_link_of(name));
+                CHECK_FALSE(test::has_nft_rules_of(name));
+                CHECK_FALSE(fs::exists(resolv));
+                CHECK(has_lease(h, name));
+                // voltbr0 went only if this build made it; the neighbour keeps all of its own.
+                CHECK((route_socket().link("voltbr0").value() != std::nullopt) == neighbour);
+                if (neighbour) {
+                    CHECK(has_link_of("n1"));
+                    CHECK(test::has_nft_rules_of("n1"));
+                    CHECK(fs::exists(h.paths.netns("n1")));
+                }
+                // And the same container builds whole afterwards, with the same lease.
+                UniqueFd netns = h.up(spec);
+                CHECK(has_link_of(name));
+                CHECK(test::has_nft_rules_of(name));
+                CHECK(fs::read_file(resolv).ok());
+            }
+        }
 }
 
 TEST_CASE("a bridge of the user's (--network NAME) gives its subnet and gateway",

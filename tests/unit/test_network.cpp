@@ -1,17 +1,144 @@
-// Pure parts of the network: subnets, derived names and MACs, leases, nameservers.
-#include <catch2/catch.hpp>
+// Pure parts of the network: subnets, derived names and MACs, leases, nameservers, the network
+// plan and the nftables bytes (both against golden files).
+#include <stdio.h>  // libnftnl/expr.h uses FILE without including it
 
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
 #include <set>
+#include <sstream>
 
 #include "base/fs.hpp"
 #include "netlink/address.hpp"
 #include "netlink/ipam.hpp"
 #include "netlink/names.hpp"
+#include "netlink/nft.hpp"
+#include "runtime/plan/network_plan.hpp"
 #include "runtime/verbs/network.hpp"
 #include "support.hpp"
 
 using namespace volt;
 using namespace volt::netlink;
+
+namespace {
+
+// The golden file's text; with VOLT_UPDATE_GOLDEN=1 it is (re)written from actual first, for a
+// deliberate change whose diff is then reviewed.
+std::string golden(const std::string& name, const std::string& actual) {
+    const std::string path = std::string(VOLT_SOURCE_DIR) + "/tests/golden/" + name;
+    if (const char* update = std::getenv("VOLT_UPDATE_GOLDEN"); update && *update == '1')
+        std::ofstream(path) << actual;
+    std::ifstream in(path);
+    REQUIRE(in.good());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// The netlink messages of a batch, one slice each.
+std::vector<const nlmsghdr*> messages(const NftBatch& batch) {
+    std::vector<const nlmsghdr*> out;
+    std::size_t at = 0;
+    while (at + sizeof(nlmsghdr) <= batch.bytes.size()) {
+        auto* nlh = reinterpret_cast<const nlmsghdr*>(batch.bytes.data() + at);
+        REQUIRE(nlh->nlmsg_len >= sizeof(nlmsghdr));
+        REQUIRE(at + nlh->nlmsg_len <= batch.bytes.size());
+        out.push_back(nlh);
+        at += NLMSG_ALIGN(nlh->nlmsg_len);
+    }
+    CHECK(at == batch.bytes.size());
+    return out;
+}
+
+std::string type_name(std::uint16_t type) {
+    switch (type) {
+        case NFNL_MSG_BATCH_BEGIN:
+            return "BATCH_BEGIN";
+        case NFNL_MSG_BATCH_END:
+            return "BATCH_END";
+    }
+    if (type >> 8 != NFNL_SUBSYS_NFTABLES)
+        return "type " + std::to_string(type);
+    switch (type & 0xff) {
+        case NFT_MSG_NEWTABLE:
+            return "NFT_MSG_NEWTABLE";
+        case NFT_MSG_NEWCHAIN:
+            return "NFT_MSG_NEWCHAIN";
+        case NFT_MSG_NEWRULE:
+            return "NFT_MSG_NEWRULE";
+        case NFT_MSG_DELRULE:
+            return "NFT_MSG_DELRULE";
+    }
+    return "NFT_MSG " + std::to_string(type & 0xff);
+}
+
+// One line per message: its type, sequence number and purpose, then its bytes in hex.
+std::string hex_dump(const NftBatch& batch) {
+    std::string out;
+    for (const nlmsghdr* nlh : messages(batch)) {
+        out += type_name(nlh->nlmsg_type) + " seq=" + std::to_string(nlh->nlmsg_seq);
+        if (auto what = batch.acked.find(nlh->nlmsg_seq); what != batch.acked.end())
+            out += " [" + what->second + "]";
+        out += " ";
+        const auto* bytes = reinterpret_cast<const unsigned char*>(nlh);
+        static const char digits[] = "0123456789abcdef";
+        for (std::size_t i = 0; i < NLMSG_ALIGN(nlh->nlmsg_len); ++i) {
+            out += digits[bytes[i] >> 4];
+            out += digits[bytes[i] & 0xf];
+        }
+        out += "\n";
+    }
+    return out;
+}
+
+ContainerNat golden_nat() {
+    ContainerNat nat;
+    nat.owner = "web1";
+    nat.address = *parse_ipv4("10.88.0.2");
+    nat.bridge = "voltbr0";
+    nat.subnet = *parse_subnet("10.88.0.0/16");
+    nat.ports = {{IPPROTO_TCP, 8080, 80}, {IPPROTO_UDP, 5353, 53}};
+    return nat;
+}
+
+// The table as apply finds it: an old rule of web1's and one of another container's.
+std::vector<NftRule> golden_existing() {
+    return {{"postrouting", 7, "web1"}, {"prerouting", 9, "other"}};
+}
+
+struct RuleFree {
+    void operator()(nftnl_rule* r) const { nftnl_rule_free(r); }
+};
+
+// A rule message parsed back by libnftnl: its chain and one line per expression, as libnftnl
+// prints them ("[ payload load 4b @ network header + 12 => reg 1 ]").
+std::pair<std::string, std::vector<std::string>> parse_rule(const nlmsghdr* nlh) {
+    std::unique_ptr<nftnl_rule, RuleFree> r(nftnl_rule_alloc());
+    REQUIRE(nftnl_rule_nlmsg_parse(nlh, r.get()) >= 0);
+    std::vector<std::string> exprs;
+    nftnl_expr_foreach(
+        r.get(),
+        [](nftnl_expr* e, void* data) {
+            char buf[512];
+            nftnl_expr_snprintf(buf, sizeof buf, e, NFTNL_OUTPUT_DEFAULT, 0);
+            static_cast<std::vector<std::string>*>(data)->push_back(
+                std::string(nftnl_expr_get_str(e, NFTNL_EXPR_NAME)) + " " + buf);
+            return 0;
+        },
+        &exprs);
+    return {nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN), exprs};
+}
+
+}  // namespace
 
 TEST_CASE("subnets parse, and bad ones are refused naming the value", "[unit]") {
     auto s = parse_subnet("10.88.0.0/16");
@@ -119,4 +246,122 @@ TEST_CASE("nameservers: the spec's, else the host's non-loopback ones, else 1.1.
     CHECK(runtime::nameservers(spec, "") == std::vector<std::string>{"1.1.1.1", "1.0.0.1"});
     spec.dns = {"9.9.9.9"};
     CHECK(runtime::nameservers(spec, host) == std::vector<std::string>{"9.9.9.9"});
+}
+
+TEST_CASE("the nft batch of a NAT with two forwards matches the golden bytes", "[unit]") {
+    NftBatch batch = encode_apply(golden_nat(), golden_existing(), 1000);
+    CHECK(hex_dump(batch) == golden("nft-web1-two-forwards.hex", hex_dump(batch)));
+    // The same values give the same bytes.
+    CHECK(encode_apply(golden_nat(), golden_existing(), 1000).bytes == batch.bytes);
+
+    // Every message between begin and end asks for an acknowledgement, under its own sequence
+    // number, and is waited for; the begin and end are the batch's frame.
+    auto msgs = messages(batch);
+    REQUIRE(msgs.size() >= 2);
+    CHECK(msgs.front()->nlmsg_type == NFNL_MSG_BATCH_BEGIN);
+    CHECK(msgs.front()->nlmsg_seq == 1000);
+    CHECK(batch.begin_seq == 1000);
+    CHECK(msgs.back()->nlmsg_type == NFNL_MSG_BATCH_END);
+    CHECK(batch.next_seq == msgs.back()->nlmsg_seq + 1);
+    std::set<std::uint32_t> seqs;
+    for (std::size_t i = 1; i + 1 < msgs.size(); ++i) {
+        CHECK((msgs[i]->nlmsg_flags & NLM_F_ACK) != 0);
+        CHECK(batch.acked.count(msgs[i]->nlmsg_seq) == 1);
+        seqs.insert(msgs[i]->nlmsg_seq);
+    }
+    CHECK(seqs.size() == msgs.size() - 2);
+    CHECK(batch.acked.size() == seqs.size());
+    // table + 3 chains, web1's old rule out (not other's), 3 masquerades + 2 DNATs per forward.
+    CHECK(msgs.size() == 2 + 1 + 3 + 1 + 3 + 4);
+}
+
+TEST_CASE("the nft rule messages parse back with libnftnl to the expected expressions", "[unit]") {
+    NftBatch batch = encode_apply(golden_nat(), {}, 1);
+    std::vector<std::pair<std::string, std::vector<std::string>>> rules;
+    for (const nlmsghdr* nlh : messages(batch))
+        if (nlh->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE))
+            rules.push_back(parse_rule(nlh));
+    REQUIRE(rules.size() == 7);
+    // ip saddr 10.88.0.2 oifname != "voltbr0" masquerade
+    CHECK(rules[0].first == "postrouting");
+    CHECK(rules[0].second == std::vector<std::string>{
+                                 "payload load 4b @ network header + 12 => reg 1 ",
+                                 "cmp eq reg 1 0x0200580a ",
+                                 "meta load oifname => reg 1 ",
+                                 "cmp neq reg 1 0x746c6f76 0x00307262 0x00000000 0x00000000 ",
+                                 "masq ",
+                             });
+    // ip saddr 10.88.0.0/16 ip daddr 10.88.0.2 ct status dnat masquerade
+    CHECK(rules[2].first == "postrouting");
+    CHECK(rules[2].second == std::vector<std::string>{
+                                 "payload load 4b @ network header + 12 => reg 1 ",
+                                 "bitwise reg 1 = ( reg 1 & 0x0000ffff ) ^ 0x00000000 ",
+                                 "cmp eq reg 1 0x0000580a ",
+                                 "payload load 4b @ network header + 16 => reg 1 ",
+                                 "cmp eq reg 1 0x0200580a ",
+                                 "ct load status => reg 1 ",
+                                 "bitwise reg 1 = ( reg 1 & 0x00000020 ) ^ 0x00000000 ",
+                                 "cmp neq reg 1 0x00000000 ",
+                                 "masq ",
+                             });
+    // fib daddr type local udp dport 5353 dnat to 10.88.0.2:53, in prerouting then output
+    for (int i : {5, 6}) {
+        CHECK(rules[i].first == (i == 5 ? "prerouting" : "output"));
+        CHECK(rules[i].second == std::vector<std::string>{
+                                     "fib daddr type => reg 1 ",
+                                     "cmp eq reg 1 0x00000002 ",
+                                     "meta load l4proto => reg 1 ",
+                                     "cmp eq reg 1 0x00000011 ",
+                                     "payload load 2b @ transport header + 2 => reg 1 ",
+                                     "cmp eq reg 1 0x0000e914 ",
+                                     "immediate reg 1 0x0200580a ",
+                                     "immediate reg 2 0x00003500 ",
+                                     "nat dnat ip addr_min reg 1 proto_min reg 2 ",
+                                 });
+    }
+}
+
+TEST_CASE("the nft batch of a remove deletes exactly the rules given", "[unit]") {
+    NftBatch batch = encode_remove(golden_existing(), 50);
+    auto msgs = messages(batch);
+    REQUIRE(msgs.size() == 4);
+    CHECK(msgs[1]->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELRULE));
+    CHECK(msgs[2]->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELRULE));
+    CHECK(batch.acked.at(51) == "deleting rule 7 of web1");
+    CHECK(batch.acked.at(52) == "deleting rule 9 of other");
+    CHECK(batch.next_seq == 54);
+}
+
+TEST_CASE("the network plan of a fixed spec and host matches the golden file", "[unit]") {
+    runtime::Spec spec;
+    spec.name = "web1";
+    spec.network = runtime::NetworkMode::private_net;
+    spec.ports = {{"tcp", 8080, 80}, {"udp", 5353, 53}};
+    runtime::Paths paths;  // the defaults: /var/lib/volt, /run/volt
+    runtime::NetworkFacts facts;
+    facts.machine_id = "0123456789abcdef0123456789abcdef\n";
+    facts.resolv_conf = "nameserver 127.0.0.53\nnameserver 192.0.2.53\nsearch example.org\n";
+    facts.subnet = *parse_subnet("10.88.0.0/16");
+    facts.gateway = facts.subnet.gateway();
+    runtime::NetworkPlan plan = runtime::plan_network(spec, paths, facts, *parse_ipv4("10.88.0.2"));
+    std::string text = runtime::render(plan);
+    CHECK(text == golden("network-plan-web1.txt", text));
+
+    // Typed, not strings: what build() hands to netlink.
+    CHECK(plan.host_mac == derive_mac("0123456789abcdef0123456789abcdef", "host", "web1"));
+    CHECK(plan.nat.ports.size() == 2);
+    CHECK(plan.nat.ports[1].protocol == IPPROTO_UDP);
+    CHECK(plan.nat.address == plan.address);
+    // The same inputs, the same plan: nothing of the host is read.
+    CHECK(runtime::render(runtime::plan_network(spec, paths, facts, plan.address)) == text);
+
+    // A bridge of the user's: never ours to make, and no port forward, no route_localnet.
+    spec.network = runtime::NetworkMode::bridge;
+    spec.bridge = "br-lan";
+    spec.ports.clear();
+    plan = runtime::plan_network(spec, paths, facts, *parse_ipv4("10.88.0.3"));
+    CHECK_FALSE(plan.bridge_ours);
+    CHECK(plan.bridge == "br-lan");
+    CHECK(plan.host_sysctls.size() == 1);
+    CHECK(plan.nat.ports.empty());
 }
