@@ -42,7 +42,9 @@ struct StatsCmd {
 };
 struct PauseCmd {
     std::string name;
-    bool paused = true;  // false: resume
+};
+struct ResumeCmd {
+    std::string name;
 };
 struct StopCmd {
     std::string name;
@@ -52,7 +54,10 @@ struct StopCmd {
 struct StartCmd {
     std::string name;
     bool no_block = false;
-    bool restart = false;
+};
+struct RestartCmd {
+    std::string name;
+    bool no_block = false;
 };
 struct StatusCmd {
     std::string name;
@@ -77,8 +82,11 @@ struct InspectCmd {
     std::string name;
     bool json = false;
 };
+// One alternative per verb, in the order of the table of verbs (verbs.cpp), which a
+// static_assert there holds to it.
 using Command = std::variant<CreateCmd, BootCmd, ExecCmd, StopCmd, DeleteCmd, ListCmd, InspectCmd,
-                             CheckCmd, UpdateCmd, StatsCmd, PauseCmd, StartCmd, StatusCmd, LogsCmd>;
+                             CheckCmd, UpdateCmd, StatsCmd, PauseCmd, ResumeCmd, StartCmd,
+                             RestartCmd, StatusCmd, LogsCmd>;
 
 struct Invocation {
     runtime::Paths paths;

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
+#include <map>
+#include <set>
 
 #include "runtime/cli/cli.hpp"
+#include "runtime/cli/verbs.hpp"
 
 using namespace volt;
 using namespace volt::cli;
@@ -133,7 +136,9 @@ TEST_CASE("the subcommand is found past global options and their values", "[unit
     CHECK(command_of<DeleteCmd>(parse_args({"rm", "-f", "web"})).force);
     auto l = command_of<LogsCmd>(parse_args({"logs", "-f", "-n", "5", "--since", "-1h", "web"}));
     CHECK((l.follow && l.lines == 5 && l.since == "-1h" && l.name == "web"));
-    CHECK(command_of<StartCmd>(parse_args({"restart", "--no-block", "web"})).restart);
+    CHECK(command_of<RestartCmd>(parse_args({"restart", "--no-block", "web"})).no_block);
+    CHECK_FALSE(command_of<StartCmd>(parse_args({"start", "web"})).no_block);
+    CHECK(command_of<ResumeCmd>(parse_args({"resume", "web"})).name == "web");
     CHECK(command_of<StopCmd>(parse_args({"stop", "--no-block", "web"})).no_block);
 
     // Help without a subcommand lists every one; a typo is named.
@@ -147,4 +152,67 @@ TEST_CASE("the subcommand is found past global options and their values", "[unit
     CHECK(typo.text == "volt-run: unknown command 'exce' (see volt-run --help)\n");
     // A subcommand's help is its own.
     CHECK(output_of(parse_args({"logs", "--help"})).text.find("--since") != std::string::npos);
+}
+
+TEST_CASE("every verb in the table parses to its own alternative and its help shows its summary",
+          "[unit]") {
+    // The fewest words after each verb's name that make a valid command line. A verb added to
+    // the table must be added here too, so that this case checks it.
+    const std::map<std::string_view, std::vector<const char*>> words = {
+        {"create", {"web", "--image", "x"}},
+        {"boot", {"web"}},
+        {"exec", {"web", "id"}},
+        {"stop", {"web"}},
+        {"delete", {"web"}},
+        {"list", {}},
+        {"inspect", {"web"}},
+        {"check", {}},
+        {"update", {"web"}},
+        {"stats", {"web"}},
+        {"pause", {"web"}},
+        {"resume", {"web"}},
+        {"start", {"web"}},
+        {"restart", {"web"}},
+        {"status", {"web"}},
+        {"logs", {"web"}},
+    };
+    auto table = verb_table();
+    CHECK(table.size() == std::variant_size_v<Command>);
+    CHECK(table.size() == words.size());
+    auto top_help = output_of(parse_args({"--help"})).text;
+    std::set<std::string_view> names;
+    for (const Verb& verb : table) {
+        INFO("verb " << verb.name);
+        CHECK(names.insert(verb.name).second);
+        auto it = words.find(verb.name);
+        REQUIRE(it != words.end());
+        for (std::string_view name : {verb.name, verb.alias}) {
+            if (name.empty())
+                continue;
+            std::string word(name);
+            std::vector<const char*> args = {word.c_str()};
+            args.insert(args.end(), it->second.begin(), it->second.end());
+            auto r = parse_args(args);
+            REQUIRE(std::holds_alternative<Invocation>(r));
+            const Command& command = std::get<Invocation>(r).command;
+            CHECK(command.index() == verb.alternative);
+            CHECK(&verb_of(command) == &verb);
+
+            auto help = output_of(parse_args({word.c_str(), "--help"}));
+            CHECK(help.exit_code == 0);
+            // an alias shows the verb's own help
+            CHECK(help.text.find(std::string("Usage: ") + std::string(verb.name)) !=
+                  std::string::npos);
+            CHECK(help.text.find(std::string(verb.summary)) != std::string::npos);
+        }
+        CHECK(top_help.find(std::string(verb.summary)) != std::string::npos);
+    }
+    // A word that names no verb stays a usage error naming it, also when a verb follows it (all
+    // verbs are built then, each bound to a command of its own).
+    auto unknown = output_of(parse_args({"frobnicate"}));
+    CHECK(unknown.exit_code == kExitUsage);
+    CHECK(unknown.text == "volt-run: unknown command 'frobnicate' (see volt-run --help)\n");
+    auto before_verb = output_of(parse_args({"frobnicate", "create", "web", "--image", "x"}));
+    CHECK(before_verb.exit_code == kExitUsage);
+    CHECK(before_verb.text.find("frobnicate") != std::string::npos);
 }

@@ -1,0 +1,70 @@
+#include "runtime/cli/verbs/shared.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace volt::cli::verbs {
+
+int fail(const Error& e) {
+    std::fprintf(stderr, "volt-run: %s\n", e.describe().c_str());
+    switch (e.kind()) {
+        case ErrorKind::usage:
+            return kExitUsage;
+        case ErrorKind::cannot_execute:
+            return kExitCannotExecute;
+        case ErrorKind::not_found:
+            return kExitNotFound;
+        case ErrorKind::runtime:
+            break;
+    }
+    return kExitRuntime;
+}
+
+int exit_code(const Status& st) {
+    return st ? 0 : fail(st.error());
+}
+
+int print_json(const nlohmann::json& j) {
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+}
+
+void add_limit_options(CLI::App& sub, runtime::ResourceRequest& r) {
+    sub.add_option("--memory", r.memory, "Memory limit (memory.max), e.g. 512M, 2G");
+    sub.add_option("--memory-high", r.memory_high, "Memory throttling point (memory.high)");
+    sub.add_option("--memory-swap", r.memory_swap, "Swap limit (memory.swap.max)");
+    sub.add_option("--cpus", r.cpus, "CPU bandwidth in CPUs (cpu.max), e.g. 1.5");
+    sub.add_option("--cpuset", r.cpuset, "CPUs to run on (cpuset.cpus), e.g. 0-3,6");
+    sub.add_option("--cpu-weight", r.cpu_weight, "CPU weight 1-10000 (cpu.weight)");
+    sub.add_option("--io-weight", r.io_weight, "I/O weight 1-10000 (io.weight)");
+    sub.add_option("--pids-max", r.pids_max, "Maximum number of processes (pids.max)");
+}
+
+const char* state_word(const runtime::ContainerInfo& c) {
+    return c.running ? "running" : "stopped";
+}
+
+std::string local_time(std::uint64_t usec) {
+    if (usec == 0)
+        return "-";
+    std::time_t secs = static_cast<std::time_t>(usec / 1000000);
+    std::tm tm{};
+    ::localtime_r(&secs, &tm);
+    char date[32], zone[8];
+    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::strftime(zone, sizeof zone, "%z", &tm);
+    return std::string(date) + zone;
+}
+
+nlohmann::json stats_json(const cgroup::Stats& s) {
+    using nlohmann::json;
+    auto v = [](const std::optional<std::uint64_t>& x) { return x ? json(*x) : json(nullptr); };
+    return {{"memory_current", v(s.memory_current)}, {"memory_peak", v(s.memory_peak)},
+            {"oom_kills", v(s.oom_kills)},           {"cpu_usage_usec", v(s.cpu_usage_usec)},
+            {"nr_throttled", v(s.nr_throttled)},     {"throttled_usec", v(s.throttled_usec)},
+            {"pids_current", v(s.pids_current)}};
+}
+
+}  // namespace volt::cli::verbs

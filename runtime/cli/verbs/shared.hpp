@@ -1,0 +1,39 @@
+// What more than one verb uses: the exit code of an error, the limit options of create and
+// update, and a few output helpers.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+#include "base/error.hpp"
+#include "cgroup/limits.hpp"
+#include "runtime/cli/cli.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace volt::cli::verbs {
+
+// Prints "volt-run: <error>" to stderr; returns the exit code for its kind (README "Exit codes").
+int fail(const Error& e);
+// 0, or fail(st.error()).
+int exit_code(const Status& st);
+
+// Prints `j` indented, for --json; returns 0.
+int print_json(const nlohmann::json& j);
+
+// The resource limit options, shared by create and update.
+void add_limit_options(CLI::App& sub, runtime::ResourceRequest& r);
+
+// "running" or "stopped".
+const char* state_word(const runtime::ContainerInfo& c);
+
+// "2026-11-22T17:05:30+0000", in local time; "-" for 0 (never).
+std::string local_time(std::uint64_t usec);
+
+// A cgroup's counters; null for those it does not have.
+nlohmann::json stats_json(const cgroup::Stats& s);
+
+}  // namespace volt::cli::verbs
