@@ -39,9 +39,7 @@ long long now_ms() {
 }
 
 Status write_file(int dirfd, const char* name, std::string_view value, const std::string& dir) {
-    auto st = fs::write_existing(dirfd, name, value);
-    if (!st)
-        return std::move(st).error().context(dir);
+    VOLT_TRY_CTX(fs::write_existing(dirfd, name, value), dir);
     return {};
 }
 
@@ -83,10 +81,8 @@ Result<Mounts> parse_mounts(const std::string& mountinfo) {
 }
 
 Result<Mounts> find_mounts(const std::string& unified_override) {
-    auto text = fs::read_file("/proc/self/mountinfo");
-    if (!text)
-        return std::move(text).error();
-    auto m = parse_mounts(*text);
+    VOLT_TRY_ASSIGN(std::string text, fs::read_file("/proc/self/mountinfo"));
+    auto m = parse_mounts(text);
     if (!unified_override.empty()) {
         Mounts out = m ? *m : Mounts{};
         out.unified = unified_override;
@@ -123,17 +119,13 @@ Result<Membership> parse_proc_cgroup(const std::string& text) {
 }
 
 Result<Membership> self_membership() {
-    auto text = fs::read_file("/proc/self/cgroup");
-    if (!text)
-        return std::move(text).error();
-    return parse_proc_cgroup(*text);
+    VOLT_TRY_ASSIGN(std::string text, fs::read_file("/proc/self/cgroup"));
+    return parse_proc_cgroup(text);
 }
 
 Result<Cgroup> Cgroup::open(const std::string& path) {
-    auto fd = fs::open_dir(path);
-    if (!fd)
-        return std::move(fd).error();
-    return Cgroup(path, std::move(fd).value());
+    VOLT_TRY_ASSIGN(UniqueFd fd, fs::open_dir(path));
+    return Cgroup(path, std::move(fd));
 }
 
 Result<Cgroup> Cgroup::create(const std::string& path) {
@@ -166,10 +158,9 @@ Status Cgroup::freeze(bool frozen, int timeout_ms) const {
     std::string want = frozen ? "frozen 1" : "frozen 0";
     long long deadline = now_ms() + timeout_ms;
     for (;;) {
-        auto events = fs::read_file_at(fd_.get(), "cgroup.events");
-        if (!events)
-            return std::move(events).error().context(path_);
-        if (events->find(want) != std::string::npos)
+        VOLT_TRY_ASSIGN_CTX(std::string events, fs::read_file_at(fd_.get(), "cgroup.events"),
+                            path_);
+        if (events.find(want) != std::string::npos)
             return {};
         if (now_ms() >= deadline)
             return Error(ETIMEDOUT, path_ + ": waiting for " + want);
@@ -178,10 +169,8 @@ Status Cgroup::freeze(bool frozen, int timeout_ms) const {
 }
 
 Result<bool> Cgroup::populated() const {
-    auto events = fs::read_file_at(fd_.get(), "cgroup.events");
-    if (!events)
-        return std::move(events).error().context(path_);
-    return events->find("populated 1") != std::string::npos;
+    VOLT_TRY_ASSIGN_CTX(std::string events, fs::read_file_at(fd_.get(), "cgroup.events"), path_);
+    return events.find("populated 1") != std::string::npos;
 }
 
 Status Cgroup::wait_empty(int timeout_ms) const {
@@ -208,11 +197,9 @@ Status Cgroup::wait_empty(int timeout_ms) const {
 }
 
 Result<std::vector<pid_t>> Cgroup::procs() const {
-    auto text = fs::read_file_at(fd_.get(), "cgroup.procs");
-    if (!text)
-        return std::move(text).error().context(path_);
+    VOLT_TRY_ASSIGN_CTX(std::string text, fs::read_file_at(fd_.get(), "cgroup.procs"), path_);
     std::vector<pid_t> out;
-    std::istringstream in(*text);
+    std::istringstream in(text);
     long p;
     while (in >> p)
         out.push_back(static_cast<pid_t>(p));
@@ -221,10 +208,8 @@ Result<std::vector<pid_t>> Cgroup::procs() const {
 
 Status create_and_attach(const std::string& path, pid_t pid) {
     VOLT_TRY(fs::mkdir_p(path));
-    auto fd = fs::open_dir(path);
-    if (!fd)
-        return std::move(fd).error();
-    return write_file(fd->get(), "cgroup.procs", std::to_string(pid), path);
+    VOLT_TRY_ASSIGN(UniqueFd fd, fs::open_dir(path));
+    return write_file(fd.get(), "cgroup.procs", std::to_string(pid), path);
 }
 
 Status remove_tree(const std::string& path, int timeout_ms) {

@@ -19,10 +19,9 @@ Result<Leases> Leases::load(const std::string& path) {
     for (auto line : fs::split(*text, '\n')) {
         ++line_no;
         if (line.starts_with(kHeader)) {
-            auto subnet = parse_subnet(line.substr(kHeader.size()));
-            if (!subnet)
-                return std::move(subnet).error().context(path + ":" + std::to_string(line_no));
-            leases.subnet_ = *subnet;
+            VOLT_TRY_ASSIGN_CTX(Subnet subnet, parse_subnet(line.substr(kHeader.size())),
+                                path + ":" + std::to_string(line_no));
+            leases.subnet_ = subnet;
             continue;
         }
         auto w = fs::words(line);

@@ -188,12 +188,10 @@ Result<int> RouteSocket::add_bridge(const std::string& name, const Mac& mac) {
     rtnl_link_set_flags(l.p, IFF_UP);
     if (int err = rtnl_link_add(sock_, l.p, NLM_F_CREATE | NLM_F_EXCL); err < 0)
         return fail(err, name);
-    auto made = link(name);
+    VOLT_TRY_ASSIGN(auto made, link(name));
     if (!made)
-        return std::move(made).error();
-    if (!*made)
         return Error(ENODEV, name + " vanished right after it was created");
-    return (*made)->ifindex;
+    return made->ifindex;
 }
 
 Status RouteSocket::add_veth(const VethRequest& r) {
@@ -227,15 +225,13 @@ Status RouteSocket::add_veth(const VethRequest& r) {
         return {};
     // The kernel ignores IFLA_IFALIAS when it creates a link, and a change is addressed by
     // ifindex: two more requests set it.
-    auto made = link(r.host_name);
+    VOLT_TRY_ASSIGN(auto made, link(r.host_name));
     if (!made)
-        return std::move(made).error();
-    if (!*made)
         return Error(ENODEV, r.host_name + " vanished right after it was created");
     LinkPtr orig{rtnl_link_alloc()}, change{rtnl_link_alloc()};
     if (!orig.p || !change.p)
         return Error(ENOMEM, r.host_name);
-    rtnl_link_set_ifindex(orig.p, (*made)->ifindex);
+    rtnl_link_set_ifindex(orig.p, made->ifindex);
     rtnl_link_set_ifalias(change.p, r.alias.c_str());
     *kernel_errno_ = 0;
     if (int err = rtnl_link_change(sock_, orig.p, change.p, 0); err < 0)

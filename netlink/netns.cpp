@@ -12,12 +12,10 @@
 namespace volt::netlink {
 
 Result<NetnsGuard> NetnsGuard::enter(int netns_fd) {
-    auto original = open_current_netns();
-    if (!original)
-        return std::move(original).error();
+    VOLT_TRY_ASSIGN(UniqueFd original, open_current_netns());
     if (::setns(netns_fd, CLONE_NEWNET) < 0)
         return Error::from_errno("entering network namespace");
-    return NetnsGuard(std::move(original).value());
+    return NetnsGuard(std::move(original));
 }
 
 NetnsGuard::~NetnsGuard() {

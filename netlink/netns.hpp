@@ -47,12 +47,10 @@ Result<UniqueFd> unshare_and_mount(const std::string& path);
 
 template <class F>
 Result<UniqueFd> create_netns(const std::string& path, F&& inside) {
-    auto original = detail::unshare_and_mount(path);
-    if (!original)
-        return std::move(original).error();
+    VOLT_TRY_ASSIGN(UniqueFd original, detail::unshare_and_mount(path));
     auto self = open_current_netns();
     Status done = self ? Status(inside()) : Status(Error(self.error()));
-    if (::setns(original->get(), 0) < 0)
+    if (::setns(original.get(), 0) < 0)
         return Error::from_errno("returning to the original network namespace");
     if (!done) {
         (void)remove_netns(path);

@@ -272,14 +272,12 @@ Result<Bpf> compile(std::string_view json_text, const std::string& source,
     std::string where;
     try {
         where = "defaultAction";
-        auto default_errno = errno_of(profile, "defaultErrnoRet", "defaultErrno", EPERM, source);
-        if (!default_errno)
-            return std::move(default_errno).error();
-        auto default_action = action_of(profile.at("defaultAction").get<std::string>(),
-                                        *default_errno, source + ": defaultAction");
-        if (!default_action)
-            return std::move(default_action).error();
-        Ctx ctx(seccomp_init(*default_action), seccomp_release);
+        VOLT_TRY_ASSIGN(std::uint32_t default_errno,
+                        errno_of(profile, "defaultErrnoRet", "defaultErrno", EPERM, source));
+        VOLT_TRY_ASSIGN(std::uint32_t default_action,
+                        action_of(profile.at("defaultAction").get<std::string>(), default_errno,
+                                  source + ": defaultAction"));
+        Ctx ctx(seccomp_init(default_action), seccomp_release);
         if (!ctx)
             return Error(ENOMEM, "seccomp_init");
         // A binary tree of syscall numbers instead of a linear chain: every syscall of the
@@ -315,31 +313,25 @@ Result<Bpf> compile(std::string_view json_text, const std::string& source,
             const json& rule = calls[i];
             std::string at = source + ": syscalls[" + std::to_string(i) + "]";
             where = at;
-            auto use = selected(rule, target, native->go, at);
+            VOLT_TRY_ASSIGN(bool use, selected(rule, target, native->go, at));
             if (!use)
-                return std::move(use).error();
-            if (!*use)
                 continue;
-            auto err = errno_of(rule, "errnoRet", "errno", EPERM, at);
-            if (!err)
-                return std::move(err).error();
-            auto action = action_of(rule.at("action").get<std::string>(), *err, at + ".action");
-            if (!action)
-                return std::move(action).error();
-            if (*action == *default_action)
+            VOLT_TRY_ASSIGN(std::uint32_t err, errno_of(rule, "errnoRet", "errno", EPERM, at));
+            VOLT_TRY_ASSIGN(std::uint32_t action,
+                            action_of(rule.at("action").get<std::string>(), err, at + ".action"));
+            if (action == default_action)
                 continue;  // libseccomp refuses rules that repeat the default
             std::vector<scmp_arg_cmp> args;
             const json& jargs = rule.value("args", json::array());
             for (std::size_t k = 0; jargs.is_array() && k < jargs.size(); ++k) {
                 std::string aw = at + ".args[" + std::to_string(k) + "]";
-                auto op = operator_of(jargs[k].at("op").get<std::string>(), aw + ".op");
-                if (!op)
-                    return std::move(op).error();
+                VOLT_TRY_ASSIGN(scmp_compare op,
+                                operator_of(jargs[k].at("op").get<std::string>(), aw + ".op"));
                 unsigned index = jargs[k].at("index").get<unsigned>();
                 if (index > 5)
                     return Error::usage(aw + ".index: " + std::to_string(index) +
                                         " is not an argument (0-5)");
-                args.push_back({index, *op, jargs[k].at("value").get<std::uint64_t>(),
+                args.push_back({index, op, jargs[k].at("value").get<std::uint64_t>(),
                                 jargs[k].value("valueTwo", std::uint64_t{0})});
             }
             std::vector<std::string> names;
@@ -360,7 +352,7 @@ Result<Bpf> compile(std::string_view json_text, const std::string& source,
                         warnings->push_back(msg);
                     continue;
                 }
-                int rc = seccomp_rule_add_array(ctx.get(), *action, nr,
+                int rc = seccomp_rule_add_array(ctx.get(), action, nr,
                                                 static_cast<unsigned>(args.size()), args.data());
                 if (rc < 0)
                     return Error(-rc, at + ": adding " + name);

@@ -65,10 +65,7 @@ std::string JournalEntry::get(std::string_view field) const {
 
 Status read_journal(const JournalQuery& q, int stop_fd,
                     const std::function<void(const JournalEntry&)>& out) {
-    auto lib_r = libsystemd();
-    if (!lib_r)
-        return std::move(lib_r).error();
-    const LibSystemd* lib = *lib_r;
+    VOLT_TRY_ASSIGN(const LibSystemd* lib, libsystemd());
     sd_journal* raw = nullptr;
     // Not SD_JOURNAL_LOCAL_ONLY: a guest's journal linked to the host is in a directory of its
     // own machine id.
@@ -99,19 +96,15 @@ Status read_journal(const JournalQuery& q, int stop_fd,
             return journal_error(rr, "reading");
         if (rr == 0)
             return std::optional<JournalEntry>();
-        auto e = j.entry();
-        if (!e)
-            return std::move(e).error();
-        return std::optional<JournalEntry>(std::move(e).value());
+        VOLT_TRY_ASSIGN(JournalEntry e, j.entry());
+        return std::optional<JournalEntry>(std::move(e));
     };
     auto drain = [&]() -> Status {
         for (;;) {
-            auto e = next();
+            VOLT_TRY_ASSIGN(auto e, next());
             if (!e)
-                return std::move(e).error();
-            if (!*e)
                 return {};
-            out(**e);
+            out(*e);
         }
     };
 
@@ -121,14 +114,12 @@ Status read_journal(const JournalQuery& q, int stop_fd,
         // Only the last N of those since then.
         std::deque<JournalEntry> kept;
         for (;;) {
-            auto e = next();
+            VOLT_TRY_ASSIGN(auto e, next());
             if (!e)
-                return std::move(e).error();
-            if (!*e)
                 break;
-            if ((*e)->realtime_usec < *q.since_usec)
+            if (e->realtime_usec < *q.since_usec)
                 continue;
-            kept.push_back(std::move(**e));
+            kept.push_back(std::move(*e));
             if (q.lines && kept.size() > *q.lines)
                 kept.pop_front();
         }
@@ -143,10 +134,8 @@ Status read_journal(const JournalQuery& q, int stop_fd,
         if (r < 0)
             return journal_error(r, "seeking");
         if (r > 0) {
-            auto e = j.entry();
-            if (!e)
-                return std::move(e).error();
-            out(*e);
+            VOLT_TRY_ASSIGN(JournalEntry e, j.entry());
+            out(e);
         }
         VOLT_TRY(drain());
     } else {

@@ -102,14 +102,12 @@ int on_job_removed(sd_bus_message* m, void* userdata, sd_bus_error*) {
 }  // namespace
 
 Result<Systemd> Systemd::connect() {
-    auto lib = libsystemd();
-    if (!lib)
-        return std::move(lib).error();
+    VOLT_TRY_ASSIGN(const LibSystemd* lib, libsystemd());
     sd_bus* bus = nullptr;
-    int r = (*lib)->sd_bus_open_system(&bus);
+    int r = lib->sd_bus_open_system(&bus);
     if (r < 0)
         return Error(-r, std::string("cannot connect to the system bus: ") + std::strerror(-r));
-    return Systemd(*lib, bus);
+    return Systemd(lib, bus);
 }
 
 Systemd::Systemd(Systemd&& other) noexcept : lib_(other.lib_), bus_(other.bus_) {

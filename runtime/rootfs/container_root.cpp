@@ -62,23 +62,19 @@ Result<std::string> ContainerRoot::read_file(std::string_view path, std::size_t 
     const std::string what = where_ + ": " + std::string(path);
     // A handle first, then the check, then the open: opening a device node the guest planted
     // there (one it was given with --device) could already act on the device.
-    auto handle = open_path(path, O_PATH | O_NOFOLLOW);
-    if (!handle)
-        return std::move(handle).error();
+    VOLT_TRY_ASSIGN(UniqueFd handle, open_path(path, O_PATH | O_NOFOLLOW));
     struct stat st;
-    if (::fstat(handle->get(), &st) < 0)
+    if (::fstat(handle.get(), &st) < 0)
         return Error::from_errno("stat " + what);
     if (!S_ISREG(st.st_mode))
         return Error(EINVAL, what + ": not a regular file");
-    auto fd = reopen(handle->get(), O_RDONLY);
-    if (!fd)
-        return std::move(fd).error().context(what);
+    VOLT_TRY_ASSIGN_CTX(UniqueFd fd, reopen(handle.get(), O_RDONLY), what);
     if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
         return Error(EFBIG, what + ": larger than " + std::to_string(max_bytes) + " bytes");
     std::string out;
     char buf[4096];
     for (;;) {
-        ssize_t n = ::read(fd->get(), buf, sizeof buf);
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -96,16 +92,13 @@ Status ContainerRoot::write_file(std::string_view dir, const std::string& name,
     const std::string where = where_ + ": " + std::string(dir) + "/" + name;
     if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
         return Error(EINVAL, where + ": not a file name");
-    auto dir_fd = open_path(dir, O_PATH | O_DIRECTORY);
-    if (!dir_fd)
-        return std::move(dir_fd).error();
+    VOLT_TRY_ASSIGN(UniqueFd dir_fd, open_path(dir, O_PATH | O_DIRECTORY));
     struct stat owner;
-    if (::fstat(dir_fd->get(), &owner) < 0)
+    if (::fstat(dir_fd.get(), &owner) < 0)
         return Error::from_errno("stat " + where_ + ": " + std::string(dir));
     // Unchanged: leave it. Only a regular file is ever opened (a FIFO would stall us, a device
     // node act on the device); anything else is replaced below.
-    if (int old = ::openat(dir_fd->get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        old >= 0) {
+    if (int old = ::openat(dir_fd.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC); old >= 0) {
         UniqueFd handle(old);
         struct stat st;
         if (::fstat(old, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -121,32 +114,30 @@ Status ContainerRoot::write_file(std::string_view dir, const std::string& name,
         }
     }
     std::string tmp = "." + name + ".volt-tmp";
-    ::unlinkat(dir_fd->get(), tmp.c_str(), 0);  // from an interrupted earlier write
-    int fd = ::openat(dir_fd->get(), tmp.c_str(),
+    ::unlinkat(dir_fd.get(), tmp.c_str(), 0);  // from an interrupted earlier write
+    int fd = ::openat(dir_fd.get(), tmp.c_str(),
                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
         return Error::from_errno("creating " + where);
     UniqueFd file(fd);
     auto fail = [&](Error e) {
-        ::unlinkat(dir_fd->get(), tmp.c_str(), 0);
+        ::unlinkat(dir_fd.get(), tmp.c_str(), 0);
         return e;
     };
     if (::fchown(fd, owner.st_uid, owner.st_gid) < 0 || ::fchmod(fd, mode) < 0)
         return fail(Error::from_errno("chown " + where));
     if (auto st = fs::write_all(fd, content, tmp); !st)
         return fail(std::move(st).error());
-    if (::renameat(dir_fd->get(), tmp.c_str(), dir_fd->get(), name.c_str()) < 0)
+    if (::renameat(dir_fd.get(), tmp.c_str(), dir_fd.get(), name.c_str()) < 0)
         return fail(Error::from_errno("rename to " + where));
     return {};
 }
 
 Result<std::string> ContainerRoot::resolve(std::string_view path) const {
-    auto fd = open_path(path, O_PATH);
-    if (!fd)
-        return std::move(fd).error();
+    VOLT_TRY_ASSIGN(UniqueFd fd, open_path(path, O_PATH));
     // The fd's path as the kernel names it, relative to our root: strip the root's own path.
     char buf[4096];
-    std::string link = "/proc/self/fd/" + std::to_string(fd->get());
+    std::string link = "/proc/self/fd/" + std::to_string(fd.get());
     ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
     if (n < 0)
         return Error::from_errno("readlink " + link);

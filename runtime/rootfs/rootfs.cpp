@@ -49,14 +49,10 @@ class TreeCopier {
     std::string where(const std::string& rel) const { return src_root_ + "/" + rel; }
 
     Status copy_dir(int src_dir, int dst_dir, const std::string& rel_dir) {
-        auto names = fs::list_dir(src_dir);
-        if (!names)
-            return std::move(names).error().context("reading " + where(rel_dir));
-        for (const auto& name : *names) {
+        VOLT_TRY_ASSIGN_CTX(auto names, fs::list_dir(src_dir), "reading " + where(rel_dir));
+        for (const auto& name : names) {
             std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
-            auto st = copy_entry(src_dir, dst_dir, name, rel);
-            if (!st)
-                return std::move(st).error();
+            VOLT_TRY(copy_entry(src_dir, dst_dir, name, rel));
         }
         return {};
     }
