@@ -55,7 +55,7 @@ class FieldError {
 // as (ASCII-only) JSON, cut short.
 inline std::string shown(const json& v) {
     if (v.is_string())
-        return "'" + text::printable(v.get_ref<const std::string&>()) + "'";
+        return std::string("'").append(text::printable(v.get_ref<const std::string&>())) + "'";
     std::string s = v.dump(-1, ' ', true, json::error_handler_t::replace);
     return s.size() > 60 ? s.substr(0, 57) + "..." : s;
 }
@@ -122,8 +122,17 @@ void decode(const json& v, T& out) {
         if (v.is_null()) {
             out.reset();
         } else {
-            typename T::value_type x{};
-            decode(v, x);
+            using V = typename T::value_type;
+            V x{};
+            if constexpr (std::is_arithmetic_v<V> || std::is_same_v<V, std::string>) {
+                try {
+                    decode(v, x);
+                } catch (const FieldError&) {
+                    wrong<T>(v);  // "... or null"
+                }
+            } else {
+                decode(v, x);
+            }
             out = std::move(x);
         }
     } else if constexpr (is_vector<T>::value) {
@@ -255,33 +264,36 @@ struct adl_serializer<std::optional<T>> {
 // in E's namespace, where argument-dependent lookup finds to_json and from_json. Reading a
 // string that is not in the table is an error, not the first enumerator.
 // volt_json_names(E{}) gives the table to code that needs the names (to_string).
-#define VOLT_JSON_ENUM(E, ...)                                            \
-    inline const auto& volt_json_names(E) {                               \
-        static constexpr std::pair<E, const char*> table[] = __VA_ARGS__; \
-        return table;                                                     \
-    }                                                                     \
-    inline void to_json(nlohmann::json& j, const E& e) {                  \
-        ::volt::jsonmap::enum_to_json(j, volt_json_names(E{}), e);        \
-    }                                                                     \
-    inline void from_json(const nlohmann::json& j, E& e) {                \
-        ::volt::jsonmap::enum_from_json(j, volt_json_names(E{}), e);      \
+#define VOLT_JSON_ENUM(E, ...)                                              \
+    [[maybe_unused]] inline const auto& volt_json_names(E) {                \
+        static constexpr std::pair<E, const char*> table[] = __VA_ARGS__;   \
+        return table;                                                       \
+    }                                                                       \
+    [[maybe_unused]] inline void to_json(nlohmann::json& j, const E& e) {   \
+        ::volt::jsonmap::enum_to_json(j, volt_json_names(E{}), e);          \
+    }                                                                       \
+    [[maybe_unused]] inline void from_json(const nlohmann::json& j, E& e) { \
+        ::volt::jsonmap::enum_from_json(j, volt_json_names(E{}), e);        \
     }
 
 // The struct Type as an object whose keys are its member names, in Type's namespace:
 //   VOLT_JSON_FIELDS(Volume, (host, container, read_only), (kind))
 // The first list is required on reading; a member of the second that is missing keeps its
 // default (a key added later, absent from older files). Either list may be empty: ().
-#define VOLT_JSON_FIELDS(Type, required, optional)                                        \
-    inline void to_json(nlohmann::json& nlohmann_json_j, const Type& nlohmann_json_t) {   \
-        nlohmann_json_j = nlohmann::json::object();                                       \
-        VOLT_JSON_EACH_(NLOHMANN_JSON_TO, required)                                       \
-        VOLT_JSON_EACH_(NLOHMANN_JSON_TO, optional)                                       \
-    }                                                                                     \
-    inline void from_json(const nlohmann::json& nlohmann_json_j, Type& nlohmann_json_t) { \
-        ::volt::jsonmap::expect_object(nlohmann_json_j);                                  \
-        nlohmann_json_t = Type{};                                                         \
-        VOLT_JSON_EACH_(VOLT_JSON_READ_REQUIRED_, required)                               \
-        VOLT_JSON_EACH_(VOLT_JSON_READ_OPTIONAL_, optional)                               \
+// [[maybe_unused]]: a struct of a source file's own may be only read or only written.
+#define VOLT_JSON_FIELDS(Type, required, optional)                                \
+    [[maybe_unused]] inline void to_json(nlohmann::json& nlohmann_json_j,         \
+                                         const Type& nlohmann_json_t) {           \
+        nlohmann_json_j = nlohmann::json::object();                               \
+        VOLT_JSON_EACH_(NLOHMANN_JSON_TO, required)                               \
+        VOLT_JSON_EACH_(NLOHMANN_JSON_TO, optional)                               \
+    }                                                                             \
+    [[maybe_unused]] inline void from_json(const nlohmann::json& nlohmann_json_j, \
+                                           Type& nlohmann_json_t) {               \
+        ::volt::jsonmap::expect_object(nlohmann_json_j);                          \
+        nlohmann_json_t = Type{};                                                 \
+        VOLT_JSON_EACH_(VOLT_JSON_READ_REQUIRED_, required)                       \
+        VOLT_JSON_EACH_(VOLT_JSON_READ_OPTIONAL_, optional)                       \
     }
 
 #define VOLT_JSON_READ_REQUIRED_(v1) \

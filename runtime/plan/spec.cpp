@@ -3,17 +3,40 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
-#include <nlohmann/json.hpp>
-
 #include "base/fs.hpp"
 #include "landlock/landlock.hpp"
+#include "runtime/plan/json_map.hpp"
 #include "runtime/plan/options.hpp"
 #include "seccomp-profiles/seccomp.hpp"
 
-namespace volt::runtime {
-namespace {
+// spec.json's mapping (jsonmap, json_map.hpp): the keys are the member names, and a key added
+// after the first release goes in the second list of its struct, so that older files keep the
+// member's default. Each mapping is in its type's namespace, where argument-dependent lookup
+// finds it.
 
-using nlohmann::json;
+namespace volt::cgroup {
+// "resources": a limit that is not set is written as null; an absent key reads the same.
+VOLT_JSON_FIELDS(Limits, (),
+                 (memory_max, memory_high, memory_swap_max, cpus_milli, cpuset, cpu_weight,
+                  io_weight, pids_max))
+}  // namespace volt::cgroup
+
+namespace volt::runtime {
+
+VOLT_JSON_ENUM(NetworkMode, {{NetworkMode::private_net, "private"},
+                             {NetworkMode::host, "host"},
+                             {NetworkMode::none, "none"},
+                             {NetworkMode::bridge, "bridge"}})
+VOLT_JSON_ENUM(InitKind, {{InitKind::systemd, "systemd"},
+                          {InitKind::busybox, "busybox"},
+                          {InitKind::other, "other"}})
+VOLT_JSON_ENUM(LandlockMode,
+               {{LandlockMode::best_effort, "best-effort"}, {LandlockMode::require, "require"}})
+VOLT_JSON_FIELDS(PortForward, (protocol, host, container), ())
+VOLT_JSON_FIELDS(Volume, (host, container, read_only), (kind))  // no kind in older files
+VOLT_JSON_FIELDS(Device, (path, access), ())
+
+namespace {
 
 // A built-in profile name, or an existing file given as a path (stored absolute).
 Result<std::string> parse_profile(const char* option, const std::string& value,
@@ -39,61 +62,30 @@ Result<std::string> parse_profile(const char* option, const std::string& value,
 }  // namespace
 
 const char* to_string(LandlockMode mode) {
-    return mode == LandlockMode::require ? "require" : "best-effort";
+    const char* name = jsonmap::name_of(volt_json_names(LandlockMode{}), mode);
+    return name ? name : "?";
 }
 
 Result<LandlockMode> parse_landlock_mode(const std::string& option, const std::string& value) {
-    if (value == "best-effort")
-        return LandlockMode::best_effort;
-    if (value == "require")
-        return LandlockMode::require;
+    for (const auto& [mode, name] : volt_json_names(LandlockMode{}))
+        if (value == name)
+            return mode;
     return Error::usage(option + ": invalid value '" + value +
                         "': expected best-effort or require");
 }
-
-namespace {
-
-template <class T>
-json optional_json(const std::optional<T>& v) {
-    return v ? json(*v) : json(nullptr);
-}
-
-template <class T>
-void optional_from(const json& j, const char* key, std::optional<T>& out) {
-    if (j.contains(key) && !j.at(key).is_null())
-        out = j.at(key).get<T>();
-}
-
-}  // namespace
 
 std::string to_string(const PortForward& port) {
     return port.protocol + ":" + std::to_string(port.host) + ":" + std::to_string(port.container);
 }
 
 const char* to_string(NetworkMode mode) {
-    switch (mode) {
-        case NetworkMode::private_net:
-            return "private";
-        case NetworkMode::host:
-            return "host";
-        case NetworkMode::none:
-            return "none";
-        case NetworkMode::bridge:
-            return "bridge";
-    }
-    return "?";
+    const char* name = jsonmap::name_of(volt_json_names(NetworkMode{}), mode);
+    return name ? name : "?";
 }
 
 const char* to_string(InitKind kind) {
-    switch (kind) {
-        case InitKind::systemd:
-            return "systemd";
-        case InitKind::busybox:
-            return "busybox";
-        case InitKind::other:
-            return "other";
-    }
-    return "?";
+    const char* name = jsonmap::name_of(volt_json_names(InitKind{}), kind);
+    return name ? name : "?";
 }
 
 Result<Resources> parse_resources(const ResourceRequest& r) {
@@ -303,121 +295,113 @@ Result<Spec> build_spec(const CreateRequest& r) {
     return s;
 }
 
+namespace {
+
+// spec.json as stored. Spec groups some of it otherwise: the network's members are Spec's own,
+// and two choices stored as words are bools.
+enum class UnknownSyscalls { error, warn };
+enum class MissingControllers { refuse, ignore };
+VOLT_JSON_ENUM(UnknownSyscalls,
+               {{UnknownSyscalls::error, "error"}, {UnknownSyscalls::warn, "warn"}})
+VOLT_JSON_ENUM(MissingControllers,
+               {{MissingControllers::refuse, "refuse"}, {MissingControllers::ignore, "ignore"}})
+
+struct NetworkFile {
+    NetworkMode mode = NetworkMode::private_net;
+    std::string bridge;
+    std::vector<PortForward> ports;
+    std::vector<std::string> dns;
+};
+VOLT_JSON_FIELDS(NetworkFile, (mode, bridge, ports), (dns))  // no dns in older files
+
+struct SpecFile {
+    int version = Spec::kVersion;
+    std::string name, image, created;
+    InitKind init = InitKind::other;
+    Resources resources;
+    NetworkFile network;
+    std::vector<std::string> env;
+    std::vector<Volume> volumes;
+    std::vector<Device> devices;
+    std::string seccomp, landlock;
+    LandlockMode landlock_mode = LandlockMode::best_effort;
+    UnknownSyscalls seccomp_unknown_syscalls = UnknownSyscalls::error;
+    MissingControllers missing_controllers = MissingControllers::refuse;
+    bool private_users = true;
+    bool read_only = false;
+    std::string kernel;
+    bool start = false;
+};
+VOLT_JSON_FIELDS(SpecFile,
+                 (version, name, image, created, init, resources, network, env, volumes, seccomp,
+                  landlock, private_users, read_only, kernel, start),
+                 (devices, landlock_mode, seccomp_unknown_syscalls, missing_controllers))
+
+// Read first, alone: another version may lay out the rest otherwise.
+struct SpecVersion {
+    int version = 0;
+};
+VOLT_JSON_FIELDS(SpecVersion, (version), ())
+
+}  // namespace
+
 std::string to_json(const Spec& s) {
-    json ports = json::array();
-    for (const auto& p : s.ports)
-        ports.push_back({{"protocol", p.protocol}, {"host", p.host}, {"container", p.container}});
-    json volumes = json::array();
-    for (const auto& v : s.volumes)
-        volumes.push_back({{"host", v.host},
-                           {"container", v.container},
-                           {"read_only", v.read_only},
-                           {"kind", v.kind}});
-    json devices = json::array();
-    for (const auto& d : s.devices)
-        devices.push_back({{"path", d.path}, {"access", d.access}});
-    const Resources& r = s.resources;
-    json j = {
-        {"version", Spec::kVersion},
-        {"name", s.name},
-        {"image", s.image},
-        {"created", s.created},
-        {"init", to_string(s.init)},
-        {"resources",
-         {{"memory_max", optional_json(r.memory_max)},
-          {"memory_high", optional_json(r.memory_high)},
-          {"memory_swap_max", optional_json(r.memory_swap_max)},
-          {"cpus_milli", optional_json(r.cpus_milli)},
-          {"cpuset", optional_json(r.cpuset)},
-          {"cpu_weight", optional_json(r.cpu_weight)},
-          {"io_weight", optional_json(r.io_weight)},
-          {"pids_max", optional_json(r.pids_max)}}},
-        {"network",
-         {{"mode", to_string(s.network)}, {"bridge", s.bridge}, {"ports", ports}, {"dns", s.dns}}},
-        {"env", s.env},
-        {"volumes", volumes},
-        {"devices", devices},
-        {"seccomp", s.seccomp},
-        {"landlock", s.landlock},
-        {"landlock_mode", to_string(s.landlock_mode)},
-        {"seccomp_unknown_syscalls", s.seccomp_unknown_warn ? "warn" : "error"},
-        {"missing_controllers", s.missing_controllers_ok ? "ignore" : "refuse"},
-        {"private_users", s.private_users},
-        {"read_only", s.read_only},
-        {"kernel", s.kernel},
-        {"start", s.start},
+    const SpecFile file{
+        .version = Spec::kVersion,
+        .name = s.name,
+        .image = s.image,
+        .created = s.created,
+        .init = s.init,
+        .resources = s.resources,
+        .network = {.mode = s.network, .bridge = s.bridge, .ports = s.ports, .dns = s.dns},
+        .env = s.env,
+        .volumes = s.volumes,
+        .devices = s.devices,
+        .seccomp = s.seccomp,
+        .landlock = s.landlock,
+        .landlock_mode = s.landlock_mode,
+        .seccomp_unknown_syscalls =
+            s.seccomp_unknown_warn ? UnknownSyscalls::warn : UnknownSyscalls::error,
+        .missing_controllers =
+            s.missing_controllers_ok ? MissingControllers::ignore : MissingControllers::refuse,
+        .private_users = s.private_users,
+        .read_only = s.read_only,
+        .kernel = s.kernel,
+        .start = s.start,
     };
-    return j.dump(2) + "\n";
+    return jsonmap::dump(nlohmann::json(file));
 }
 
 Result<Spec> spec_from_json(const std::string& text) {
-    try {
-        json j = json::parse(text);
-        if (j.at("version").get<int>() != Spec::kVersion)
-            return Error(EINVAL, "unsupported spec version " + j.at("version").dump());
-        Spec s;
-        s.name = j.at("name").get<std::string>();
-        s.image = j.at("image").get<std::string>();
-        s.created = j.at("created").get<std::string>();
-        std::string init = j.at("init").get<std::string>();
-        s.init = init == "systemd"   ? InitKind::systemd
-                 : init == "busybox" ? InitKind::busybox
-                                     : InitKind::other;
-        const json& r = j.at("resources");
-        optional_from(r, "memory_max", s.resources.memory_max);
-        optional_from(r, "memory_high", s.resources.memory_high);
-        optional_from(r, "memory_swap_max", s.resources.memory_swap_max);
-        optional_from(r, "cpus_milli", s.resources.cpus_milli);
-        optional_from(r, "cpuset", s.resources.cpuset);
-        optional_from(r, "cpu_weight", s.resources.cpu_weight);
-        optional_from(r, "io_weight", s.resources.io_weight);
-        optional_from(r, "pids_max", s.resources.pids_max);
-        const json& n = j.at("network");
-        std::string mode = n.at("mode").get<std::string>();
-        if (mode == "private")
-            s.network = NetworkMode::private_net;
-        else if (mode == "host")
-            s.network = NetworkMode::host;
-        else if (mode == "none")
-            s.network = NetworkMode::none;
-        else if (mode == "bridge")
-            s.network = NetworkMode::bridge;
-        else
-            return Error(EINVAL, "unknown network mode " + mode);
-        s.bridge = n.at("bridge").get<std::string>();
-        for (const auto& p : n.at("ports"))
-            s.ports.push_back({p.at("protocol").get<std::string>(),
-                               p.at("host").get<std::uint16_t>(),
-                               p.at("container").get<std::uint16_t>()});
-        s.dns = n.value("dns", std::vector<std::string>{});
-        s.env = j.at("env").get<std::vector<std::string>>();
-        for (const auto& v : j.at("volumes"))
-            s.volumes.push_back({v.at("host").get<std::string>(),
-                                 v.at("container").get<std::string>(),
-                                 v.at("read_only").get<bool>(), v.value("kind", std::string())});
-        if (j.contains("devices"))  // absent in specs written before --device
-            for (const auto& d : j.at("devices"))
-                s.devices.push_back(
-                    {d.at("path").get<std::string>(), d.at("access").get<std::string>()});
-        s.seccomp = j.at("seccomp").get<std::string>();
-        s.landlock = j.at("landlock").get<std::string>();
-        auto landlock_mode = parse_landlock_mode(
-            "landlock_mode", j.value("landlock_mode", std::string("best-effort")));
-        if (!landlock_mode)
-            return std::move(landlock_mode).error();
-        s.landlock_mode = *landlock_mode;
-        s.seccomp_unknown_warn =
-            j.value("seccomp_unknown_syscalls", std::string("error")) == "warn";
-        s.missing_controllers_ok =
-            j.value("missing_controllers", std::string("refuse")) == "ignore";
-        s.private_users = j.at("private_users").get<bool>();
-        s.read_only = j.at("read_only").get<bool>();
-        s.kernel = j.at("kernel").get<std::string>();
-        s.start = j.at("start").get<bool>();
-        return s;
-    } catch (const json::exception& e) {
-        return Error(EINVAL, std::string("malformed spec: ") + e.what());
-    }
+    VOLT_TRY_ASSIGN(nlohmann::json j, jsonmap::parse(text));
+    VOLT_TRY_ASSIGN(SpecVersion v, jsonmap::from<SpecVersion>(j));
+    if (v.version != Spec::kVersion)
+        return Error(0, "version: unsupported value " + std::to_string(v.version) +
+                            "; this volt-run reads version " + std::to_string(Spec::kVersion));
+    VOLT_TRY_ASSIGN(SpecFile f, jsonmap::from<SpecFile>(j));
+    return Spec{
+        .name = std::move(f.name),
+        .image = std::move(f.image),
+        .created = std::move(f.created),
+        .init = f.init,
+        .resources = std::move(f.resources),
+        .network = f.network.mode,
+        .bridge = std::move(f.network.bridge),
+        .ports = std::move(f.network.ports),
+        .dns = std::move(f.network.dns),
+        .env = std::move(f.env),
+        .volumes = std::move(f.volumes),
+        .devices = std::move(f.devices),
+        .seccomp = std::move(f.seccomp),
+        .landlock = std::move(f.landlock),
+        .landlock_mode = f.landlock_mode,
+        .seccomp_unknown_warn = f.seccomp_unknown_syscalls == UnknownSyscalls::warn,
+        .missing_controllers_ok = f.missing_controllers == MissingControllers::ignore,
+        .private_users = f.private_users,
+        .read_only = f.read_only,
+        .kernel = std::move(f.kernel),
+        .start = f.start,
+    };
 }
 
 }  // namespace volt::runtime

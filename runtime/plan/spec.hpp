@@ -115,7 +115,13 @@ struct CreateRequest : ResourceRequest {
 // Checks the existence of host paths given (volumes, kernel, profile files).
 Result<Spec> build_spec(const CreateRequest& request);
 
+// spec.json's text (spec.cpp maps the members). Never throws: a string that is not UTF-8 (which
+// build_spec refuses) is written with U+FFFD in place of its bad bytes.
 std::string to_json(const Spec& spec);
+// The spec in a spec.json text, of version 1. An error is one line naming the field and its bad
+// value: a missing required key, a wrong type, a number out of range, an unknown word where one
+// of a few is meant ("network.mode: unknown value 'bogus'; expected one of ..."). Keys added after
+// the first release may be absent and keep their defaults.
 Result<Spec> spec_from_json(const std::string& text);
 
 const char* to_string(NetworkMode mode);
