@@ -38,6 +38,8 @@ class Error {
 
     int code() const { return code_; }
     ErrorKind kind() const { return kind_; }
+    // The chain without strerror (what travels, e.g. from a child process, to be rebuilt).
+    const std::string& message() const { return message_; }
     // The whole chain on one line, ending with strerror(code) when there is an errno.
     std::string describe() const;
 
@@ -96,18 +98,16 @@ using Status = Result<void>;
 #define VOLT_CONCAT_(a, b) VOLT_CONCAT_INNER_(a, b)
 
 // Returns the error of a failed Result from the enclosing function, optionally with context.
-#define VOLT_TRY(expr)                                  \
-    do {                                                \
-        auto volt_try_result_ = (expr);                 \
-        if (!volt_try_result_)                          \
-            return std::move(volt_try_result_).error(); \
-    } while (0)
-
-#define VOLT_TRY_CTX(expr, ctx)                                      \
-    do {                                                             \
-        auto volt_try_result_ = (expr);                              \
-        if (!volt_try_result_)                                       \
-            return std::move(volt_try_result_).error().context(ctx); \
+// Each expansion names its temporary anew (__COUNTER__), so a VOLT_TRY in a lambda inside
+// another's argument shadows nothing.
+#define VOLT_TRY(expr) VOLT_TRY_IMPL_(VOLT_CONCAT_(volt_try_, __COUNTER__), expr, )
+#define VOLT_TRY_CTX(expr, ctx) \
+    VOLT_TRY_IMPL_(VOLT_CONCAT_(volt_try_, __COUNTER__), expr, .context(ctx))
+#define VOLT_TRY_IMPL_(tmp, expr, add_context)         \
+    do {                                               \
+        auto tmp = (expr);                             \
+        if (!tmp)                                      \
+            return std::move(tmp).error() add_context; \
     } while (0)
 
 // Binds the value of a Result, or returns its error from the enclosing function:
@@ -116,9 +116,9 @@ using Status = Result<void>;
 // The declaration is a statement of the enclosing scope, so it is not usable as the sole body of
 // an unbraced if or loop.
 #define VOLT_TRY_ASSIGN(decl, expr) \
-    VOLT_TRY_ASSIGN_IMPL_(VOLT_CONCAT_(volt_try_assign_, __LINE__), decl, expr, )
+    VOLT_TRY_ASSIGN_IMPL_(VOLT_CONCAT_(volt_try_assign_, __COUNTER__), decl, expr, )
 #define VOLT_TRY_ASSIGN_CTX(decl, expr, ctx) \
-    VOLT_TRY_ASSIGN_IMPL_(VOLT_CONCAT_(volt_try_assign_, __LINE__), decl, expr, .context(ctx))
+    VOLT_TRY_ASSIGN_IMPL_(VOLT_CONCAT_(volt_try_assign_, __COUNTER__), decl, expr, .context(ctx))
 #define VOLT_TRY_ASSIGN_IMPL_(tmp, decl, expr, add_context) \
     auto tmp = (expr);                                      \
     if (!tmp)                                               \

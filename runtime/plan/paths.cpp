@@ -21,6 +21,9 @@ Paths Paths::from_environment() {
     take("VOLT_RUN_DIR", p.run_dir);
     take("VOLT_CGROUP_ROOT", p.cgroup_root);
     take("VOLT_SUBNET", p.subnet);
+    p.invocation_id = std::getenv("INVOCATION_ID") != nullptr;
+    take("DBUS_SYSTEM_BUS_ADDRESS", p.system_bus_address);
+    take("TERM", p.term);
     return p;
 }
 

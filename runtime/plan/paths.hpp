@@ -24,8 +24,15 @@ struct Paths {
     // with --network private creates with the subnet's first address as gateway.
     std::string subnet = "10.88.0.0/16";  // --subnet, VOLT_SUBNET
 
+    // The few facts of the environment the runtime uses, read by from_environment() with the
+    // paths, so that no library function reads the process environment itself.
+    bool invocation_id = false;      // INVOCATION_ID is set: a unit's ExecStart= runs us
+    std::string system_bus_address;  // DBUS_SYSTEM_BUS_ADDRESS
+    std::string term;                // TERM, which exec'd commands inherit
+
     // Fills every field from its VOLT_* environment variable where that is set (and not empty),
-    // verbatim: check_global_path is the CLI's to apply, naming the variable.
+    // verbatim: check_global_path is the CLI's to apply, naming the variable; and the
+    // environment facts above. Called by the CLI only.
     static Paths from_environment();
 
     // The container's root file system: ROOT/containers/NAME (the old backend's layout).

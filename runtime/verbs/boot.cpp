@@ -12,10 +12,12 @@
 #include "base/fs.hpp"
 #include "base/log.hpp"
 #include "base/proc.hpp"
+#include "base/steps.hpp"
 #include "base/syscalls.hpp"
 #include "cgroup/cgroup.hpp"
 #include "landlock/landlock.hpp"
 #include "netlink/netns.hpp"
+#include "runtime/plan/boot_plan.hpp"
 #include "runtime/plan/nspawn.hpp"
 #include "runtime/store/store.hpp"
 #include "runtime/verbs/confine.hpp"
@@ -32,94 +34,6 @@ extern char** environ;
 namespace volt::runtime {
 namespace {
 
-struct Placement {
-    std::string unified;
-    std::string v1;
-    bool under_systemd = false;
-    // Where the caller was, to move back if boot fails before exec.
-    std::string origin_unified;
-    std::string origin_v1;
-    // The container's cgroup in the v1 devices hierarchy (hybrid hosts), and where we were there.
-    std::string devices;
-    std::string origin_devices;
-};
-
-void undo_placement(const Placement& p);
-
-// Puts the calling process (the future nspawn) into the container's own cgroup. nspawn with
-// --keep-unit creates its payload/ and supervisor/ leaves below the cgroup it starts in, so two
-// containers started from one cgroup would share them: each container gets a cgroup of its own.
-// The device policy goes on it before we join it: the eBPF program always (boot fails closed when
-// it cannot be attached), and on hybrid hosts the v1 devices controller as well, unless that
-// hierarchy is mounted read-only (inside another container), where the program binds alone, or
-// the container runs under its unit, whose own policy systemd writes there.
-// A failure after the cgroup was made undoes it all.
-Result<Placement> place_self(const Paths& paths, const std::string& name,
-                             const std::vector<cgroup::DeviceRule>& devices) {
-    auto mounts = cgroup::find_mounts(paths.cgroup_root);
-    if (!mounts)
-        return std::move(mounts).error();
-    auto self = cgroup::self_membership();
-    if (!self)
-        return std::move(self).error();
-    Placement p;
-    p.origin_unified = mounts->unified + self->unified;
-    if (!mounts->named_systemd.empty() && !self->named_systemd.empty())
-        p.origin_v1 = mounts->named_systemd + self->named_systemd;
-    auto base = [](const std::string& s) { return s == "/" ? std::string() : s; };
-    // Started by the container's own unit with Delegate=yes: the container's cgroup is made
-    // inside the unit's, which systemd delegated to us. Its attributes stay systemd's, so the
-    // limits go one level down, where nspawn then makes its supervisor/ and payload/ leaves.
-    p.under_systemd = inside_own_unit(name, self->unified);
-    std::string rel = p.under_systemd ? "/container" : "/volt.slice/volt-hybrid-" + name;
-    p.unified = mounts->unified + base(self->unified) + rel;
-    auto cg = cgroup::Cgroup::create(p.unified);
-    if (!cg)
-        return std::move(cg).error().context("creating cgroup");
-    auto populated = cg->populated();
-    if (!populated)
-        return std::move(populated).error();
-    if (*populated)
-        return Error(EBUSY, "cgroup " + p.unified + " still has processes of an earlier run");
-    auto fail = [&](Error err) {
-        undo_placement(p);
-        return err;
-    };
-    if (auto st = cgroup::attach_device_program(cg->fd(), devices); !st)
-        return fail(std::move(st).error().context("attaching the device policy to " + p.unified +
-                                                  " (a container does not boot without one)"));
-    // Under its unit the v1 controller is systemd's: it applies the unit's DevicePolicy= and
-    // DeviceAllow= (the same list) to the unit's cgroup there, which we are in already.
-    if (!p.under_systemd && !mounts->devices.empty() && !self->devices.empty()) {
-        p.devices = mounts->devices + base(self->devices) + rel;
-        auto st = cgroup::write_v1_policy(p.devices, devices);
-        if (!st && st.error().code() == EROFS) {
-            log::info(
-                "the v1 devices hierarchy %s is read-only here: the eBPF device policy "
-                "binds alone",
-                mounts->devices.c_str());
-            p.devices.clear();
-        } else if (!st) {
-            return fail(std::move(st).error().context("v1 device policy"));
-        } else {
-            // nspawn and the guest go one level below the policy: the guest's cgroup namespace
-            // is rooted there, and a guest root that mounts the devices hierarchy and writes its
-            // own devices.allow can never be granted more than this parent has.
-            p.origin_devices = mounts->devices + self->devices;
-            if (auto joined = cgroup::create_and_attach(p.devices + "/payload", 0); !joined)
-                return fail(std::move(joined).error().context("joining " + p.devices + "/payload"));
-        }
-    }
-    if (!p.origin_v1.empty()) {
-        p.v1 = mounts->named_systemd + base(self->named_systemd) + rel;
-        if (auto st = cgroup::create_and_attach(p.v1, 0); !st)
-            return fail(std::move(st).error().context("joining " + p.v1));
-    }
-    if (auto st = cg->attach(0); !st)
-        return fail(std::move(st).error().context("joining " + p.unified));
-    return p;
-}
-
 long long now_us() {
     timespec ts;
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -130,18 +44,104 @@ long long now_ms() {
     return now_us() / 1000;
 }
 
-void undo_placement(const Placement& p) {
-    if (!p.origin_v1.empty())
-        (void)cgroup::create_and_attach(p.origin_v1, 0);
-    if (!p.origin_devices.empty())
-        (void)cgroup::create_and_attach(p.origin_devices, 0);
-    (void)cgroup::create_and_attach(p.origin_unified, 0);
-    // With the volt.slice parents made for it, where nothing else uses them.
-    (void)remove_container_cgroup(p.unified);
-    if (!p.v1.empty())
-        (void)remove_container_cgroup(p.v1);
-    if (!p.devices.empty())
-        (void)remove_container_cgroup(p.devices);
+// What plan_boot needs from the host; reading it changes nothing.
+Result<BootFacts> gather_facts(const Paths& paths, const Spec& spec) {
+    BootFacts f;
+    VOLT_TRY_ASSIGN(auto mounts, cgroup::find_mounts(paths.cgroup_root));
+    VOLT_TRY_ASSIGN(auto self, cgroup::self_membership());
+    f.mount_unified = mounts.unified;
+    f.self_unified = self.unified;
+    f.mount_v1 = mounts.named_systemd;
+    f.self_v1 = self.named_systemd;
+    f.mount_devices = mounts.devices;
+    f.self_devices = self.devices;
+    f.system_bus = system_bus_present(paths);
+    f.invoked_by_systemd = paths.invocation_id;
+    VOLT_TRY_ASSIGN(f.landlock_policy, landlock_policy(paths, spec));
+    f.landlock_abi = landlock::probe_abi();
+    // The --device nodes' numbers as they are now; a node gone since create refuses the boot.
+    VOLT_TRY_ASSIGN(f.devices, device_rules(spec));
+    return f;
+}
+
+// Moves the calling process (the future nspawn) into the cgroup `path` of a hierarchy, making it
+// where missing; the undo moves it back to `origin`.
+Status join(Steps& steps, const std::string& step, const std::string& path,
+            const std::string& origin) {
+    return steps.run(
+        step,
+        [&]() -> Status {
+            VOLT_TRY_CTX(cgroup::create_and_attach(path, 0), "joining " + path);
+            return {};
+        },
+        [origin] { (void)cgroup::create_and_attach(origin, 0); });
+}
+
+// Makes the container's cgroups as the plan places them and moves this process into them. The
+// device policy goes on before we join: the eBPF program always (boot fails closed when it
+// cannot be attached), and on hybrid hosts the v1 devices controller as well, unless that
+// hierarchy is mounted read-only (inside another container), where the program binds alone.
+Status place_self(Steps& steps, const BootPlan& plan, Placement& placed) {
+    const Placement& p = plan.placement;
+    placed = p;
+    std::optional<cgroup::Cgroup> cg;
+    VOLT_TRY(steps.run(
+        "cgroup",
+        [&]() -> Status {
+            VOLT_TRY_ASSIGN_CTX(auto made, cgroup::Cgroup::create(p.unified), "creating cgroup");
+            VOLT_TRY_ASSIGN(bool populated, made.populated());
+            cg.emplace(std::move(made));
+            if (populated)
+                return Error(EBUSY,
+                             "cgroup " + p.unified + " still has processes of an earlier run");
+            return {};
+        },
+        // With the volt.slice parent made for it, where nothing else uses it.
+        [path = p.unified] { (void)remove_container_cgroup(path); }));
+    VOLT_TRY(steps.run("device program", [&]() -> Status {
+        VOLT_TRY_CTX(cgroup::attach_device_program(cg->fd(), plan.devices),
+                     "attaching the device policy to " + p.unified +
+                         " (a container does not boot without one)");
+        return {};
+    }));
+    if (!p.devices.empty()) {
+        VOLT_TRY(steps.run(
+            "v1 device policy",
+            [&]() -> Status {
+                auto st = cgroup::write_v1_policy(p.devices, plan.devices);
+                if (!st && st.error().code() == EROFS) {
+                    log::info(
+                        "the v1 devices hierarchy is read-only here: the eBPF device policy "
+                        "binds alone");
+                    placed.devices.clear();
+                    return {};
+                }
+                VOLT_TRY_CTX(std::move(st), "v1 device policy");
+                return {};
+            },
+            [&placed] {
+                if (!placed.devices.empty())
+                    (void)remove_container_cgroup(placed.devices);
+            }));
+        // nspawn and the guest go one level below the policy: the guest's cgroup namespace is
+        // rooted there, and a guest root that mounts the devices hierarchy and writes its own
+        // devices.allow can never be granted more than this parent has.
+        if (!placed.devices.empty())
+            VOLT_TRY(join(steps, "join v1 devices", placed.devices + "/payload", p.origin_devices));
+    }
+    if (!p.v1.empty()) {
+        VOLT_TRY(steps.run(
+            "v1 cgroup", [] { return Status(); },
+            [path = p.v1] { (void)remove_container_cgroup(path); }));
+        VOLT_TRY(join(steps, "join v1", p.v1, p.origin_v1));
+    }
+    return steps.run(
+        "join cgroup",
+        [&]() -> Status {
+            VOLT_TRY_CTX(cg->attach(0), "joining " + p.unified);
+            return {};
+        },
+        [origin = p.origin_unified] { (void)cgroup::create_and_attach(origin, 0); });
 }
 
 // Enforces the boot part of the container's Landlock policy on this process, which becomes
@@ -164,155 +164,142 @@ Status enter_landlock(const Spec& spec, const landlock::Plan& plan) {
     return {};
 }
 
-// Options stored in the spec that this version does not apply, named on every boot so that
-// nobody mistakes them for applied.
-void warn_unapplied(const Spec& spec) {
-    if (!spec.kernel.empty())
-        log::warn(
-            "%s: --kernel %s is recorded only: a systemd-nspawn container runs on the "
-            "host's kernel",
-            spec.name.c_str(), spec.kernel.c_str());
-}
-
-Status boot_foreground(const Paths& paths, const std::string& name) {
+Status boot_foreground(const Paths& paths, const std::string& name, const BootOptions& options) {
     const long long setup_start = now_us();
-    auto locked = lock_and_load(paths, name);
-    if (!locked)
-        return std::move(locked).error();
-    const Spec* spec = &locked->spec;
-    auto previous = read_state(paths, name);
-    if (!previous)
-        return std::move(previous).error();
-    if (*previous) {
-        if (open_nspawn(**previous))
+    VOLT_TRY_ASSIGN(auto locked, lock_and_load(paths, name));
+    const Spec& spec = locked.spec;
+    VOLT_TRY_ASSIGN(auto previous, read_state(paths, name));
+    if (previous) {
+        if (open_nspawn(*previous))
             return Error::usage("container " + name + " is already running (pid " +
-                                std::to_string((*previous)->nspawn_pid) + ")");
-        VOLT_TRY_CTX(collect_run(paths, name, **previous), "collecting the previous run");
+                                std::to_string(previous->nspawn_pid) + ")");
+        VOLT_TRY_CTX(collect_run(paths, name, *previous), "collecting the previous run");
     }
     if (!fs::is_directory(paths.rootfs(name)))
         return Error(ENOENT, "root file system " + paths.rootfs(name) + " is missing");
-    warn_unapplied(*spec);
     // A volume's host path is the one create resolved; a symlink planted there since would bind
     // another host directory. Checked, with the rest of what becomes mounts and settings, before
     // anything is made, so a refusal leaves nothing.
-    VOLT_TRY(check_stored_spec(*spec));
-    // Decided before anything is made, so that `require` refuses without side effects.
-    auto landlock_plan =
-        runtime::landlock_plan(paths, *spec, landlock::Part::boot, spec->landlock_mode);
-    if (!landlock_plan)
-        return std::move(landlock_plan).error();
+    VOLT_TRY(check_stored_spec(spec));
+    VOLT_TRY_ASSIGN(const BootFacts facts, gather_facts(paths, spec));
+    // Everything decided before anything is made, so that a refusal has no side effects.
+    VOLT_TRY_ASSIGN(const BootPlan plan, plan_boot(spec, paths, facts));
+    for (const auto& w : plan.warnings)
+        log::warn("%s", w.c_str());
+    log::debug("boot plan:\n%s", render(plan).c_str());
     // The seccomp filter binds nspawn and the whole guest: evaluated for our own capabilities.
-    auto caps = proc::capabilities(::getpid(), "CapEff");
-    if (!caps)
-        return std::move(caps).error();
-    auto filter = seccomp_filter(paths, *spec, *caps);
-    if (!filter)
-        return std::move(filter).error();
+    VOLT_TRY_ASSIGN(auto caps, proc::capabilities(::getpid(), "CapEff"));
+    VOLT_TRY_ASSIGN(auto filter, seccomp_filter(paths, spec, caps));
 
-    // The --device nodes' numbers as they are now; a node gone since create refuses the boot.
-    auto devices = device_rules(*spec);
-    if (!devices)
-        return std::move(devices).error();
-
-    auto placement = place_self(paths, name, *devices);
-    if (!placement)
-        return std::move(placement).error();
+    // What the steps make and their undos use: declared before the steps, so that it outlives
+    // their rollback (locals are destroyed in reverse order).
+    Placement placed;
     State state;
-    if (auto st = write_limits(paths, name, spec->resources, placement->unified,
-                               spec->missing_controllers_ok, state.unenforced_controllers,
-                               "create the container with --missing-controllers ignore to boot "
-                               "without these limits");
-        !st) {
-        undo_placement(*placement);
-        return st;
-    }
+    std::optional<NetworkSetup> network;
+    UniqueFd netns, host_netns;
+    // Carried out step by step; a failure at any step undoes exactly the steps before it.
+    Steps steps(options.before_step);
+    VOLT_TRY(place_self(steps, plan, placed));
+    VOLT_TRY(steps.run("limits", [&] {
+        return write_limits(paths, name, spec.resources, placed.unified,
+                            plan.missing_controllers_ok, state.unenforced_controllers,
+                            "create the container with --missing-controllers ignore to boot "
+                            "without these limits");
+    }));
     // Prepared (lock, lease, names) before the state is written and built after: the recorded
     // state then covers whatever a crash in the middle leaves, for the next boot or delete.
-    std::optional<NetworkSetup> network;
-    if (builds_network(*spec)) {
+    if (plan.builds_network) {
         log::debug("network: preparing at %lld us", now_us() - setup_start);
-        auto prepared = NetworkSetup::prepare(paths, *spec);
-        if (!prepared) {
-            undo_placement(*placement);
-            return std::move(prepared).error().context("network");
-        }
-        network.emplace(std::move(prepared).value());
-        state.network = network->plan();
+        VOLT_TRY(steps.run("network lease", [&]() -> Status {
+            VOLT_TRY_ASSIGN_CTX(auto prepared, NetworkSetup::prepare(paths, spec), "network");
+            network.emplace(std::move(prepared));
+            state.network = network->plan();
+            return {};
+        }));
     }
-    state.nspawn_pid = ::getpid();  // execve keeps the pid: this is nspawn's
-    auto self = proc::stat(state.nspawn_pid);
-    if (!self) {
-        undo_placement(*placement);
-        return std::move(self).error();
-    }
-    state.nspawn_start_time = self->start_time;
-    state.cgroup = placement->unified;
-    state.cgroup_v1 = placement->v1;
-    state.cgroup_devices = placement->devices;
-    state.under_systemd = placement->under_systemd;
-    state.started = utc_now();
-    if (auto st = write_state(paths, name, state); !st) {
-        undo_placement(*placement);
-        return std::move(st).error();
-    }
-    // From here on a failure undoes the network too.
-    UniqueFd host_netns;  // set once this process moved into the container's network namespace
-    auto undo = [&](Error err) {
-        if (host_netns && ::setns(host_netns.get(), CLONE_NEWNET) < 0)
-            log::warn("cannot return to the host's network namespace: %s", std::strerror(errno));
-        network.reset();  // the network lock, which teardown takes again
-        if (!state.network.empty())
-            if (auto st = teardown_network(paths, name); !st)
-                log::warn("%s", st.error().describe().c_str());
-        // The state file only: the console log beside it holds this error for boot --detach.
-        (void)fs::remove_tree(paths.state_file(name));
-        undo_placement(*placement);
-        return err;
-    };
+    VOLT_TRY(steps.run(
+        "state",
+        [&]() -> Status {
+            state.nspawn_pid = ::getpid();  // execve keeps the pid: this is nspawn's
+            VOLT_TRY_ASSIGN(auto self, proc::stat(state.nspawn_pid));
+            state.nspawn_start_time = self.start_time;
+            state.cgroup = placed.unified;
+            state.cgroup_v1 = placed.v1;
+            state.cgroup_devices = placed.devices;
+            state.under_systemd = placed.under_systemd;
+            state.started = utc_now();
+            return write_state(paths, name, state);
+        },
+        // The state file only: the console log beside it holds the error for boot --detach.
+        [&] { (void)fs::remove_tree(paths.state_file(name)); }));
 
-    BootHost host;
-    host.system_bus = system_bus_present();
     if (network) {
         // Each step's end, for tools/bench/boot-setup.sh and whoever wonders where time goes.
         log::debug("network: prepared at %lld us", now_us() - setup_start);
-        auto netns = network->build([&](std::string_view step) {
-            log::debug("network: %.*s done at %lld us", static_cast<int>(step.size()), step.data(),
-                       now_us() - setup_start);
-        });
-        if (!netns)
-            return undo(std::move(netns).error().context("network"));
-        network.reset();
+        VOLT_TRY(steps.run(
+            "network",
+            [&]() -> Status {
+                auto built = network->build([&](std::string_view step) {
+                    log::debug("network: %.*s done at %lld us", static_cast<int>(step.size()),
+                               step.data(), now_us() - setup_start);
+                });
+                network.reset();  // the network lock, which teardown takes again
+                if (!built) {
+                    // What build made before it failed is gone with its own undo; whatever a
+                    // crash of ours would leave, teardown finds by the container's name.
+                    (void)teardown_network(paths, name);
+                    return std::move(built).error().context("network");
+                }
+                netns = std::move(built).value();
+                return {};
+            },
+            [&] {
+                network.reset();
+                if (auto st = teardown_network(paths, name); !st)
+                    log::warn("%s", st.error().describe().c_str());
+            }));
         // nspawn starts inside the container's network namespace (see BootHost).
-        auto self_netns = netlink::open_current_netns();
-        if (!self_netns)
-            return undo(std::move(self_netns).error());
-        if (auto st = sys::setns(netns->get(), CLONE_NEWNET); !st)
-            return undo(std::move(st).error().context("joining " + state.network.netns));
-        host_netns = std::move(self_netns).value();
-        host.network_prepared = true;
+        VOLT_TRY_ASSIGN(host_netns, netlink::open_current_netns());
+        VOLT_TRY(steps.run(
+            "join netns",
+            [&]() -> Status {
+                VOLT_TRY_CTX(sys::setns(netns.get(), CLONE_NEWNET),
+                             "joining " + state.network.netns);
+                return {};
+            },
+            [&] {
+                if (::setns(host_netns.get(), CLONE_NEWNET) < 0)
+                    log::warn("cannot return to the host's network namespace: %s",
+                              std::strerror(errno));
+            }));
     }
-    std::vector<std::string> args = nspawn_argv(*spec, paths, host);
+    std::vector<std::string> args = plan.nspawn_argv;
     std::vector<char*> argv;
     for (auto& a : args)
         argv.push_back(a.data());
     argv.push_back(nullptr);
     // Last: the network and scope part of the Landlock policy binds nspawn and the whole guest.
-    if (auto st = enter_landlock(*spec, *landlock_plan); !st)
-        return undo(std::move(st).error());
-    if (*filter) {
-        if (int err = seccomp::install((*filter)->insns.data(), (*filter)->insns.size()))
-            return undo(Error(err, "installing seccomp profile " + spec->seccomp));
-        log::info("seccomp profile %s installed (%zu instructions)", spec->seccomp.c_str(),
-                  (*filter)->insns.size());
+    VOLT_TRY(steps.run("landlock", [&] { return enter_landlock(spec, plan.landlock); }));
+    if (filter) {
+        VOLT_TRY(steps.run("seccomp", [&]() -> Status {
+            if (int err = seccomp::install(filter->insns.data(), filter->insns.size()))
+                return Error(err, "installing seccomp profile " + spec.seccomp);
+            log::info("seccomp profile %s installed (%zu instructions)", spec.seccomp.c_str(),
+                      filter->insns.size());
+            return {};
+        }));
     }
     // What tools/bench/boot-setup.sh collects: everything boot does before nspawn takes over.
     log::debug("boot set-up took %lld us; exec %s", now_us() - setup_start, args[0].c_str());
     // Nothing the caller had open reaches nspawn and the guest but stdin, stdout and stderr
-    // (Linux 5.11; the fds stay usable until execve, so undo still can).
-    if (sys::close_range_cloexec(3) < 0)
-        return undo(Error::from_errno("marking inherited file descriptors close-on-exec"));
-    ::execve(argv[0], argv.data(), environ);
-    return undo(Error::from_errno(std::string("exec ") + argv[0]));
+    // (Linux 5.11; the fds stay usable until execve, so the undos still can).
+    VOLT_TRY(steps.run("exec", [&]() -> Status {
+        if (sys::close_range_cloexec(3) < 0)
+            return Error::from_errno("marking inherited file descriptors close-on-exec");
+        ::execve(argv[0], argv.data(), environ);
+        return Error::from_errno(std::string("exec ") + argv[0]);
+    }));
+    return {};  // not reached: execve does not return on success
 }
 
 std::string last_line_of(const std::string& path) {
@@ -328,7 +315,27 @@ std::string last_line_of(const std::string& path) {
 
 // Forks; the child boots in the foreground with NOTIFY_SOCKET pointing at a socket of ours and
 // its output in the console log; we return once nspawn says READY=1, or with the child's error.
-Status boot_detached(const Paths& paths, const std::string& name, int timeout_s) {
+// The error boot_foreground returned in the child, rebuilt from what it wrote to the report
+// pipe ("KIND ERRNO MESSAGE"); nullopt when it wrote nothing (it became nspawn).
+std::optional<Error> child_error(int fd) {
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || text.size() > 65536)
+            break;
+        text.append(buf, static_cast<size_t>(n));
+    }
+    int kind = 0, code = 0, used = 0;
+    if (text.empty() || std::sscanf(text.c_str(), "%d %d %n", &kind, &code, &used) != 2 ||
+        kind < 0 || kind > static_cast<int>(ErrorKind::not_found))
+        return std::nullopt;
+    return Error(code, text.substr(static_cast<size_t>(used)), static_cast<ErrorKind>(kind));
+}
+
+Status boot_detached(const Paths& paths, const std::string& name, const BootOptions& options) {
+    const int timeout_s = options.ready_timeout_seconds;
     VOLT_TRY(load_spec(paths, name));
     {
         // Checked here too (boot_foreground checks again under its own lock) so that a second
@@ -374,21 +381,32 @@ Status boot_detached(const Paths& paths, const std::string& name, int timeout_s)
         ~Unlink() { ::unlink(path.c_str()); }
     } unlink_notify{notify_path};
 
+    // The child's error, whole, if it fails before it becomes nspawn (EOF once it exec'd).
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) < 0)
+        return Error::from_errno("pipe");
+    UniqueFd report_read(report[0]), report_write(report[1]);
+
     pid_t pid = ::fork();
     if (pid < 0)
         return Error::from_errno("fork");
     if (pid == 0) {
+        report_read.reset();
         ::setsid();
         int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         ::dup2(devnull, 0);
         ::dup2(log_fd, 1);
         ::dup2(log_fd, 2);
         ::setenv("NOTIFY_SOCKET", notify_path.c_str(), 1);
-        Status st = boot_foreground(paths, name);
+        Status st = boot_foreground(paths, name, options);
         std::fprintf(stderr, "volt-run: %s\n", st.error().describe().c_str());
         std::fflush(stderr);
-        ::_exit(st.error().kind() == ErrorKind::usage ? 2 : 125);
+        std::string record = std::to_string(static_cast<int>(st.error().kind())) + " " +
+                             std::to_string(st.error().code()) + " " + st.error().message();
+        (void)fs::write_all(report_write.get(), record, "the report pipe");
+        ::_exit(1);
     }
+    report_write.reset();
     auto pidfd = sys::pidfd_open(pid);
     if (!pidfd)
         return std::move(pidfd).error();
@@ -418,6 +436,8 @@ Status boot_detached(const Paths& paths, const std::string& name, int timeout_s)
         }
         if (fds[1].revents & POLLIN) {
             auto code = child.wait();
+            if (auto failed = child_error(report_read.get()))
+                return std::move(*failed).context("booting " + name);
             std::string why = last_line_of(log_path);
             return Error(0, "booting " + name + " failed (exit status " +
                                 std::to_string(code ? *code : -1) + ")" +
@@ -435,8 +455,8 @@ Status boot_detached(const Paths& paths, const std::string& name, int timeout_s)
 
 Status boot(const Paths& paths, const std::string& name, const BootOptions& options) {
     if (options.detach)
-        return boot_detached(paths, name, options.ready_timeout_seconds);
-    return boot_foreground(paths, name);
+        return boot_detached(paths, name, options);
+    return boot_foreground(paths, name, options);
 }
 
 }  // namespace volt::runtime

@@ -28,7 +28,7 @@ HostCheck check_host(const Paths& paths) {
                 h.cgroup2_controllers.emplace_back(c);
     }
     h.nspawn = ::access(kNspawnPath, X_OK) == 0;
-    h.system_bus = system_bus_present();
+    h.system_bus = system_bus_present(paths);
     return h;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/steps.hpp"
 #include "runtime/plan/paths.hpp"
 #include "runtime/plan/spec.hpp"
 #include "runtime/store/state.hpp"
@@ -27,6 +28,9 @@ struct BootOptions {
     // Fork, boot in the background, and return once the container reports READY.
     bool detach = false;
     int ready_timeout_seconds = 90;
+    // For fault-injection tests: called before each step of the boot plan; an error it returns
+    // fails that step, and what ran before is undone.
+    Steps::Hook before_step;
 };
 // Foreground: sets up the container's cgroup, records state and execs systemd-nspawn (returns only
 // on failure). Detached: returns once the container is READY.

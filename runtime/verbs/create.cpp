@@ -71,7 +71,7 @@ Status refuse_existing(const std::string& path, const std::string& what) {
 // to do on a host without a system bus.
 Status register_with_systemd(const Paths& paths, const std::string& name,
                              const CreateRequest& request) {
-    auto systemd = connect_if_present();
+    auto systemd = connect_if_present(paths);
     if (!systemd)
         return std::move(systemd).error();
     if (!*systemd)
@@ -97,7 +97,7 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     if (!image)
         return std::move(image).error();
     spec.image = *image;
-    if ((request.start || request.enable) && !system_bus_present())
+    if ((request.start || request.enable) && !system_bus_present(paths))
         return Error::usage(std::string(request.start ? "--start" : "--enable") +
                             " needs a running systemd, and this host has no system bus; "
                             "boot the container with `volt-run boot --detach " +

@@ -232,10 +232,11 @@ struct ChildPlan {
 }
 
 // The command's environment: defaults, then the container's (spec), then this exec's --env.
-std::vector<std::string> build_environment(const Spec& spec, const ExecOptions& o) {
+std::vector<std::string> build_environment(const Paths& paths, const Spec& spec,
+                                           const ExecOptions& o) {
     std::vector<std::string> env = {std::string("PATH=") + kDefaultPath, "HOME=/root"};
-    if (const char* term = std::getenv("TERM"))
-        env.push_back(std::string("TERM=") + term);
+    if (!paths.term.empty())
+        env.push_back("TERM=" + paths.term);
     auto set = [&env](const std::string& kv) {
         std::string key = kv.substr(0, kv.find('=') + 1);
         for (auto& e : env)
@@ -443,7 +444,7 @@ Result<Target> find_target(const Paths& paths, const std::string& name) {
         return std::move(state).error();
     if (*state && open_nspawn(**state))
         return target_from_state(name, **state);
-    if (system_bus_present())
+    if (system_bus_present(paths))
         return target_from_machined(paths, name);
     return Error::usage("container " + name + " is not running");
 }
@@ -530,7 +531,7 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
         plan.v1_procs_fd = fd;
     }
 
-    std::vector<std::string> env = build_environment(*spec, o);
+    std::vector<std::string> env = build_environment(paths, *spec, o);
     plan.candidates = command_candidates(o.argv[0], env);
     std::vector<std::string> argv_store = o.argv;
     for (auto& a : argv_store)
@@ -554,8 +555,21 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
     __lsan_do_leak_check();
 #endif
     // Linux 5.8+: the pidfd form of setns. Children we create from here on are born in the
-    // container's pid namespace.
+    // container's pid namespace; once the child exists, the caller's children are born in its
+    // own again (setns to our own active pid namespace is always allowed), so exec leaves the
+    // calling process as it found it.
+    int own_pid_ns = ::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    if (own_pid_ns < 0)
+        return Error::from_errno("open /proc/self/ns/pid");
+    UniqueFd own_pid_ns_fd(own_pid_ns);
     VOLT_TRY_CTX(sys::setns(plan.leader_pidfd, CLONE_NEWPID), "joining pid namespace of " + name);
+    struct RestorePidNs {
+        int fd;
+        ~RestorePidNs() {
+            if (::setns(fd, CLONE_NEWPID) < 0)
+                log::warn("cannot return to the caller's pid namespace: %s", std::strerror(errno));
+        }
+    } restore_pid_ns{own_pid_ns};
 
     sigset_t forwarded, original;
     ::sigemptyset(&forwarded);

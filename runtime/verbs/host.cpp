@@ -14,13 +14,13 @@
 
 namespace volt::runtime {
 
-bool system_bus_present() {
-    const char* addr = std::getenv("DBUS_SYSTEM_BUS_ADDRESS");
+bool system_bus_present(const Paths& paths) {
+    const std::string& addr = paths.system_bus_address;
     std::string path = "/run/dbus/system_bus_socket";
-    if (addr && std::string(addr).rfind("unix:path=", 0) == 0) {
-        path = std::string(addr).substr(10);
+    if (addr.starts_with("unix:path=")) {
+        path = addr.substr(10);
         path = path.substr(0, path.find(','));
-    } else if (addr && *addr) {
+    } else if (!addr.empty()) {
         return true;  // some other transport: let sd-bus decide
     }
     struct stat st;

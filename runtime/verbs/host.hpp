@@ -22,7 +22,7 @@ Status write_limits(const Paths& paths, const std::string& name, const Resources
                     std::vector<std::string>& unenforced, const std::string& hint);
 
 // True when a system D-Bus socket exists (DBUS_SYSTEM_BUS_ADDRESS or the standard path).
-bool system_bus_present();
+bool system_bus_present(const Paths& paths);
 
 // The guest's PID 1: the child of nspawn that lives in another pid namespace. 0 while nspawn
 // has not started it yet.

@@ -38,7 +38,7 @@ Result<ContainerInfo> inspect(const Paths& paths, const std::string& name) {
         return info;
     // Registered by its unit: what machined knows (the addresses inside the guest). A bus that
     // fails here does not hide the local record; the error goes to the log.
-    auto systemd = connect_if_present();
+    auto systemd = connect_if_present(paths);
     if (systemd && *systemd) {
         auto machine = (*systemd)->machine(name);
         if (machine && *machine && (*machine)->unit == units::service_name(name))

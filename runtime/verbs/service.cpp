@@ -1,5 +1,7 @@
 #include "runtime/verbs/service.hpp"
 
+#include "runtime/plan/boot_plan.hpp"
+
 #include <cstdlib>
 
 #include "base/fs.hpp"
@@ -27,25 +29,18 @@ Error job_failed(units::Systemd& systemd, const std::string& verb, const std::st
 
 }  // namespace
 
-bool inside_own_unit(const std::string& name, const std::optional<std::string>& own_cgroup) {
-    if (!std::getenv("INVOCATION_ID"))
+bool inside_own_unit(const Paths& paths, const std::string& name,
+                     const std::optional<std::string>& own_cgroup) {
+    if (!paths.invocation_id)
         return false;
-    std::string cg;
-    if (own_cgroup) {
-        cg = *own_cgroup;
-    } else {
-        auto self = cgroup::self_membership();
-        if (!self)
-            return false;
-        cg = self->unified;
-    }
-    if (fs::basename(cg) == ".control")
-        cg = fs::dirname(cg);
-    return fs::basename(cg) == units::service_name(name);
+    if (own_cgroup)
+        return in_own_unit(name, true, *own_cgroup);
+    auto self = cgroup::self_membership();
+    return self && in_own_unit(name, true, self->unified);
 }
 
-Result<std::optional<units::Systemd>> connect_if_present() {
-    if (!system_bus_present())
+Result<std::optional<units::Systemd>> connect_if_present(const Paths& paths) {
+    if (!system_bus_present(paths))
         return std::optional<units::Systemd>();
     auto systemd = units::Systemd::connect();
     if (!systemd)
@@ -58,9 +53,9 @@ Error no_system_bus(const std::string& verb, const std::string& name, const std:
                  verb + " " + name + " needs systemd, and this host has no system bus; " + instead);
 }
 
-Result<bool> stopped_by_systemd(units::Systemd& systemd, const std::string& name,
-                                const std::optional<State>& state) {
-    if (inside_own_unit(name))
+Result<bool> stopped_by_systemd(units::Systemd& systemd, const Paths& paths,
+                                const std::string& name, const std::optional<State>& state) {
+    if (inside_own_unit(paths, name))
         return false;
     if (state && state->under_systemd)
         return true;
@@ -84,7 +79,7 @@ Status stop_unit(units::Systemd& systemd, const std::string& name, bool wait) {
 Status start(const Paths& paths, const std::string& name, bool wait, bool restart) {
     const std::string verb = restart ? "restart" : "start";
     VOLT_TRY(load_spec(paths, name));
-    auto systemd = connect_if_present();
+    auto systemd = connect_if_present(paths);
     if (!systemd)
         return std::move(systemd).error();
     if (!*systemd)
@@ -114,7 +109,7 @@ Status start(const Paths& paths, const std::string& name, bool wait, bool restar
 
 Result<ServiceStatus> service_status(const Paths& paths, const std::string& name) {
     VOLT_TRY(load_spec(paths, name));
-    auto systemd = connect_if_present();
+    auto systemd = connect_if_present(paths);
     if (!systemd)
         return std::move(systemd).error();
     if (!*systemd)

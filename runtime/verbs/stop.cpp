@@ -60,7 +60,7 @@ Result<bool> stop_through_systemd(std::optional<units::Systemd>& systemd, const 
                 name.c_str());
         return false;
     }
-    auto by_systemd = stopped_by_systemd(*systemd, name, *state);
+    auto by_systemd = stopped_by_systemd(*systemd, paths, name, *state);
     if (!by_systemd)
         return std::move(by_systemd).error();
     if (!*by_systemd)
@@ -76,7 +76,7 @@ Result<bool> stop_through_systemd(std::optional<units::Systemd>& systemd, const 
 
 Status stop(const Paths& paths, const std::string& name, int grace_seconds, bool wait) {
     VOLT_TRY(load_spec(paths, name));
-    auto systemd = connect_if_present();
+    auto systemd = connect_if_present(paths);
     if (!systemd)
         return std::move(systemd).error();
     auto by_systemd = stop_through_systemd(*systemd, paths, name, wait, nullptr);
@@ -95,7 +95,7 @@ Status remove(const Paths& paths, const std::string& name, bool force, int grace
     VOLT_TRY(load_spec(paths, name));
     const std::string refusal =
         "container " + name + " is running; stop it first or use delete --force";
-    auto systemd = connect_if_present();
+    auto systemd = connect_if_present(paths);
     if (!systemd)
         return std::move(systemd).error();
     auto by_systemd =
