@@ -204,22 +204,19 @@ Status attach_device_program(int cgroup_fd, const std::vector<DeviceRule>& rules
 
     // Ids of what an earlier run left attached here, detached once ours is in: no moment
     // without a policy.
-    auto old = attached_device_programs(cgroup_fd);
-    if (!old)
-        return std::move(old).error();
+    VOLT_TRY_ASSIGN(std::vector<std::uint32_t> old, attached_device_programs(cgroup_fd));
     bpf_attr attach{};
     attach.target_fd = static_cast<std::uint32_t>(cgroup_fd);
     attach.attach_bpf_fd = static_cast<std::uint32_t>(prog_fd.get());
     attach.attach_type = BPF_CGROUP_DEVICE;
     attach.attach_flags = BPF_F_ALLOW_MULTI;
     VOLT_TRY(sys::bpf(BPF_PROG_ATTACH, attach, "bpf(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE)"));
-    for (std::uint32_t id : *old) {
+    for (std::uint32_t id : old) {
         bpf_attr get{};
         get.prog_id = id;
-        auto old_fd = sys::bpf(BPF_PROG_GET_FD_BY_ID, get, "bpf(BPF_PROG_GET_FD_BY_ID)");
-        if (!old_fd)
-            return std::move(old_fd).error();
-        UniqueFd owner(*old_fd);
+        VOLT_TRY_ASSIGN(int old_fd,
+                        sys::bpf(BPF_PROG_GET_FD_BY_ID, get, "bpf(BPF_PROG_GET_FD_BY_ID)"));
+        UniqueFd owner(old_fd);
         bpf_attr detach{};
         detach.target_fd = static_cast<std::uint32_t>(cgroup_fd);
         detach.attach_bpf_fd = static_cast<std::uint32_t>(owner.get());
@@ -231,13 +228,11 @@ Status attach_device_program(int cgroup_fd, const std::vector<DeviceRule>& rules
 
 Status write_v1_policy(const std::string& path, const std::vector<DeviceRule>& rules) {
     VOLT_TRY(fs::mkdir_p(path));
-    auto dir = fs::open_dir(path);
-    if (!dir)
-        return std::move(dir).error();
-    VOLT_TRY_CTX(fs::write_existing(dir->get(), "devices.deny", "a"), path + "/devices.deny");
+    VOLT_TRY_ASSIGN(UniqueFd dir, fs::open_dir(path));
+    VOLT_TRY_CTX(fs::write_existing(dir.get(), "devices.deny", "a"), path + "/devices.deny");
     for (const auto& rule : rules)
         for (const auto& line : v1_lines(rule))
-            VOLT_TRY_CTX(fs::write_existing(dir->get(), "devices.allow", line),
+            VOLT_TRY_CTX(fs::write_existing(dir.get(), "devices.allow", line),
                          path + "/devices.allow: " + line);
     return {};
 }

@@ -76,9 +76,7 @@ Status enable_controllers(const std::string& mount, const std::string& cgroup,
                           std::vector<std::string>& missing, std::string& why) {
     missing.clear();
     why.clear();
-    auto available = fs::read_file(mount + "/cgroup.controllers");
-    if (!available)
-        return std::move(available).error();
+    VOLT_TRY_ASSIGN(std::string available, fs::read_file(mount + "/cgroup.controllers"));
     // The ancestors whose subtree_control decides what `cgroup` gets: mount … parent.
     std::vector<std::string> chain = {mount};
     std::string rel = cgroup.substr(mount.size());
@@ -91,16 +89,14 @@ Status enable_controllers(const std::string& mount, const std::string& cgroup,
         chain.push_back(at);
     }
     for (const auto& c : controllers) {
-        if (!has_word(*available, c)) {
+        if (!has_word(available, c)) {
             missing.push_back(c);
             why = "not available on the cgroup2 hierarchy at " + mount;
             continue;
         }
         for (const auto& dir : chain) {
-            auto enabled = fs::read_file(dir + "/cgroup.subtree_control");
-            if (!enabled)
-                return std::move(enabled).error();
-            if (has_word(*enabled, c))
+            VOLT_TRY_ASSIGN(std::string enabled, fs::read_file(dir + "/cgroup.subtree_control"));
+            if (has_word(enabled, c))
                 continue;
             int fd = ::open((dir + "/cgroup.subtree_control").c_str(), O_WRONLY | O_CLOEXEC);
             if (fd < 0)
@@ -121,11 +117,9 @@ Status enable_controllers(const std::string& mount, const std::string& cgroup,
 }
 
 Status write_settings(const std::string& cgroup, const std::vector<Setting>& settings) {
-    auto dir = fs::open_dir(cgroup);
-    if (!dir)
-        return std::move(dir).error();
+    VOLT_TRY_ASSIGN(UniqueFd dir, fs::open_dir(cgroup));
     for (const auto& s : settings)
-        VOLT_TRY_CTX(fs::write_existing(dir->get(), s.file.c_str(), s.value),
+        VOLT_TRY_CTX(fs::write_existing(dir.get(), s.file.c_str(), s.value),
                      "writing " + s.value + " to " + cgroup + "/" + s.file);
     return {};
 }
