@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
+#include <charconv>
 #include <cstring>
 
 #include "base/fd.hpp"
@@ -22,20 +22,32 @@ bool has_word(std::string_view list, std::string_view word) {
     return false;
 }
 
+// A counter: decimal digits, then at most the line's end. Anything else ("max", garbage, a number
+// beyond 64 bits) is no value, rather than a wrong one such as 0 or 2^64-1.
+std::optional<std::uint64_t> counter(std::string_view text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+        text.remove_suffix(1);
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+        return std::nullopt;
+    return v;
+}
+
 // "key value" lines (cpu.stat, memory.events).
 std::optional<std::uint64_t> keyed(const std::string& text, std::string_view key) {
     for (std::string_view line : fs::split(text, '\n'))
         if (line.size() > key.size() && line.substr(0, key.size()) == key &&
             line[key.size()] == ' ')
-            return std::strtoull(std::string(line.substr(key.size() + 1)).c_str(), nullptr, 10);
+            return counter(line.substr(key.size() + 1));
     return std::nullopt;
 }
 
 std::optional<std::uint64_t> single(const std::string& path) {
     auto text = fs::read_file(path);
-    if (!text || text->empty() || text->rfind("max", 0) == 0)
+    if (!text)
         return std::nullopt;
-    return std::strtoull(text->c_str(), nullptr, 10);
+    return counter(*text);
 }
 
 }  // namespace
@@ -76,6 +88,10 @@ Status enable_controllers(const std::string& mount, const std::string& cgroup,
                           std::vector<std::string>& missing, std::string& why) {
     missing.clear();
     why.clear();
+    // Only a cgroup below the mount has ancestors there to enable controllers in.
+    if (cgroup.size() <= mount.size() + 1 || cgroup.compare(0, mount.size(), mount) != 0 ||
+        cgroup[mount.size()] != '/')
+        return Error(EINVAL, "cgroup " + cgroup + " is not below the cgroup2 mount " + mount);
     VOLT_TRY_ASSIGN(std::string available, fs::read_file(mount + "/cgroup.controllers"));
     // The ancestors whose subtree_control decides what `cgroup` gets: mount … parent.
     std::vector<std::string> chain = {mount};

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <string>
 
@@ -95,17 +96,17 @@ std::string names_of(const std::array<Name, N>& table, std::uint64_t bits) {
     return out;
 }
 
-// A number in decimal or 0x-hex, whole field; false if it is not one.
+// A number in decimal or 0x-hex, whole field, digits only (no sign, no space, within 64 bits);
+// false if it is not one.
 bool parse_number(std::string_view s, std::uint64_t& out) {
-    if (s.empty())
-        return false;
-    std::string str(s);
-    char* end = nullptr;
-    errno = 0;
-    int base = str.rfind("0x", 0) == 0 ? 16 : 10;
-    unsigned long long v = std::strtoull(str.c_str() + (base == 16 ? 2 : 0), &end, base);
-    if (errno != 0 || *end != '\0' || end == str.c_str() + (base == 16 ? 2 : 0) || str[0] == '-' ||
-        str[0] == '+')
+    int base = 10;
+    if (s.starts_with("0x")) {
+        base = 16;
+        s.remove_prefix(2);
+    }
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size())
         return false;
     out = v;
     return true;

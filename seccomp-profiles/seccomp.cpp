@@ -135,11 +135,27 @@ Result<scmp_compare> operator_of(const std::string& name, const std::string& whe
     return Error::usage(where + ": unknown operator '" + name + "'");
 }
 
+// A whole number from 0 to `max`, else "WHERE: VALUE is not WHAT". get<> would wrap a negative,
+// cut a fraction, and is undefined for a double beyond the type.
+Result<std::uint64_t> number_of(const json& v, std::uint64_t max, const std::string& where,
+                                const char* what) {
+    if (!v.is_number_unsigned() || v.get<std::uint64_t>() > max)
+        return Error::usage(where + ": " +
+                            (v.is_number() ? v.dump() : std::string("a ") + v.type_name()) +
+                            " is not " + what);
+    return v.get<std::uint64_t>();
+}
+
 // errnoRet (number) or errno (name: "EPERM"); `fallback` when neither is given.
 Result<std::uint32_t> errno_of(const json& j, const char* num_key, const char* name_key,
                                std::uint32_t fallback, const std::string& where) {
-    if (j.contains(num_key) && !j.at(num_key).is_null())
-        return j.at(num_key).get<std::uint32_t>();
+    // The kernel makes any larger SECCOMP_RET_ERRNO value MAX_ERRNO (4095).
+    constexpr std::uint64_t kMaxErrno = 4095;
+    if (j.contains(num_key) && !j.at(num_key).is_null()) {
+        VOLT_TRY_ASSIGN(std::uint64_t n, number_of(j.at(num_key), kMaxErrno, where + "." + num_key,
+                                                   "an errno (0-4095)"));
+        return static_cast<std::uint32_t>(n);
+    }
     if (j.contains(name_key) && !j.at(name_key).is_null()) {
         std::string name = j.at(name_key).get<std::string>();
         static const std::array<std::pair<const char*, int>, 8> names = {{
@@ -286,6 +302,7 @@ Result<Bpf> compile(std::string_view json_text, const std::string& source,
             return Error(-rc, "seccomp_attr_set(SCMP_FLTATR_CTL_OPTIMIZE)");
         // The native architecture is in every context; add the compat ones the profile names.
         std::vector<std::string> arches;
+        where = "archMap";
         if (profile.contains("archMap") && profile.at("archMap").is_array()) {
             for (const auto& m : profile.at("archMap"))
                 if (m.at("architecture").get<std::string>() == native->scmp)
@@ -308,11 +325,13 @@ Result<Bpf> compile(std::string_view json_text, const std::string& source,
                 return Error(-rc, "seccomp_arch_add " + name);
         }
         // Rules keep their actions; the kernel's filter tries rules in libseccomp's order.
+        where = "syscalls";
         const json& calls = profile.value("syscalls", json::array());
         for (std::size_t i = 0; i < calls.size(); ++i) {
+            // `where` is what the catch below names; `at`, with the source, what our errors do.
+            where = "syscalls[" + std::to_string(i) + "]";
+            std::string at = source + ": " + where;
             const json& rule = calls[i];
-            std::string at = source + ": syscalls[" + std::to_string(i) + "]";
-            where = at;
             VOLT_TRY_ASSIGN(bool use, selected(rule, target, native->go, at));
             if (!use)
                 continue;
@@ -327,12 +346,17 @@ Result<Bpf> compile(std::string_view json_text, const std::string& source,
                 std::string aw = at + ".args[" + std::to_string(k) + "]";
                 VOLT_TRY_ASSIGN(scmp_compare op,
                                 operator_of(jargs[k].at("op").get<std::string>(), aw + ".op"));
-                unsigned index = jargs[k].at("index").get<unsigned>();
-                if (index > 5)
-                    return Error::usage(aw + ".index: " + std::to_string(index) +
-                                        " is not an argument (0-5)");
-                args.push_back({index, op, jargs[k].at("value").get<std::uint64_t>(),
-                                jargs[k].value("valueTwo", std::uint64_t{0})});
+                VOLT_TRY_ASSIGN(std::uint64_t index, number_of(jargs[k].at("index"), 5,
+                                                               aw + ".index", "an argument (0-5)"));
+                constexpr std::uint64_t kAny = UINT64_MAX;
+                VOLT_TRY_ASSIGN(std::uint64_t value, number_of(jargs[k].at("value"), kAny,
+                                                               aw + ".value", "a 64-bit value"));
+                std::uint64_t value_two = 0;
+                if (jargs[k].contains("valueTwo")) {
+                    VOLT_TRY_ASSIGN(value_two, number_of(jargs[k].at("valueTwo"), kAny,
+                                                         aw + ".valueTwo", "a 64-bit value"));
+                }
+                args.push_back({static_cast<unsigned>(index), op, value, value_two});
             }
             std::vector<std::string> names;
             if (rule.contains("names"))
@@ -391,9 +415,12 @@ Result<Bpf> compile_cached(std::string_view json_text, const std::string& source
             std::string_view body = c.substr(nl2 + 1);
             unsigned long long count = 0;
             char sum[17] = {};
+            // count is compared by division: a huge count whose product wraps to the body's size
+            // would otherwise reach resize() and throw.
             if (std::sscanf(std::string(c.substr(nl1 + 1, nl2 - nl1 - 1)).c_str(), "%llu %16s",
                             &count, sum) == 2 &&
-                body.size() == count * sizeof(sock_filter) && hex(fnv1a(body)) == sum) {
+                body.size() % sizeof(sock_filter) == 0 &&
+                body.size() / sizeof(sock_filter) == count && hex(fnv1a(body)) == sum) {
                 Bpf bpf;
                 bpf.insns.resize(count);
                 std::memcpy(bpf.insns.data(), body.data(), body.size());

@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstring>
 #include <map>
 #include <utility>
@@ -112,11 +113,16 @@ class TreeCopier {
             VOLT_TRY(finish_inode(sfd.get(), dfd.get(), st, rel));
             ++stats_.files;
         } else if (S_ISLNK(st.st_mode)) {
-            std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
-            ssize_t len = ::readlinkat(src_dir, n, target.data(), target.size());
+            // Not sized by st_size, which the file system reports (a FUSE one can claim any
+            // size) and which is stale if the link changed since: symlink(2) takes at most
+            // PATH_MAX, and a longer answer would have been cut.
+            char buf[PATH_MAX];
+            ssize_t len = ::readlinkat(src_dir, n, buf, sizeof buf);
             if (len < 0)
                 return Error::from_errno("readlink " + where(rel));
-            target.resize(static_cast<size_t>(len));
+            if (static_cast<size_t>(len) == sizeof buf)
+                return Error(ENAMETOOLONG, "readlink " + where(rel));
+            std::string target(buf, static_cast<size_t>(len));
             if (::symlinkat(target.c_str(), dst_dir, n) < 0)
                 return Error::from_errno("symlink " + where(rel));
             VOLT_TRY(finish_by_name(src_dir, dst_dir, name, st, rel));
