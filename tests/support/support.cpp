@@ -1,5 +1,6 @@
 #include "support.hpp"
 
+#include "base/fs.hpp"
 #include "netlink/nft.hpp"
 
 #include <dirent.h>
@@ -266,6 +267,16 @@ bool has_nft_rules_of(const std::string& owner) {
     REQUIRE(rules);
     return std::any_of(rules->begin(), rules->end(),
                        [&](const netlink::NftRule& r) { return r.owner == owner; });
+}
+
+std::string golden(const std::string& name, const std::string& actual) {
+    const std::string path = std::string(VOLT_SOURCE_DIR) + "/tests/golden/" + name;
+    if (const char* update = std::getenv("VOLT_UPDATE_GOLDEN"); update && *update == '1')
+        REQUIRE(fs::write_file_atomic(path, actual).ok());
+    auto text = fs::read_file(path);
+    INFO(path);
+    REQUIRE(text.ok());
+    return std::move(text).value();
 }
 
 }  // namespace volt::test

@@ -95,6 +95,10 @@ std::string message_of(const Result<T>& r) {
     return r.error().describe();
 }
 
+// The text of tests/golden/NAME; with VOLT_UPDATE_GOLDEN=1 it is (re)written from `actual` first,
+// for a deliberate change whose diff is then reviewed.
+std::string golden(const std::string& name, const std::string& actual);
+
 // The volt-run binary under test.
 std::string volt_run_binary();
 

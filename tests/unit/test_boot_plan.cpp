@@ -1,25 +1,13 @@
 // The boot plan: what boot will do for a spec and the host's facts, as a value.
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <sstream>
 
 #include "runtime/plan/boot_plan.hpp"
+#include "support.hpp"
 
 using namespace volt;
 using namespace volt::runtime;
 
 namespace {
-
-std::string read_golden(const std::string& name, const std::string& actual) {
-    const std::string path = std::string(VOLT_SOURCE_DIR) + "/tests/golden/" + name;
-    if (const char* update = std::getenv("VOLT_UPDATE_GOLDEN"); update && *update == '1')
-        std::ofstream(path) << actual;
-    std::ifstream in(path);
-    REQUIRE(in.good());
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 Spec web() {
     Spec s;
@@ -55,7 +43,7 @@ TEST_CASE("the boot plan of a private-network container on a hybrid host", "[uni
     Paths p;
     auto plan = plan_boot(web(), p, hybrid_host());
     REQUIRE(plan);
-    CHECK(render(*plan) == read_golden("boot-plan-web.txt", render(*plan)));
+    CHECK(render(*plan) == test::golden("boot-plan-web.txt", render(*plan)));
     const Placement& pl = plan->placement;
     CHECK(pl.unified ==
           "/sys/fs/cgroup/unified/user.slice/session-1.scope/volt.slice/volt-hybrid-web");

@@ -12,10 +12,8 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <set>
-#include <sstream>
 
 #include "base/fs.hpp"
 #include "netlink/address.hpp"
@@ -30,19 +28,6 @@ using namespace volt;
 using namespace volt::netlink;
 
 namespace {
-
-// The golden file's text; with VOLT_UPDATE_GOLDEN=1 it is (re)written from actual first, for a
-// deliberate change whose diff is then reviewed.
-std::string golden(const std::string& name, const std::string& actual) {
-    const std::string path = std::string(VOLT_SOURCE_DIR) + "/tests/golden/" + name;
-    if (const char* update = std::getenv("VOLT_UPDATE_GOLDEN"); update && *update == '1')
-        std::ofstream(path) << actual;
-    std::ifstream in(path);
-    REQUIRE(in.good());
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // The netlink messages of a batch, one slice each.
 std::vector<const nlmsghdr*> messages(const NftBatch& batch) {
@@ -250,7 +235,7 @@ TEST_CASE("nameservers: the spec's, else the host's non-loopback ones, else 1.1.
 
 TEST_CASE("the nft batch of a NAT with two forwards matches the golden bytes", "[unit]") {
     NftBatch batch = encode_apply(golden_nat(), golden_existing(), 1000);
-    CHECK(hex_dump(batch) == golden("nft-web1-two-forwards.hex", hex_dump(batch)));
+    CHECK(hex_dump(batch) == test::golden("nft-web1-two-forwards.hex", hex_dump(batch)));
     // The same values give the same bytes.
     CHECK(encode_apply(golden_nat(), golden_existing(), 1000).bytes == batch.bytes);
 
@@ -345,7 +330,7 @@ TEST_CASE("the network plan of a fixed spec and host matches the golden file", "
     facts.gateway = facts.subnet.gateway();
     runtime::NetworkPlan plan = runtime::plan_network(spec, paths, facts, *parse_ipv4("10.88.0.2"));
     std::string text = runtime::render(plan);
-    CHECK(text == golden("network-plan-web1.txt", text));
+    CHECK(text == test::golden("network-plan-web1.txt", text));
 
     // Typed, not strings: what build() hands to netlink.
     CHECK(plan.host_mac == derive_mac("0123456789abcdef0123456789abcdef", "host", "web1"));

@@ -1,23 +1,14 @@
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <sstream>
 
 #include "runtime/plan/nspawn.hpp"
 #include "runtime/verbs/devices.hpp"
+#include "support.hpp"
 #include "units/units.hpp"
 
 using namespace volt;
 using namespace volt::runtime;
 
 namespace {
-
-std::string golden(const std::string& name) {
-    std::ifstream in(std::string(VOLT_SOURCE_DIR) + "/tests/golden/" + name);
-    REQUIRE(in.good());
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 Spec full_spec() {
     Spec s;
@@ -41,8 +32,8 @@ TEST_CASE("the service unit matches the golden file byte for byte", "[unit]") {
     auto argv = unit_command("/usr/local/bin/volt-run", p);
     Spec spec;
     spec.devices = {{"/dev/sdb", "rw"}};
-    CHECK(units::render_service({"web", argv, unit_device_allow(spec)}) ==
-          golden("volt-hybrid@web.service"));
+    const std::string unit = units::render_service({"web", argv, unit_device_allow(spec)});
+    CHECK(unit == test::golden("volt-hybrid@web.service", unit));
     CHECK(units::service_name("web") == "volt-hybrid@web.service");
 }
 
@@ -55,13 +46,15 @@ TEST_CASE("default paths are not repeated in ExecStart", "[unit]") {
 }
 
 TEST_CASE(".nspawn settings match the golden files byte for byte", "[unit]") {
-    CHECK(units::render_nspawn(nspawn_settings(full_spec())) == golden("web-systemd.nspawn"));
+    const std::string systemd = units::render_nspawn(nspawn_settings(full_spec()));
+    CHECK(systemd == test::golden("web-systemd.nspawn", systemd));
     Spec bb;
     bb.name = "web";
     bb.init = InitKind::busybox;
     bb.private_users = false;
     bb.network = NetworkMode::host;
-    CHECK(units::render_nspawn(nspawn_settings(bb)) == golden("web-busybox-host.nspawn"));
+    const std::string busybox = units::render_nspawn(nspawn_settings(bb));
+    CHECK(busybox == test::golden("web-busybox-host.nspawn", busybox));
 }
 
 TEST_CASE("ExecStart arguments are quoted the way systemd reads them", "[unit]") {
