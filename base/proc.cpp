@@ -115,7 +115,8 @@ Result<int> ChildGuard::wait() {
 }
 
 std::optional<std::uint64_t> capabilities_from(std::string_view status, std::string_view field) {
-    std::string key = "\n" + std::string(field) + ":\t";
+    std::string key = "\n";
+    key.append(field).append(":\t");
     size_t at = status.find(key);
     if (at == std::string_view::npos)
         return std::nullopt;

@@ -155,8 +155,9 @@ std::vector<std::string> v1_lines(const DeviceRule& rule) {
     auto num = [](const std::optional<std::uint32_t>& n) {
         return n ? std::to_string(*n) : std::string("*");
     };
-    std::string rest =
-        " " + num(rule.major) + ":" + num(rule.minor) + " " + access_letters(rule.access);
+    std::string rest = " ";
+    rest.append(num(rule.major)).append(":").append(num(rule.minor)).append(" ");
+    rest.append(access_letters(rule.access));
     if (rule.type == 'a')
         return {"c" + rest, "b" + rest};
     return {std::string(1, rule.type) + rest};

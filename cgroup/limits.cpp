@@ -101,7 +101,7 @@ Status enable_controllers(const std::string& mount, const std::string& cgroup,
     for (size_t i = 0; i + 1 < parts.size(); ++i) {
         if (parts[i].empty())
             continue;
-        at += "/" + std::string(parts[i]);
+        at.append("/").append(parts[i]);
         chain.push_back(at);
     }
     for (const auto& c : controllers) {

@@ -179,7 +179,7 @@ Result<std::string> parse_cpuset(std::string_view option, std::string_view text)
             out += ',';
         out += std::to_string(lo);
         if (hi != lo)
-            out += "-" + std::to_string(hi);
+            out.append("-").append(std::to_string(hi));
         pos = comma + 1;
     }
     return out;

@@ -222,8 +222,9 @@ TEST_CASE("exec'd commands inherit no file descriptor but stdio, and get no_new_
     // ls sees 0, 1, 2 and the directory it reads (3), nothing else.
     CHECK(r.out.rfind("0\n1\n2\n3\n", 0) == 0);
     CHECK(r.out.find("\n4\n") == std::string::npos);
-    CHECK(r.out.find("\n" + std::to_string(file) + "\n") == std::string::npos);
-    CHECK(r.out.find("\n" + std::to_string(dir) + "\n") == std::string::npos);
+    auto line = [](int fd) { return std::string("\n").append(std::to_string(fd)).append("\n"); };
+    CHECK(r.out.find(line(file)) == std::string::npos);
+    CHECK(r.out.find(line(dir)) == std::string::npos);
     CHECK(r.out.find("wrote") == std::string::npos);
     CHECK(fs::read_file(host_file).value() == "");
     // no_new_privs, unless asked otherwise.

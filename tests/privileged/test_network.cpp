@@ -329,7 +329,7 @@ TEST_CASE("100 leases taken by parallel processes are unique, and release then r
     constexpr int kCount = 100;
     std::vector<Spec> specs;
     for (int i = 0; i < kCount; ++i)
-        specs.push_back(h.container("l" + std::to_string(i)));
+        specs.push_back(h.container(std::string("l").append(std::to_string(i))));
     std::vector<pid_t> kids;
     for (const auto& spec : specs) {
         pid_t pid = ::fork();

@@ -72,7 +72,8 @@ TEST_CASE("Steps undo exactly what ran, last first, when a later step fails", "[
         {
             Steps steps;
             for (int k = 0; k < 4 && result; ++k) {
-                std::string name = "s" + std::to_string(k);
+                std::string name = "s";
+                name += std::to_string(k);
                 result = steps.run(
                     name,
                     [&]() -> Status {

@@ -49,7 +49,9 @@ TEST_CASE("limit options: parsing and merging for update", "[unit]") {
     CHECK(base->cpus_milli == 500u);
     runtime::ResourceRequest change;
     change.memory = "2G";
-    change.pids_max = "64";
+    // A string, not a literal: GCC 12 at -O3 takes the copy of "64" into the second string of a
+    // fresh struct for a read of uninitialized bytes (-Wmaybe-uninitialized).
+    change.pids_max = std::string("64");
     auto c = runtime::parse_resources(change);
     REQUIRE(c.ok());
     auto merged = runtime::merge(*base, *c);

@@ -170,7 +170,7 @@ int run_inspect(const Invocation& inv, const InspectCmd& c) {
                 text = v.get<std::string>();
             else
                 for (const auto& item : v)
-                    text += (text.empty() ? "" : " ") + item.get<std::string>();
+                    text.append(text.empty() ? "" : " ").append(item.get<std::string>());
             std::printf("  %-20s %s\n", k.c_str(), text.empty() ? "-" : text.c_str());
         }
     }
