@@ -70,13 +70,9 @@ Status check_stored_spec(const Spec& spec) {
 }
 
 Result<Locked> lock_and_load(const Paths& paths, const std::string& name) {
-    auto lock = lock_container(paths, name);
-    if (!lock)
-        return std::move(lock).error();
-    auto spec = load_spec(paths, name);
-    if (!spec)
-        return std::move(spec).error();
-    return Locked{std::move(lock).value(), std::move(spec).value()};
+    VOLT_TRY_ASSIGN(auto lock, lock_container(paths, name));
+    VOLT_TRY_ASSIGN(auto spec, load_spec(paths, name));
+    return Locked{std::move(lock), std::move(spec)};
 }
 
 }  // namespace volt::runtime

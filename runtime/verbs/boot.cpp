@@ -44,6 +44,19 @@ long long now_ms() {
     return now_us() / 1000;
 }
 
+// Under the container's lock: refuses a container that runs, and collects what a crashed run
+// left (its cgroups, network and state).
+Status collect_previous_run(const Paths& paths, const std::string& name) {
+    VOLT_TRY_ASSIGN(auto previous, read_state(paths, name));
+    if (!previous)
+        return {};
+    if (open_nspawn(*previous))
+        return Error::usage("container " + name + " is already running (pid " +
+                            std::to_string(previous->nspawn_pid) + ")");
+    VOLT_TRY_CTX(collect_run(paths, name, *previous), "collecting the previous run");
+    return {};
+}
+
 // What plan_boot needs from the host; reading it changes nothing.
 Result<BootFacts> gather_facts(const Paths& paths, const Spec& spec) {
     BootFacts f;
@@ -168,13 +181,7 @@ Status boot_foreground(const Paths& paths, const std::string& name, const BootOp
     const long long setup_start = now_us();
     VOLT_TRY_ASSIGN(auto locked, lock_and_load(paths, name));
     const Spec& spec = locked.spec;
-    VOLT_TRY_ASSIGN(auto previous, read_state(paths, name));
-    if (previous) {
-        if (open_nspawn(*previous))
-            return Error::usage("container " + name + " is already running (pid " +
-                                std::to_string(previous->nspawn_pid) + ")");
-        VOLT_TRY_CTX(collect_run(paths, name, *previous), "collecting the previous run");
-    }
+    VOLT_TRY(collect_previous_run(paths, name));
     if (!fs::is_directory(paths.rootfs(name)))
         return Error(ENOENT, "root file system " + paths.rootfs(name) + " is missing");
     // A volume's host path is the one create resolved; a symlink planted there since would bind
@@ -186,7 +193,8 @@ Status boot_foreground(const Paths& paths, const std::string& name, const BootOp
     VOLT_TRY_ASSIGN(const BootPlan plan, plan_boot(spec, paths, facts));
     for (const auto& w : plan.warnings)
         log::warn("%s", w.c_str());
-    log::debug("boot plan:\n%s", render(plan).c_str());
+    if (log::level() >= log::Level::debug)  // rendered only for -vv: boot is a hot path
+        log::debug("boot plan:\n%s", render(plan).c_str());
     // The seccomp filter binds nspawn and the whole guest: evaluated for our own capabilities.
     VOLT_TRY_ASSIGN(auto caps, proc::capabilities(::getpid(), "CapEff"));
     VOLT_TRY_ASSIGN(auto filter, seccomp_filter(paths, spec, caps));
@@ -344,14 +352,7 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
         auto lock = lock_container(paths, name);
         if (!lock)
             return std::move(lock).error();
-        auto previous = read_state(paths, name);
-        if (!previous)
-            return std::move(previous).error();
-        if (*previous && open_nspawn(**previous))
-            return Error::usage("container " + name + " is already running (pid " +
-                                std::to_string((*previous)->nspawn_pid) + ")");
-        if (*previous)
-            VOLT_TRY_CTX(collect_run(paths, name, **previous), "collecting the previous run");
+        VOLT_TRY(collect_previous_run(paths, name));
     }
     VOLT_TRY(fs::mkdir_p(paths.state_dir(name), 0700));
     std::string log_path = paths.console_log(name);

@@ -28,7 +28,8 @@ BootFacts hybrid_host() {
     f.mount_v1 = "/sys/fs/cgroup/systemd";
     f.self_v1 = "/user.slice/session-1.scope";
     f.mount_devices = "/sys/fs/cgroup/devices";
-    f.self_devices = "/";
+    // A string, not a literal: GCC 12 at -O3 warns wrongly (-Wrestrict) on assigning "/" here.
+    f.self_devices = std::string("/");
     f.devices = {{'c', 1, 3, cgroup::kDeviceAll}};
     landlock::Policy policy;
     policy.name = "server";
@@ -68,7 +69,8 @@ TEST_CASE("under its own unit the container's cgroup is the unit's container/ le
     auto plan = plan_boot(web(), Paths{}, f);
     REQUIRE(plan);
     CHECK(plan->placement.under_systemd);
-    CHECK(plan->placement.unified == "/sys/fs/cgroup/unified" + f.self_unified + "/container");
+    CHECK(plan->placement.unified ==
+          std::string("/sys/fs/cgroup/unified").append(f.self_unified).append("/container"));
     // The v1 devices controller is systemd's there (DevicePolicy=, DeviceAllow=).
     CHECK(plan->placement.devices.empty());
     // The same cgroup without INVOCATION_ID is somebody running boot by hand inside it.
