@@ -8,7 +8,7 @@ namespace {
 
 Level g_level = Level::warn;
 
-void vwrite(Level at, const char* fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) void vwrite(Level at, const char* fmt, va_list ap) {
     if (at > g_level)
         return;
     // One fprintf per line so concurrent writers do not interleave inside a line.
