@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <concepts>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,10 @@ Result<std::vector<std::string>> list_dir(int dirfd);
 std::vector<std::string_view> split(std::string_view text, char sep);
 // The words of text, separated by any run of spaces, tabs, CRs and newlines ("cpu memory\n").
 std::vector<std::string_view> words(std::string_view text);
+// The views point into text, so text must outlive them: splitting a temporary string (a
+// function's result, `a ? *b : std::string()`) would leave them dangling, and does not compile.
+std::vector<std::string_view> split(std::same_as<std::string> auto&& text, char sep) = delete;
+std::vector<std::string_view> words(std::same_as<std::string> auto&& text) = delete;
 
 std::string join(std::string_view a, std::string_view b);
 std::string dirname(std::string_view path);

@@ -81,7 +81,8 @@ bool cgroups_left(const std::string& name) {
                 return true;
     // Below wherever the test runs (boot makes volt.slice under its own cgroup).
     auto self = fs::read_file("/proc/self/cgroup");
-    for (auto line : fs::split(self ? *self : std::string(), '\n')) {
+    const std::string own = self ? *self : std::string();
+    for (auto line : fs::split(own, '\n')) {
         auto colon = line.rfind(':');
         if (colon == std::string_view::npos)
             continue;
