@@ -4,32 +4,46 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <sstream>
+#include <charconv>
+#include <optional>
+#include <string_view>
 
 #include "base/fs.hpp"
 #include "base/syscalls.hpp"
 
 namespace volt::proc {
+namespace {
+
+// The whole of text as a number in `base`, or nullopt: no sign, no garbage after it, no value
+// out of T's range (strtoul would give 0 or clamp to the maximum without a word).
+template <class T>
+std::optional<T> whole_number(std::string_view text, int base = 10) {
+    T v{};
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, base);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+        return std::nullopt;
+    return v;
+}
+
+}  // namespace
 
 Result<StatFields> parse_stat(const std::string& text) {
     // "PID (COMM) S PPID …": comm is the text between the first '(' and the last ')'.
     auto close = text.rfind(')');
     if (close == std::string::npos || close + 2 >= text.size())
         return Error(EINVAL, "malformed /proc stat line");
-    std::istringstream rest(text.substr(close + 2));
-    StatFields f;
-    std::string field;
-    rest >> f.state;
-    // Fields after comm start at number 3 (state); starttime is field 22.
-    for (int n = 4; n <= 22 && rest >> field; ++n) {
-        if (n == 4)
-            f.ppid = static_cast<pid_t>(std::strtol(field.c_str(), nullptr, 10));
-        if (n == 22)
-            f.start_time = std::strtoull(field.c_str(), nullptr, 10);
-    }
-    if (f.start_time == 0)
+    // Fields after comm start at number 3 (state); ppid is field 4, starttime field 22.
+    auto fields = fs::words(std::string_view(text).substr(close + 2));
+    if (fields.size() < 20 || fields[0].size() != 1)
         return Error(EINVAL, "malformed /proc stat line");
+    StatFields f;
+    f.state = fields[0][0];
+    auto ppid = whole_number<pid_t>(fields[1]);
+    auto start = whole_number<std::uint64_t>(fields[19]);
+    if (!ppid || !start || *start == 0)
+        return Error(EINVAL, "malformed /proc stat line");
+    f.ppid = *ppid;
+    f.start_time = *start;
     return f;
 }
 
@@ -46,10 +60,12 @@ Result<std::vector<pid_t>> children(pid_t pid) {
     if (!text)
         return std::move(text).error();
     std::vector<pid_t> out;
-    std::istringstream in(*text);
-    long child;
-    while (in >> child)
-        out.push_back(static_cast<pid_t>(child));
+    for (std::string_view word : fs::words(*text)) {
+        auto child = whole_number<pid_t>(word);
+        if (!child || *child <= 0)
+            return Error(EINVAL, "malformed /proc/" + p + "/task/" + p + "/children");
+        out.push_back(*child);
+    }
     return out;
 }
 
@@ -120,7 +136,12 @@ std::optional<std::uint64_t> capabilities_from(std::string_view status, std::str
     size_t at = status.find(key);
     if (at == std::string_view::npos)
         return std::nullopt;
-    return std::strtoull(std::string(status.substr(at + key.size(), 16)).c_str(), nullptr, 16);
+    // Exactly 16 hex digits, then the end of the line.
+    std::string_view value = status.substr(at + key.size());
+    value = value.substr(0, value.find('\n'));
+    if (value.size() != 16)
+        return std::nullopt;
+    return whole_number<std::uint64_t>(value, 16);
 }
 
 Result<std::uint64_t> capabilities(pid_t pid, std::string_view field) {

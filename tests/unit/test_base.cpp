@@ -151,6 +151,20 @@ TEST_CASE("/proc stat lines with awkward command names", "[unit]") {
     CHECK(f->state == 'S');
     CHECK(f->start_time == 123456);
     CHECK_FALSE(proc::parse_stat("garbage").ok());
+    // A field that is not a whole number in range is malformed, never read as 0 or clamped.
+    const std::string head = "42 (sh) S ", tail = " 1 0 123456 1000";
+    const std::string middle = " 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0";
+    CHECK(proc::parse_stat(head + "7" + middle + tail).ok());
+    for (const char* ppid : {"x", "7x", "-", "99999999999"})
+        CHECK_FALSE(proc::parse_stat(head + ppid + middle + tail).ok());
+    CHECK_FALSE(proc::parse_stat(head + "7" + middle + " 1 0 99999999999999999999 1000").ok());
+    CHECK_FALSE(proc::parse_stat(head + "7 42 42").ok());
+    // Capability sets: 16 hex digits exactly.
+    CHECK(proc::capabilities_from("Name:\tsh\nCapEff:\t000001ffffffffff\n", "CapEff") ==
+          0x000001ffffffffffULL);
+    for (const char* bad : {"ffffffffffffffff0", "00000000000000zz", "1ff", ""})
+        CHECK_FALSE(proc::capabilities_from(std::string("Name:\tsh\nCapEff:\t") + bad + "\n",
+                                            "CapEff"));
     auto self = proc::stat(::getpid());
     REQUIRE(self.ok());
     CHECK(self->ppid == ::getppid());
