@@ -26,8 +26,22 @@ int exit_code(const Status& st) {
     return st ? 0 : fail(st.error());
 }
 
+std::string text_of(const nlohmann::json& v) {
+    if (v.is_string())
+        return v.get<std::string>();
+    if (v.is_array()) {
+        std::string out;
+        for (const auto& item : v)
+            out.append(out.empty() ? "" : " ").append(text_of(item));
+        return out;
+    }
+    return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 int print_json(const nlohmann::json& j) {
-    std::printf("%s\n", j.dump(2).c_str());
+    // Strings that are not UTF-8 (from a guest, a damaged file) print with U+FFFD in their place
+    // instead of throwing.
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
 }
 

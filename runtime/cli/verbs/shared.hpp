@@ -23,6 +23,10 @@ int exit_code(const Status& st);
 
 // Prints `j` indented, for --json; returns 0.
 int print_json(const nlohmann::json& j);
+// A JSON value as one line of text for people: a string as itself, an array as its items'
+// texts joined by spaces, anything else as compact JSON. Never throws (bytes that are not UTF-8
+// become U+FFFD).
+std::string text_of(const nlohmann::json& v);
 
 // The resource limit options, shared by create and update.
 void add_limit_options(CLI::App& sub, runtime::ResourceRequest& r);

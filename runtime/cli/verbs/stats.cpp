@@ -21,7 +21,7 @@ int run_stats(const Invocation& inv, const StatsCmd& c) {
     if (c.json)
         return print_json(j);
     for (auto& [k, v] : j.items())
-        std::printf("%-16s %s\n", k.c_str(), v.is_null() ? "-" : v.dump().c_str());
+        std::printf("%-16s %s\n", k.c_str(), v.is_null() ? "-" : text_of(v).c_str());
     return 0;
 }
 
