@@ -6,7 +6,6 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
-#include <cstdlib>
 #include <string>
 
 #include "base/fs.hpp"
@@ -178,11 +177,6 @@ int probe_abi() {
     int abi = sys::landlock_create_ruleset(nullptr, 0, kCreateRulesetVersion);
     if (abi < 0)
         return 0;  // ENOSYS (not built) or EOPNOTSUPP (disabled at boot)
-    if (const char* cap = std::getenv("VOLT_LANDLOCK_MAX_ABI")) {
-        std::uint64_t n = 0;
-        if (parse_number(cap, n) && n < static_cast<std::uint64_t>(abi))
-            abi = static_cast<int>(n);
-    }
     return abi;
 }
 

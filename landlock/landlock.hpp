@@ -51,7 +51,7 @@ std::uint64_t scopes_of(int abi);
 // What ABI `abi` added, in words ("truncate", "TCP bind/connect" …), for `volt-run check`.
 std::string added_by(int abi);
 
-// The running kernel's ABI (0 without Landlock), capped by VOLT_LANDLOCK_MAX_ABI when set.
+// The running kernel's ABI (0 without Landlock).
 int probe_abi();
 
 // Names for masks, comma-separated, in bit order ("read-file,read-dir").
@@ -91,6 +91,7 @@ struct Plan {
     std::uint64_t missing_fs = 0, missing_net = 0, missing_scopes = 0;
     bool empty() const { return handled_fs == 0 && handled_net == 0 && scopes == 0; }
     bool complete() const { return missing_fs == 0 && missing_net == 0 && missing_scopes == 0; }
+    bool operator==(const Plan&) const = default;
     // "full", "partial" or "none".
     std::string level() const;
     // "full", or e.g. "partial (ABI 3 cannot enforce: ioctl-dev, TCP bind, scope signal)".

@@ -9,6 +9,7 @@
 // calls its groups do not name. The list was checked against the filters the kernel reports for
 // a booted guest (tests/e2e/test_containment.cpp compares every syscall number).
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "seccomp-profiles/seccomp.hpp"
 
@@ -87,7 +88,17 @@ constexpr unsigned kEafnosupport = 97;
 constexpr unsigned kTiocsti = 0x5412;
 constexpr unsigned kTioclinux = 0x541C;
 
+// Bump whenever nspawn_restrictions_profile's output changes for some bounding set (the lists
+// above, the rules below): cached filters made from the old text then stop matching.
+// tests/unit/test_seccomp.cpp pins the text's hash to this revision.
+constexpr int kRestrictionsRevision = 1;
+
 }  // namespace
+
+std::string nspawn_restrictions_digest(std::uint64_t bounding) {
+    return "nspawn-restrictions " + std::to_string(kRestrictionsRevision) + "|bounding " +
+           std::to_string(bounding);
+}
 
 std::string nspawn_restrictions_profile(std::uint64_t bounding) {
     using nlohmann::json;

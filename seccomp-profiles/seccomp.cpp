@@ -388,47 +388,78 @@ Result<Bpf> compile(std::string_view json_text, const std::string& source,
     }
 }
 
-Result<Bpf> compile_cached(std::string_view json_text, const std::string& source,
-                           const CompileOptions& options, const std::string& cache_dir, bool* hit) {
+namespace {
+
+// The cache key of a profile (named by its digest) compiled with these options on this host.
+std::string cache_key(const std::string& digest, const CompileOptions& options) {
     utsname u{};
     ::uname(&u);
     const scmp_version* v = seccomp_version();
     // Bump kCompilerRevision whenever compile() would emit a different program for the same
     // inputs: old cache files then stop matching.
     constexpr int kCompilerRevision = 2;
-    std::string key = "volt-seccomp-cache " + std::to_string(kCompilerRevision) + "|profile " +
-                      hex(fnv1a(json_text)) + "|size " + std::to_string(json_text.size()) +
-                      "|libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) +
-                      "." + std::to_string(v->micro) + "|kernel " + u.release + "|arch " +
-                      std::to_string(seccomp_arch_native()) + "|caps " + hex(options.target.caps) +
-                      "|kernel-override " + options.target.kernel_release + "|unknown " +
-                      (options.unknown_syscalls_warn ? "warn" : "error");
-    std::string path = cache_dir + "/" + hex(fnv1a(key)) + ".bpf";
+    return "volt-seccomp-cache " + std::to_string(kCompilerRevision) + "|profile " + digest +
+           "|libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+           std::to_string(v->micro) + "|kernel " + u.release + "|arch " +
+           std::to_string(seccomp_arch_native()) + "|caps " + hex(options.target.caps) +
+           "|kernel-override " + options.target.kernel_release + "|unknown " +
+           (options.unknown_syscalls_warn ? "warn" : "error");
+}
+
+std::string cache_file(const std::string& cache_dir, const std::string& key) {
+    return cache_dir + "/" + hex(fnv1a(key)) + ".bpf";
+}
+
+// The program in a cache file, if the file is whole and made for `key`:
+// KEY\nCOUNT CHECKSUM\nBPF; anything else (stale, torn, corrupted) is nullopt.
+std::optional<Bpf> read_cache_file(const std::string& path, const std::string& key) {
+    auto cached = fs::read_file(path);
+    if (!cached)
+        return std::nullopt;
+    std::string_view c = *cached;
+    size_t nl1 = c.find('\n');
+    size_t nl2 = nl1 == std::string_view::npos ? nl1 : c.find('\n', nl1 + 1);
+    if (nl2 == std::string_view::npos || c.substr(0, nl1) != key)
+        return std::nullopt;
+    std::string_view body = c.substr(nl2 + 1);
+    unsigned long long count = 0;
+    char sum[17] = {};
+    // count is compared by division: a huge count whose product wraps to the body's size would
+    // otherwise reach resize() and throw.
+    if (std::sscanf(std::string(c.substr(nl1 + 1, nl2 - nl1 - 1)).c_str(), "%llu %16s", &count,
+                    sum) != 2 ||
+        body.size() % sizeof(sock_filter) != 0 || body.size() / sizeof(sock_filter) != count ||
+        hex(fnv1a(body)) != sum)
+        return std::nullopt;
+    Bpf bpf;
+    bpf.insns.resize(count);
+    std::memcpy(bpf.insns.data(), body.data(), body.size());
+    return bpf;
+}
+
+}  // namespace
+
+std::string profile_digest(std::string_view json_text) {
+    return hex(fnv1a(json_text)) + "|size " + std::to_string(json_text.size());
+}
+
+std::optional<Bpf> load_cached(const std::string& digest, const CompileOptions& options,
+                               const std::string& cache_dir) {
+    const std::string key = cache_key(digest, options);
+    return read_cache_file(cache_file(cache_dir, key), key);
+}
+
+Result<Bpf> compile_cached(std::string_view json_text, const std::string& source,
+                           const CompileOptions& options, const std::string& cache_dir, bool* hit,
+                           const std::string& digest) {
+    const std::string key = cache_key(digest.empty() ? profile_digest(json_text) : digest, options);
+    const std::string path = cache_file(cache_dir, key);
     if (hit)
         *hit = false;
-    if (auto cached = fs::read_file(path)) {
-        // KEY\nCOUNT CHECKSUM\nBPF: anything else (stale, torn, corrupted) is rebuilt.
-        std::string_view c = *cached;
-        size_t nl1 = c.find('\n');
-        size_t nl2 = nl1 == std::string_view::npos ? nl1 : c.find('\n', nl1 + 1);
-        if (nl2 != std::string_view::npos && c.substr(0, nl1) == key) {
-            std::string_view body = c.substr(nl2 + 1);
-            unsigned long long count = 0;
-            char sum[17] = {};
-            // count is compared by division: a huge count whose product wraps to the body's size
-            // would otherwise reach resize() and throw.
-            if (std::sscanf(std::string(c.substr(nl1 + 1, nl2 - nl1 - 1)).c_str(), "%llu %16s",
-                            &count, sum) == 2 &&
-                body.size() % sizeof(sock_filter) == 0 &&
-                body.size() / sizeof(sock_filter) == count && hex(fnv1a(body)) == sum) {
-                Bpf bpf;
-                bpf.insns.resize(count);
-                std::memcpy(bpf.insns.data(), body.data(), body.size());
-                if (hit)
-                    *hit = true;
-                return bpf;
-            }
-        }
+    if (auto cached = read_cache_file(path, key)) {
+        if (hit)
+            *hit = true;
+        return std::move(*cached);
     }
     auto bpf = compile(json_text, source, options);
     if (!bpf)

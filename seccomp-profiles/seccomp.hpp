@@ -5,6 +5,7 @@
 #include <linux/filter.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,12 +47,27 @@ std::string nspawn_restrictions_profile(std::uint64_t bounding);
 // The text of a shipped profile ("default", "strict"), or empty.
 std::string_view builtin_profile_text(std::string_view name);
 
-// compile() through a cache directory: the key covers the profile bytes, libseccomp's version,
-// the kernel release, the architecture and the options, and each cache file carries its key and
-// a checksum, so a stale or corrupted file is detected and rebuilt. `hit` says which happened.
+// compile() through a cache directory: the key covers the profile (its digest), libseccomp's
+// version, the kernel release, the architecture and the options, and each cache file carries its
+// key and a checksum, so a stale or corrupted file is detected and rebuilt. `hit` says which
+// happened. `digest` names the profile in the key; profile_digest(json_text) when empty.
 Result<Bpf> compile_cached(std::string_view json_text, const std::string& source,
                            const CompileOptions& options, const std::string& cache_dir,
-                           bool* hit = nullptr);
+                           bool* hit = nullptr, const std::string& digest = {});
+
+// What names a profile's text in a cache key: a hash of its bytes and their count. boot records
+// it, so that exec finds the compiled filter without reading and hashing the profile again.
+std::string profile_digest(std::string_view json_text);
+
+// The digest standing for nspawn_restrictions_profile(bounding), made without generating that
+// text: it names the generator's revision (bumped whenever its output changes, which a unit test
+// checks) and the bounding set.
+std::string nspawn_restrictions_digest(std::uint64_t bounding);
+
+// The filter compile_cached stored for the profile named by `digest` and these options, or
+// nullopt when the cache has none (or a stale or damaged one). Reads one file; compiles nothing.
+std::optional<Bpf> load_cached(const std::string& digest, const CompileOptions& options,
+                               const std::string& cache_dir);
 
 // Installs the filter on the calling thread (and what it execs). Async-signal-safe: raw
 // syscalls only, so a CLONE_VM child may call it. Uses SECCOMP_FILTER_FLAG_SPEC_ALLOW and retries

@@ -1,5 +1,6 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <charconv>
 #include <span>
 #include <utility>
 
@@ -66,6 +67,14 @@ std::optional<Output> check_global_options(const CLI::App& app, runtime::Paths& 
         return Output{
             std::string("volt-run: ") + subnet_option + ": " + subnet.error().describe() + "\n",
             kExitUsage, true};
+    if (const std::string& abi = p.landlock_max_abi; !abi.empty()) {
+        unsigned n = 0;
+        auto [end, ec] = std::from_chars(abi.data(), abi.data() + abi.size(), n);
+        if (ec != std::errc() || end != abi.data() + abi.size() || n > 1000)
+            return Output{"volt-run: VOLT_LANDLOCK_MAX_ABI: invalid value '" +
+                              text::printable(abi) + "': must be a Landlock ABI number (0-1000)\n",
+                          kExitUsage, true};
+    }
     return std::nullopt;
 }
 

@@ -1,6 +1,7 @@
 #include "runtime/plan/boot_plan.hpp"
 
 #include "base/fs.hpp"
+#include "runtime/plan/exec_plan.hpp"
 #include "runtime/plan/nspawn.hpp"
 #include "units/units.hpp"
 
@@ -52,11 +53,9 @@ Result<BootPlan> plan_boot(const Spec& spec, const Paths& paths, const BootFacts
     if (facts.landlock_policy) {
         plan.landlock =
             landlock::plan(*facts.landlock_policy, landlock::Part::boot, facts.landlock_abi);
-        if (spec.landlock_mode == LandlockMode::require && !plan.landlock.complete())
-            return Error(0, "Landlock policy " + spec.landlock + " is required but " +
-                                (plan.landlock.abi == 0 ? std::string("this kernel has no Landlock")
-                                                        : plan.landlock.describe()) +
-                                " (use --landlock-mode best-effort to run anyway)");
+        VOLT_TRY(check_landlock_mode(spec.landlock_mode, spec.landlock, plan.landlock));
+        plan.exec_landlock =
+            landlock::plan(*facts.landlock_policy, landlock::Part::exec, facts.landlock_abi);
     }
     plan.seccomp = spec.seccomp;
 
@@ -93,6 +92,10 @@ std::string render(const BootPlan& plan) {
     line("landlock", plan.landlock.empty() ? "nothing to enforce"
                                            : "ABI " + std::to_string(plan.landlock.abi) + ": " +
                                                  plan.landlock.describe());
+    line("exec-landlock", plan.exec_landlock.empty()
+                              ? "nothing to enforce"
+                              : "ABI " + std::to_string(plan.exec_landlock.abi) + ": " +
+                                    plan.exec_landlock.describe());
     line("seccomp", plan.seccomp);
     std::string argv;
     for (const auto& a : plan.nspawn_argv)

@@ -48,8 +48,9 @@ struct BootPlan {
     bool missing_controllers_ok = false;
     std::vector<cgroup::DeviceRule> devices;
     bool builds_network = false;
-    landlock::Plan landlock;  // the boot part: network and scopes
-    std::string seccomp;      // the profile binding nspawn and the guest, or "unconfined"
+    landlock::Plan landlock;       // the boot part: network and scopes
+    landlock::Plan exec_landlock;  // the exec part, recorded in the state for exec
+    std::string seccomp;           // the profile binding nspawn and the guest, or "unconfined"
     std::vector<std::string> nspawn_argv;  // argv[0] included
     std::vector<std::string> warnings;     // options stored but not applied, one line each
 };

@@ -24,6 +24,7 @@ Paths Paths::from_environment() {
     p.invocation_id = std::getenv("INVOCATION_ID") != nullptr;
     take("DBUS_SYSTEM_BUS_ADDRESS", p.system_bus_address);
     take("TERM", p.term);
+    take("VOLT_LANDLOCK_MAX_ABI", p.landlock_max_abi);
     return p;
 }
 

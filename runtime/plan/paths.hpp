@@ -29,6 +29,9 @@ struct Paths {
     bool invocation_id = false;      // INVOCATION_ID is set: a unit's ExecStart= runs us
     std::string system_bus_address;  // DBUS_SYSTEM_BUS_ADDRESS
     std::string term;                // TERM, which exec'd commands inherit
+    // VOLT_LANDLOCK_MAX_ABI: act as a kernel with at most this Landlock ABI would (tests of
+    // older kernels); empty for the kernel's own. The CLI refuses anything but a number.
+    std::string landlock_max_abi;
 
     // Fills every field from its VOLT_* environment variable where that is set (and not empty),
     // verbatim: check_global_path is the CLI's to apply, naming the variable; and the

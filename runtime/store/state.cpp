@@ -11,6 +11,15 @@
 #include "runtime/plan/json_map.hpp"
 #include "units/units.hpp"
 
+namespace volt::landlock {
+// The recorded Landlock plan of ExecConfinement (found by argument-dependent lookup).
+VOLT_JSON_FIELDS(PathRule, (path, rights), ())
+VOLT_JSON_FIELDS(Plan,
+                 (abi, handled_fs, handled_net, scopes, paths, bind_ports, connect_ports,
+                  missing_fs, missing_net, missing_scopes),
+                 ())
+}  // namespace volt::landlock
+
 namespace volt::runtime {
 
 // state.json: the keys are the member names (jsonmap, runtime/plan/json_map.hpp). A member added
@@ -20,13 +29,16 @@ VOLT_JSON_FIELDS(NetworkState,
                  (bridge, netns, host_ifname, container_ifname, mac, address, prefix, gateway, dns,
                   ports),
                  ())
+VOLT_JSON_FIELDS(ExecConfinement, (landlock_policy, landlock, seccomp_profile, seccomp_digest), ())
 VOLT_JSON_FIELDS(State, (nspawn_pid, nspawn_start_time, cgroup, cgroup_v1, under_systemd, started),
-                 (cgroup_devices, unenforced_controllers, network))
+                 (cgroup_devices, unenforced_controllers, network, exec))
 
 std::string to_json(const State& s) {
     nlohmann::json j = s;
     if (s.network.empty())
         j.erase("network");
+    if (!s.exec.recorded())
+        j.erase("exec");
     return jsonmap::dump(j);
 }
 

@@ -12,6 +12,7 @@
 #include "base/error.hpp"
 #include "base/fd.hpp"
 #include "cgroup/cgroup.hpp"
+#include "landlock/landlock.hpp"
 #include "runtime/plan/paths.hpp"
 
 namespace volt::runtime {
@@ -33,6 +34,17 @@ struct NetworkState {
     bool operator==(const NetworkState&) const = default;
 };
 
+// What `exec` needs of the container's confinement, worked out once by boot so that exec reads
+// no policy text and hashes no profile. Empty (not recorded) in a state written by an older boot.
+struct ExecConfinement {
+    std::string landlock_policy;  // the spec's policy name; empty: nothing recorded
+    landlock::Plan landlock;      // its exec part, for the running kernel
+    std::string seccomp_profile;  // the spec's profile name
+    std::string seccomp_digest;   // seccomp::profile_digest of its text; empty for unconfined
+    bool recorded() const { return !landlock_policy.empty(); }
+    bool operator==(const ExecConfinement&) const = default;
+};
+
 struct State {
     pid_t nspawn_pid = 0;
     std::uint64_t nspawn_start_time = 0;  // with the pid, names the process across pid reuse
@@ -46,6 +58,7 @@ struct State {
     // ignore): those limits are not enforced.
     std::vector<std::string> unenforced_controllers;
     NetworkState network;
+    ExecConfinement exec;
     // Not stored: `cgroup` relative to the cgroup2 mount, set by read_state once it has checked
     // that `cgroup` is the container's own (check_state_cgroups). open_nspawn needs it.
     std::string cgroup_relative;

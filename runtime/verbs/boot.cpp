@@ -71,7 +71,7 @@ Result<BootFacts> gather_facts(const Paths& paths, const Spec& spec) {
     f.system_bus = system_bus_present(paths);
     f.invoked_by_systemd = paths.invocation_id;
     VOLT_TRY_ASSIGN(f.landlock_policy, landlock_policy(paths, spec));
-    f.landlock_abi = landlock::probe_abi();
+    f.landlock_abi = landlock_abi(paths);
     // The --device nodes' numbers as they are now; a node gone since create refuses the boot.
     VOLT_TRY_ASSIGN(f.devices, device_rules(spec));
     return f;
@@ -197,7 +197,8 @@ Status boot_foreground(const Paths& paths, const std::string& name, const BootOp
         log::debug("boot plan:\n%s", render(plan).c_str());
     // The seccomp filter binds nspawn and the whole guest: evaluated for our own capabilities.
     VOLT_TRY_ASSIGN(auto caps, proc::capabilities(::getpid(), "CapEff"));
-    VOLT_TRY_ASSIGN(auto filter, seccomp_filter(paths, spec, caps));
+    std::string seccomp_digest;
+    VOLT_TRY_ASSIGN(auto filter, seccomp_filter(paths, spec, caps, {}, &seccomp_digest));
 
     // What the steps make and their undos use: declared before the steps, so that it outlives
     // their rollback (locals are destroyed in reverse order).
@@ -236,6 +237,11 @@ Status boot_foreground(const Paths& paths, const std::string& name, const BootOp
             state.cgroup_devices = placed.devices;
             state.under_systemd = placed.under_systemd;
             state.started = utc_now();
+            // What exec needs, so that it reads no policy and hashes no profile.
+            state.exec.landlock_policy = spec.landlock;
+            state.exec.landlock = plan.exec_landlock;
+            state.exec.seccomp_profile = spec.seccomp;
+            state.exec.seccomp_digest = seccomp_digest;
             return write_state(paths, name, state);
         },
         // The state file only: the console log beside it holds the error for boot --detach.

@@ -9,13 +9,14 @@
 #include "landlock/landlock.hpp"
 #include "runtime/plan/nspawn.hpp"
 #include "runtime/store/store.hpp"
+#include "runtime/verbs/confine.hpp"
 #include "runtime/verbs/host.hpp"
 
 namespace volt::runtime {
 
 HostCheck check_host(const Paths& paths) {
     HostCheck h;
-    h.landlock_abi = landlock::probe_abi();
+    h.landlock_abi = landlock_abi(paths);
     // EINVAL for a null filter means the kernel knows SECCOMP_MODE_FILTER; without seccomp it is
     // also EINVAL from prctl, so ask for the mode instead: -1 when the kernel lacks seccomp.
     h.seccomp = ::prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0;

@@ -1,9 +1,36 @@
 #include "runtime/verbs/confine.hpp"
 
+#include <charconv>
+
 #include "base/fs.hpp"
 #include "base/log.hpp"
 
 namespace volt::runtime {
+namespace {
+
+// The text of a seccomp profile: a builtin, the container's own custom profile (create's copy),
+// or a file given to exec, read now.
+Result<std::string> profile_text(const Paths& paths, const Spec& spec, const std::string& name,
+                                 bool containers_own) {
+    if (auto builtin = seccomp::builtin_profile_text(name); !builtin.empty())
+        return std::string(builtin);
+    std::string file = containers_own ? paths.seccomp_profile(spec.name) : name;
+    VOLT_TRY_ASSIGN_CTX(std::string text, fs::read_file(file), "reading seccomp profile");
+    return text;
+}
+
+}  // namespace
+
+int landlock_abi(const Paths& paths) {
+    int abi = landlock::probe_abi();
+    const std::string& cap = paths.landlock_max_abi;
+    int n = 0;
+    // The CLI refused anything but a number (check_global_options).
+    if (!cap.empty() && std::from_chars(cap.data(), cap.data() + cap.size(), n).ec == std::errc() &&
+        n >= 0 && n < abi)
+        abi = n;
+    return abi;
+}
 
 Result<std::optional<landlock::Policy>> landlock_policy(const Paths& paths, const Spec& spec) {
     if (spec.landlock == "none")
@@ -14,70 +41,62 @@ Result<std::optional<landlock::Policy>> landlock_policy(const Paths& paths, cons
         text = builtin;
     } else {
         source = paths.landlock_policy(spec.name);
-        auto stored = fs::read_file(source);
-        if (!stored)
-            return std::move(stored).error().context("reading the container's Landlock policy");
-        text = std::move(stored).value();
+        VOLT_TRY_ASSIGN_CTX(text, fs::read_file(source), "reading the container's Landlock policy");
     }
-    auto policy = landlock::parse_policy(text, source);
-    if (!policy)
-        return std::move(policy).error();
-    policy->name = spec.landlock;
-    return std::optional<landlock::Policy>(std::move(policy).value());
+    VOLT_TRY_ASSIGN(auto policy, landlock::parse_policy(text, source));
+    policy.name = spec.landlock;
+    return std::optional<landlock::Policy>(std::move(policy));
 }
 
-Result<landlock::Plan> landlock_plan(const Paths& paths, const Spec& spec, landlock::Part part,
-                                     LandlockMode mode) {
-    auto policy = landlock_policy(paths, spec);
+Result<landlock::Plan> landlock_plan(const Paths& paths, const Spec& spec, landlock::Part part) {
+    VOLT_TRY_ASSIGN(auto policy, landlock_policy(paths, spec));
     if (!policy)
-        return std::move(policy).error();
-    if (!*policy)
         return landlock::Plan{};
-    landlock::Plan plan = landlock::plan(**policy, part, landlock::probe_abi());
-    if (mode == LandlockMode::require && !plan.complete())
-        return Error(
-            0, "Landlock policy " + spec.landlock + " is required but " +
-                   (plan.abi == 0 ? std::string("this kernel has no Landlock") : plan.describe()) +
-                   " (use --landlock-mode best-effort to run anyway)");
-    return plan;
+    return landlock::plan(*policy, part, landlock_abi(paths));
 }
 
 Result<std::optional<seccomp::Bpf>> seccomp_filter(const Paths& paths, const Spec& spec,
-                                                   std::uint64_t caps, const std::string& profile) {
+                                                   std::uint64_t caps, const std::string& profile,
+                                                   std::string* digest) {
     std::string name = profile.empty() ? spec.seccomp : profile;
+    if (digest)
+        digest->clear();
     if (name == "unconfined")
         return std::optional<seccomp::Bpf>();
-    std::string text;
-    if (auto builtin = seccomp::builtin_profile_text(name); !builtin.empty()) {
-        text = builtin;
-    } else {
-        // The container's own custom profile is create's copy; one given to exec is read now.
-        std::string file = profile.empty() ? paths.seccomp_profile(spec.name) : profile;
-        auto stored = fs::read_file(file);
-        if (!stored)
-            return std::move(stored).error().context("reading seccomp profile");
-        text = std::move(stored).value();
-    }
+    VOLT_TRY_ASSIGN(std::string text, profile_text(paths, spec, name, profile.empty()));
     seccomp::CompileOptions options;
     options.target.caps = caps;
     options.unknown_syscalls_warn = spec.seccomp_unknown_warn;
     bool hit = false;
-    auto bpf = seccomp::compile_cached(text, name, options, paths.seccomp_cache(), &hit);
-    if (!bpf)
-        return std::move(bpf).error();
-    log::debug("seccomp profile %s: %zu instructions (%s)", name.c_str(), bpf->insns.size(),
+    VOLT_TRY_ASSIGN(auto bpf,
+                    seccomp::compile_cached(text, name, options, paths.seccomp_cache(), &hit));
+    log::debug("seccomp profile %s: %zu instructions (%s)", name.c_str(), bpf.insns.size(),
                hit ? "cached" : "compiled");
-    return std::optional<seccomp::Bpf>(std::move(bpf).value());
+    if (digest)
+        *digest = seccomp::profile_digest(text);
+    return std::optional<seccomp::Bpf>(std::move(bpf));
 }
 
-Result<seccomp::Bpf> nspawn_restrictions_filter(const Paths& paths, std::uint64_t bounding) {
-    seccomp::CompileOptions options;
-    options.target.caps = bounding;
-    // Names this libseccomp does not know are calls it cannot build a rule for on any
-    // architecture; the container's profile refuses those (ENOSYS) unless it is unconfined.
-    options.unknown_syscalls_warn = true;
-    return seccomp::compile_cached(seccomp::nspawn_restrictions_profile(bounding),
-                                   "systemd-nspawn's restrictions", options, paths.seccomp_cache());
+Result<seccomp::Bpf> exec_filter(const Paths& paths, const Spec& spec, const FilterChoice& choice) {
+    const bool restrictions = choice.digest.starts_with("nspawn-restrictions ");
+    if (!choice.digest.empty())
+        if (auto cached =
+                seccomp::load_cached(choice.digest, choice.options, paths.seccomp_cache()))
+            return std::move(*cached);
+    // Not in the cache (first exec on this host, a cache wiped since boot, no digest recorded).
+    std::string text;
+    if (restrictions) {
+        text = seccomp::nspawn_restrictions_profile(choice.options.target.caps);
+    } else {
+        VOLT_TRY_ASSIGN(text, profile_text(paths, spec, choice.profile, choice.containers_own));
+    }
+    bool hit = false;
+    VOLT_TRY_ASSIGN(auto bpf, seccomp::compile_cached(
+                                  text, choice.profile, choice.options, paths.seccomp_cache(), &hit,
+                                  restrictions ? choice.digest : std::string()));
+    log::debug("seccomp profile %s: %zu instructions (%s)", choice.profile.c_str(),
+               bpf.insns.size(), hit ? "cached" : "compiled");
+    return bpf;
 }
 
 }  // namespace volt::runtime

@@ -12,6 +12,7 @@
 
 #include "base/error.hpp"
 #include "base/steps.hpp"
+#include "runtime/plan/exec_plan.hpp"
 #include "runtime/plan/paths.hpp"
 #include "runtime/plan/spec.hpp"
 #include "runtime/store/state.hpp"
@@ -36,16 +37,7 @@ struct BootOptions {
 // on failure). Detached: returns once the container is READY.
 Status boot(const Paths& paths, const std::string& name, const BootOptions& options);
 
-struct ExecOptions {
-    std::vector<std::string> env;  // KEY=VALUE, after the container's own
-    std::string workdir;           // inside the container; "/" when empty
-    std::vector<std::string> argv;
-    std::optional<LandlockMode> landlock_mode;  // the container's when unset
-    std::string seccomp;                        // a profile instead of the container's
-    // no_new_privs off: setuid files and file capabilities inside may raise the command's
-    // privileges (within the container's bounding set). Off by default, as in crun.
-    bool allow_new_privileges = false;
-};
+// ExecOptions: runtime/plan/exec_plan.hpp.
 // Runs argv inside the running container and returns its exit code (128+N for signal N).
 // Errors: not running (usage), command not found (not_found), not executable (cannot_execute).
 Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions& options);

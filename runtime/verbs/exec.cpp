@@ -59,8 +59,10 @@
 #include "base/log.hpp"
 #include "base/proc.hpp"
 #include "base/syscalls.hpp"
+#include "base/text.hpp"
 #include "cgroup/cgroup.hpp"
 #include "landlock/landlock.hpp"
+#include "runtime/plan/exec_plan.hpp"
 #include "runtime/plan/nspawn.hpp"
 #include "runtime/plan/options.hpp"
 #include "runtime/rootfs/container_root.hpp"
@@ -75,7 +77,6 @@
 namespace volt::runtime {
 namespace {
 
-constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 // Namespaces the child joins; CLONE_NEWPID is joined by the parent, CLONE_NEWUSER added when the
 // container has its own user namespace.
 constexpr int kChildNamespaces =
@@ -231,42 +232,6 @@ struct ChildPlan {
     ::_exit(127);  // fail() does not return
 }
 
-// The command's environment: defaults, then the container's (spec), then this exec's --env.
-std::vector<std::string> build_environment(const Paths& paths, const Spec& spec,
-                                           const ExecOptions& o) {
-    std::vector<std::string> env = {std::string("PATH=") + kDefaultPath, "HOME=/root"};
-    if (!paths.term.empty())
-        env.push_back("TERM=" + paths.term);
-    auto set = [&env](const std::string& kv) {
-        std::string key = kv.substr(0, kv.find('=') + 1);
-        for (auto& e : env)
-            if (e.compare(0, key.size(), key) == 0) {
-                e = kv;
-                return;
-            }
-        env.push_back(kv);
-    };
-    for (const auto& kv : container_environment(spec))
-        set(kv);
-    for (const auto& kv : o.env)
-        set(kv);
-    return env;
-}
-
-std::vector<std::string> command_candidates(const std::string& cmd,
-                                            const std::vector<std::string>& env) {
-    if (cmd.find('/') != std::string::npos)
-        return {cmd};
-    std::string path = kDefaultPath;
-    for (const auto& e : env)
-        if (e.rfind("PATH=", 0) == 0)
-            path = e.substr(5);
-    std::vector<std::string> out;
-    for (std::string_view dir : fs::split(path, ':'))
-        out.push_back((dir.empty() ? std::string(".") : std::string(dir)) + "/" + cmd);
-    return out;
-}
-
 Error child_error(const ChildFailure& f, const ExecOptions& o) {
     const std::string& cmd = o.argv[0];
     switch (f.stage) {
@@ -304,44 +269,37 @@ Error child_error(const ChildFailure& f, const ExecOptions& o) {
     return Error(f.err, cmd, ErrorKind::cannot_execute);
 }
 
-// The container's Landlock ruleset for an exec, its path rules resolved inside the container's
-// root (as seen by its init, leader). An invalid UniqueFd when there is nothing to enforce.
-Result<UniqueFd> exec_ruleset(const Paths& paths, const Spec& spec, const ExecOptions& o,
-                              pid_t leader) {
-    LandlockMode mode = o.landlock_mode.value_or(spec.landlock_mode);
-    auto plan = landlock_plan(paths, spec, landlock::Part::exec, mode);
-    if (!plan)
-        return std::move(plan).error();
-    if (plan->empty()) {
-        if (spec.landlock != "none")
+// The plan's Landlock ruleset, its path rules resolved inside the container's root (as seen by
+// its init, leader). An invalid UniqueFd when there is nothing to enforce.
+Result<UniqueFd> exec_ruleset(const ExecPlan& exec, pid_t leader) {
+    const landlock::Plan& plan = exec.landlock;
+    const std::string& policy = exec.landlock_policy;
+    if (plan.empty()) {
+        if (policy != "none")
             log::warn("Landlock policy %s: not enforced, this kernel has no Landlock",
-                      spec.landlock.c_str());
+                      policy.c_str());
         return UniqueFd();
     }
-    auto ruleset = landlock::Ruleset::create(*plan);
-    if (!ruleset)
-        return std::move(ruleset).error();
-    auto root = rootfs::ContainerRoot::of_process(leader);
-    if (!root)
-        return std::move(root).error();
+    VOLT_TRY_ASSIGN(auto ruleset, landlock::Ruleset::create(plan));
+    VOLT_TRY_ASSIGN(auto root, rootfs::ContainerRoot::of_process(leader));
     std::string skipped;
-    for (const auto& rule : plan->paths) {
-        auto target = root->open_path(rule.path, O_PATH);
+    for (const auto& rule : plan.paths) {
+        auto target = root.open_path(rule.path, O_PATH);
         if (!target) {
             if (target.error().code() != ENOENT && target.error().code() != ENOTDIR)
                 return std::move(target).error().context("Landlock rule " + rule.path);
             skipped += (skipped.empty() ? "" : ", ") + rule.path;
             continue;
         }
-        VOLT_TRY_CTX(ruleset->allow_path(target->get(), rule.rights), "Landlock rule " + rule.path);
+        VOLT_TRY_CTX(ruleset.allow_path(target->get(), rule.rights), "Landlock rule " + rule.path);
     }
     // exec -v says what is enforced, and what the container lacks.
-    log::info("Landlock policy %s, ABI %d: %s%s%s", spec.landlock.c_str(), plan->abi,
-              plan->describe().c_str(),
+    log::info("Landlock policy %s, ABI %d: %s%s%s", policy.c_str(), plan.abi,
+              plan.describe().c_str(),
               skipped.empty() ? "" : "; skipped (not in the container): ", skipped.c_str());
-    if (!plan->complete())
-        log::warn("Landlock policy %s: %s", spec.landlock.c_str(), plan->describe().c_str());
-    return ruleset->release();
+    if (!plan.complete())
+        log::warn("Landlock policy %s: %s", policy.c_str(), plan.describe().c_str());
+    return ruleset.release();
 }
 
 // Waits for the child, relaying the forwarded signals to it; returns its exit code.
@@ -371,8 +329,9 @@ Result<int> supervise(proc::ChildGuard& child, const sigset_t& forwarded) {
 struct Target {
     pid_t leader = 0;
     UniqueFd leader_fd;
-    std::string payload;     // cgroup2 directory
-    std::string payload_v1;  // its twin in the v1 name=systemd hierarchy, or empty
+    std::string payload;       // cgroup2 directory
+    std::string payload_v1;    // its twin in the v1 name=systemd hierarchy, or empty
+    ExecConfinement recorded;  // what boot worked out for exec; empty when not known
 };
 
 // From volt-run's own state: no round trip to anybody.
@@ -392,6 +351,7 @@ Result<Target> target_from_state(const std::string& name, const State& state) {
     t.payload = state.payload_cgroup();
     if (!state.cgroup_v1.empty())
         t.payload_v1 = state.cgroup_v1 + "/payload";
+    t.recorded = state.exec;
     return t;
 }
 
@@ -449,99 +409,113 @@ Result<Target> find_target(const Paths& paths, const std::string& name) {
     return Error::usage("container " + name + " is not running");
 }
 
-}  // namespace
+// Whether what boot recorded still describes the container (its spec names the same policy and
+// profile, the plan is for the Landlock ABI this exec would use) and is sane: every rule path
+// absolute and canonical, as the policy parser makes them. The state lives in the data root, so
+// it is checked like any other file there.
+bool usable(const ExecConfinement& r, const Spec& spec, int abi) {
+    if (!r.recorded() || r.landlock_policy != spec.landlock || r.seccomp_profile != spec.seccomp)
+        return false;
+    // A plan with nothing to enforce may have been made without asking the kernel.
+    if (!r.landlock.empty() && r.landlock.abi != abi)
+        return false;
+    return std::all_of(r.landlock.paths.begin(), r.landlock.paths.end(), [](const auto& rule) {
+        return rule.path.starts_with("/") && !text::has_control(rule.path) &&
+               fs::absolute(rule.path) == rule.path;
+    });
+}
 
-Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions& o) {
-    if (o.argv.empty())
-        return Error::usage("exec: no command given");
-    for (const auto& kv : o.env)
-        VOLT_TRY(parse_env("--env", kv));
-    if (!o.workdir.empty() && o.workdir[0] != '/')
-        return Error::usage("--workdir: invalid value '" + o.workdir + "': must be absolute");
-    auto spec = load_spec(paths, name);
-    if (!spec)
-        return std::move(spec).error();
-    auto target = find_target(paths, name);
-    if (!target)
-        return std::move(target).error();
-    const pid_t leader = target->leader;
-
-    auto ruleset = exec_ruleset(paths, *spec, o, leader);
-    if (!ruleset)
-        return std::move(ruleset).error();
-
-    ChildPlan plan;
-    plan.leader_pidfd = target->leader_fd.get();
-    plan.landlock_fd = ruleset->get();
-    // The filter is evaluated for the container's capabilities (its init's), as Docker evaluates
-    // includes/excludes against the container's.
-    // One read of the init's status for both sets.
-    auto status = fs::read_file("/proc/" + std::to_string(leader) + "/status");
-    if (!status)
-        return std::move(status).error();
-    auto bounding = proc::capabilities_from(*status, "CapBnd");
-    auto caps = proc::capabilities_from(*status, "CapEff");
-    if (!bounding || !caps)
-        return Error(EINVAL, "no capability sets in /proc/" + std::to_string(leader) + "/status");
-    plan.cap_bounding = *bounding;
-    auto filter = seccomp_filter(paths, *spec, *caps, o.seccomp);
-    if (!filter)
-        return std::move(filter).error();
-    if (*filter) {
-        plan.seccomp = (*filter)->insns.data();
-        plan.seccomp_len = (*filter)->insns.size();
-    }
-    auto nspawn_filter = nspawn_restrictions_filter(paths, *bounding);
-    if (!nspawn_filter)
-        return std::move(nspawn_filter).error();
-    plan.nspawn_filter = nspawn_filter->insns.data();
-    plan.nspawn_filter_len = nspawn_filter->insns.size();
-    plan.no_new_privs = !o.allow_new_privileges;
-    // The container's resource limits, not the caller's: its init's.
+// What plan_exec needs of the running container; reading it changes nothing.
+Result<ExecFacts> gather_facts(const Paths& paths, const Spec& spec, const Target& target) {
+    ExecFacts f;
+    const pid_t leader = target.leader;
+    f.payload_cgroup = target.payload;
+    f.payload_cgroup_v1 = target.payload_v1;
+    f.term = paths.term;
+    // One read of the init's status for both capability sets.
+    const std::string status_file = "/proc/" + std::to_string(leader) + "/status";
+    VOLT_TRY_ASSIGN(std::string status, fs::read_file(status_file));
+    auto bounding = proc::capabilities_from(status, "CapBnd");
+    auto effective = proc::capabilities_from(status, "CapEff");
+    if (!bounding || !effective)
+        return Error(EINVAL, "no capability sets in " + status_file);
+    f.cap_bounding = *bounding;
+    f.cap_effective = *effective;
     for (int r = 0; r < RLIM_NLIMITS; ++r) {
         auto resource = static_cast<__rlimit_resource>(r);
-        rlimit theirs{}, own{};
-        if (::prlimit(leader, resource, nullptr, &theirs) < 0 || ::getrlimit(resource, &own) < 0)
+        auto& [theirs, ours] = f.limits[static_cast<size_t>(r)];
+        if (::prlimit(leader, resource, nullptr, &theirs) < 0 || ::getrlimit(resource, &ours) < 0)
             return Error::from_errno("reading the resource limits of the container's init");
-        if (theirs.rlim_cur == own.rlim_cur && theirs.rlim_max == own.rlim_max)
-            continue;
-        auto& l = plan.rlimits[plan.rlimit_count++];
-        l.resource = r;
-        l.wanted = theirs;
-        l.capped.rlim_max = std::min(theirs.rlim_max, own.rlim_max);
-        l.capped.rlim_cur = std::min(theirs.rlim_cur, l.capped.rlim_max);
     }
     auto their_user = proc::namespace_inode(leader, "user");
     auto our_user = proc::namespace_inode(::getpid(), "user");
-    if (their_user && our_user && *their_user != *our_user)
-        plan.namespaces |= CLONE_NEWUSER;
-    std::string procs = target->payload + "/cgroup.procs";
-    int cg = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
-    if (cg < 0)
-        return Error::from_errno("open " + procs);
-    UniqueFd cgroup_procs(cg);
-    plan.cgroup_procs_fd = cg;
+    f.foreign_user_namespace = their_user && our_user && *their_user != *our_user;
+    if (usable(target.recorded, spec, landlock_abi(paths))) {
+        f.landlock = target.recorded.landlock;
+        f.seccomp_digest = target.recorded.seccomp_digest;
+    } else {
+        // Booted without that record (by an older volt-run, or found through machined).
+        VOLT_TRY_ASSIGN(f.landlock, landlock_plan(paths, spec, landlock::Part::exec));
+    }
+    return f;
+}
+
+Result<UniqueFd> open_procs(const std::string& file) {
+    int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return Error::from_errno("open " + file);
+    return UniqueFd(fd);
+}
+
+}  // namespace
+
+Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions& o) {
+    VOLT_TRY(check_exec_options(o));
+    VOLT_TRY_ASSIGN(const Spec spec, load_spec(paths, name));
+    VOLT_TRY_ASSIGN(Target target, find_target(paths, name));
+    VOLT_TRY_ASSIGN(const ExecFacts facts, gather_facts(paths, spec, target));
+    VOLT_TRY_ASSIGN(ExecPlan exec, plan_exec(spec, o, facts));
+    if (log::level() >= log::Level::debug)  // rendered only for -vv: exec is a hot path
+        log::debug("exec plan:\n%s", render(exec).c_str());
+
+    // What the plan names, opened and made; the child only makes system calls with it.
+    VOLT_TRY_ASSIGN(UniqueFd ruleset, exec_ruleset(exec, target.leader));
+    VOLT_TRY_ASSIGN(const seccomp::Bpf nspawn_filter, exec_filter(paths, spec, exec.nspawn_filter));
+    std::optional<seccomp::Bpf> filter;
+    if (exec.seccomp) {
+        VOLT_TRY_ASSIGN(filter, exec_filter(paths, spec, *exec.seccomp));
+    }
+    VOLT_TRY_ASSIGN(UniqueFd cgroup_procs, open_procs(exec.cgroup_procs));
     UniqueFd v1_procs;
-    if (!target->payload_v1.empty()) {
-        std::string v1 = target->payload_v1 + "/cgroup.procs";
-        int fd = ::open(v1.c_str(), O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-            return Error::from_errno("open " + v1);
-        v1_procs = UniqueFd(fd);
-        plan.v1_procs_fd = fd;
+    if (!exec.cgroup_procs_v1.empty()) {
+        VOLT_TRY_ASSIGN(v1_procs, open_procs(exec.cgroup_procs_v1));
     }
 
-    std::vector<std::string> env = build_environment(paths, *spec, o);
-    plan.candidates = command_candidates(o.argv[0], env);
-    std::vector<std::string> argv_store = o.argv;
-    for (auto& a : argv_store)
+    ChildPlan plan;
+    plan.leader_pidfd = target.leader_fd.get();
+    if (exec.join_user_namespace)
+        plan.namespaces |= CLONE_NEWUSER;
+    plan.cgroup_procs_fd = cgroup_procs.get();
+    plan.v1_procs_fd = v1_procs.get();
+    plan.workdir = exec.workdir.c_str();
+    plan.candidates = exec.candidates;
+    for (auto& a : exec.argv)
         plan.argv.push_back(a.data());
     plan.argv.push_back(nullptr);
-    for (auto& e : env)
+    for (auto& e : exec.env)
         plan.envp.push_back(e.data());
     plan.envp.push_back(nullptr);
-    if (!o.workdir.empty())
-        plan.workdir = o.workdir.c_str();
+    plan.landlock_fd = ruleset.get();
+    plan.cap_bounding = exec.cap_bounding;
+    plan.nspawn_filter = nspawn_filter.insns.data();
+    plan.nspawn_filter_len = nspawn_filter.insns.size();
+    if (filter) {
+        plan.seccomp = filter->insns.data();
+        plan.seccomp_len = filter->insns.size();
+    }
+    plan.no_new_privs = exec.no_new_privs;
+    for (const auto& l : exec.limits)
+        plan.rlimits[plan.rlimit_count++] = {l.resource, l.wanted, l.capped};
 
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) < 0)

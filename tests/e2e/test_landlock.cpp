@@ -87,6 +87,22 @@ TEST_CASE("server policy: exec'd commands get the file rules, the container the 
     CHECK(r.err.find("is required but partial (ABI 3") != std::string::npos);
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 
+    // exec takes the plan boot recorded and reads no policy: with create's copy of it replaced
+    // by garbage, the rules hold as booted (and a re-plan would have refused the garbage).
+    const std::string stored = sb.root() + "/config/" + name + "/landlock.policy";
+    REQUIRE(fs::exists(stored));
+    REQUIRE(fs::write_file_atomic(stored, "fs /etc frobnicate\n").ok());
+    r = sb.volt({"exec", name, "--", "touch", "/etc/volt-y"});
+    CHECK(r.code == 1);
+    CHECK(r.err.find("Permission denied") != std::string::npos);
+    CHECK_FALSE(fs::exists(sb.root() + "/containers/" + name + "/etc/volt-y"));
+    CHECK(sb.volt({"exec", name, "--", "touch", "/tmp/volt-y"}).code == 0);
+    // Where the recorded plan does not apply (here: a pretended older kernel), exec plans again
+    // from the policy, and says what is wrong with it.
+    r = test::run({test::volt_run_binary(), "exec", name, "--", "true"}, old_kernel);
+    CHECK(r.code != 0);
+    CHECK(r.err.find(stored) != std::string::npos);
+
     REQUIRE(sb.volt({"stop", name}).code == 0);
     REQUIRE(sb.volt({"delete", name}).code == 0);
 }

@@ -1,10 +1,12 @@
 // seccomp on booted containers: exec'd commands are bound by the container's profile (or the
 // one exec names), and systemd guests boot to READY under the shipped default and strict.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <map>
 
 #include "base/fs.hpp"
+#include "seccomp-profiles/seccomp.hpp"
 #include "support.hpp"
 
 using namespace volt;
@@ -46,6 +48,52 @@ TEST_CASE("exec under strict: denied syscalls get the profile's errno", "[e2e]")
     // exec'd commands are children of volt-run, not of the guest: unconfined means no filter.
     CHECK(sb.volt({"exec", "--seccomp", "unconfined", name, "--", "try-syscall", "ptrace"}).code ==
           ESRCH);
+    REQUIRE(sb.volt({"stop", name}).code == 0);
+    REQUIRE(sb.volt({"delete", name}).code == 0);
+}
+
+TEST_CASE("exec finds the filter by what boot recorded, and never runs unconfined for want of it",
+          "[e2e]") {
+    require_facilities();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));
+    test::Sandbox sb;
+    std::string name = sb.unique_name("sr");
+    // A custom profile: the strict one, from a file (create keeps a copy).
+    const std::string profile = sb.dir() / "mine.json";
+    REQUIRE(
+        fs::write_file_atomic(profile, std::string(seccomp::builtin_profile_text("strict"))).ok());
+    auto r = sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none",
+                      "--seccomp", profile});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    auto probe = fs::read_file(VOLT_TRY_SYSCALL);
+    REQUIRE(probe.ok());
+    REQUIRE(fs::write_file_atomic(sb.root() + "/containers/" + name + "/usr/bin/try-syscall",
+                                  *probe, 0755)
+                .ok());
+    r = sb.volt({"boot", "--detach", name});
+    INFO("boot: " << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(sb.volt({"exec", name, "--", "try-syscall", "swapon"}).code == EPERM);
+    // The plan names the filter by the digest boot recorded.
+    r = sb.volt({"-vv", "exec", name, "--", "true"});
+    CHECK(r.code == 0);
+    CHECK(r.err.find("seccomp " + profile + " for caps ") != std::string::npos);
+    CHECK(r.err.find(", digest " + seccomp::profile_digest(*fs::read_file(profile))) !=
+          std::string::npos);
+    CHECK(r.err.find("(compiled)") == std::string::npos);
+    // Without create's copy of the profile, exec still finds the compiled filter by the digest:
+    // it reads no profile.
+    const std::string stored = sb.root() + "/config/" + name + "/seccomp.json";
+    REQUIRE(fs::exists(stored));
+    REQUIRE(fs::remove_tree(stored).ok());
+    CHECK(sb.volt({"exec", name, "--", "try-syscall", "swapon"}).code == EPERM);
+    // Without the cache too, exec must read the profile, cannot, and refuses: never unconfined.
+    REQUIRE(fs::remove_tree(sb.root() + "/cache/seccomp").ok());
+    r = sb.volt({"exec", name, "--", "try-syscall", "swapon"});
+    CHECK(r.code == 125);
+    CHECK(r.err.find("reading seccomp profile") != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     REQUIRE(sb.volt({"stop", name}).code == 0);
     REQUIRE(sb.volt({"delete", name}).code == 0);
 }

@@ -31,9 +31,9 @@ BootFacts hybrid_host() {
     // A string, not a literal: GCC 12 at -O3 warns wrongly (-Wrestrict) on assigning "/" here.
     f.self_devices = std::string("/");
     f.devices = {{'c', 1, 3, cgroup::kDeviceAll}};
-    landlock::Policy policy;
-    policy.name = "server";
-    f.landlock_policy = policy;
+    auto policy = landlock::parse_policy(landlock::builtin_policy_text("server"), "server");
+    REQUIRE(policy.ok());
+    f.landlock_policy = *policy;
     f.landlock_abi = 7;
     return f;
 }

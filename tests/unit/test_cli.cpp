@@ -99,6 +99,25 @@ TEST_CASE("global paths: flags override what the environment gave", "[unit]") {
     CHECK(std::get<Invocation>(r).paths.run_dir == "/run/env");
 }
 
+TEST_CASE("VOLT_LANDLOCK_MAX_ABI is a number or a usage error naming it", "[unit]") {
+    std::vector<const char*> args = {"volt-run", "list"};
+    for (const char* bad : {"x", "-1", "3x", "1001", "99999999999999999999"}) {
+        runtime::Paths env_paths;
+        env_paths.landlock_max_abi = bad;
+        auto r = parse(static_cast<int>(args.size()), args.data(), env_paths);
+        REQUIRE(std::holds_alternative<Output>(r));
+        CHECK(std::get<Output>(r).exit_code == kExitUsage);
+        CHECK(std::get<Output>(r).text == std::string("volt-run: VOLT_LANDLOCK_MAX_ABI: invalid "
+                                                      "value '") +
+                                              bad + "': must be a Landlock ABI number (0-1000)\n");
+    }
+    runtime::Paths env_paths;
+    env_paths.landlock_max_abi = "3";
+    auto r = parse(static_cast<int>(args.size()), args.data(), env_paths);
+    REQUIRE(std::holds_alternative<Invocation>(r));
+    CHECK(std::get<Invocation>(r).paths.landlock_max_abi == "3");
+}
+
 TEST_CASE("help, version and usage errors come back as output with exit codes", "[unit]") {
     auto help = output_of(parse_args({"--help"}));
     CHECK(help.exit_code == 0);

@@ -6,8 +6,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "base/hash.hpp"
 #include "seccomp-profiles/seccomp.hpp"
 #include "seccomp_eval.hpp"
+#include "support.hpp"
 
 using namespace volt;
 using namespace volt::seccomp;
@@ -162,4 +164,45 @@ TEST_CASE("nspawn's restrictions: what the guest is refused, by capability", "[u
     foreign.nr = SYS_read;
     foreign.arch = 0x12345678;
     CHECK(!test::allows(test::run_filter(bpf->insns, foreign)));
+}
+
+TEST_CASE("nspawn's restrictions are cached under a revision their text is pinned to", "[unit]") {
+    CHECK(nspawn_restrictions_digest(~0ULL) ==
+          "nspawn-restrictions 1|bounding 18446744073709551615");
+    // exec finds the compiled filter by that digest without generating the text. When this
+    // fails, nspawn_restrictions_profile's output changed: bump kRestrictionsRevision in
+    // seccomp-profiles/nspawn.cpp (and the revision above) with these hashes, so that a filter
+    // cached from the old text is never taken for the new one.
+    CHECK(hash::hex(hash::fnv1a(nspawn_restrictions_profile(~0ULL))) == "b092ab5c44e674a4");
+    CHECK(hash::hex(hash::fnv1a(nspawn_restrictions_profile(0))) == "b1d50d9c3968a040");
+}
+
+TEST_CASE("a compiled filter is found again by its profile's digest, without the profile",
+          "[unit]") {
+    test::TempDir cache;
+    const std::string text(builtin_profile_text("default"));
+    const std::string digest = profile_digest(text);
+    CompileOptions o;
+    o.target.caps = 0x3fULL;
+    CHECK_FALSE(load_cached(digest, o, cache.path()));
+    auto first = compile_cached(text, "default", o, cache.path());
+    REQUIRE(first.ok());
+    auto again = load_cached(digest, o, cache.path());
+    REQUIRE(again);
+    CHECK(*again == *first);
+    // Other capabilities are another filter; so is another text.
+    CompileOptions fewer = o;
+    fewer.target.caps = 0x1ULL;
+    CHECK_FALSE(load_cached(digest, fewer, cache.path()));
+    CHECK_FALSE(load_cached(profile_digest(text + " "), o, cache.path()));
+    // A filter stored under a digest of the caller's is found by it.
+    const std::string restrictions = nspawn_restrictions_digest(0x3fULL);
+    bool hit = true;
+    auto made = compile_cached(nspawn_restrictions_profile(0x3fULL), "nspawn", o, cache.path(),
+                               &hit, restrictions);
+    REQUIRE(made.ok());
+    CHECK_FALSE(hit);
+    auto found = load_cached(restrictions, o, cache.path());
+    REQUIRE(found);
+    CHECK(*found == *made);
 }

@@ -7,9 +7,12 @@
 
 #include "runtime/plan/spec.hpp"
 #include "runtime/store/state.hpp"
+#include "seccomp-profiles/seccomp.hpp"
 #include "support.hpp"
 
 using namespace volt::runtime;
+namespace landlock = volt::landlock;
+namespace seccomp = volt::seccomp;
 using volt::test::message_of;
 
 namespace {
@@ -390,6 +393,21 @@ TEST_CASE("runtime state round trip", "[unit]") {
     back = state_from_json(to_json(s));
     REQUIRE(back.ok());
     CHECK(back->network == s.network);
+    CHECK_FALSE(back->exec.recorded());
+
+    // What boot records for exec: the parsed Landlock plan and the seccomp digest, whole.
+    auto policy = landlock::parse_policy(landlock::builtin_policy_text("server"), "server");
+    REQUIRE(policy.ok());
+    s.exec.landlock_policy = "server";
+    s.exec.landlock = landlock::plan(*policy, landlock::Part::exec, 7);
+    s.exec.seccomp_profile = "default";
+    s.exec.seccomp_digest = seccomp::profile_digest(seccomp::builtin_profile_text("default"));
+    REQUIRE_FALSE(s.exec.landlock.paths.empty());
+    back = state_from_json(to_json(s));
+    REQUIRE(back.ok());
+    CHECK(back->exec == s.exec);
+    CHECK(back->exec.landlock.paths == s.exec.landlock.paths);
+    CHECK(back->exec.landlock.describe() == s.exec.landlock.describe());
 }
 
 TEST_CASE("nameservers (--dns) are IPv4 or IPv6 addresses, only for networks volt-run builds",

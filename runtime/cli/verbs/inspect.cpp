@@ -20,12 +20,12 @@ using nlohmann::json;
 std::string landlock_enforcement(const runtime::Paths& paths, const runtime::Spec& s) {
     if (s.landlock == "none")
         return "none requested";
-    auto at_exec =
-        runtime::landlock_plan(paths, s, landlock::Part::exec, runtime::LandlockMode::best_effort);
-    auto at_boot =
-        runtime::landlock_plan(paths, s, landlock::Part::boot, runtime::LandlockMode::best_effort);
+    auto at_exec = runtime::landlock_plan(paths, s, landlock::Part::exec);
+    auto at_boot = runtime::landlock_plan(paths, s, landlock::Part::boot);
     if (!at_exec)
         return "error: " + at_exec.error().describe();
+    if (!at_boot)
+        return "error: " + at_boot.error().describe();
     std::string out = s.landlock + " (" + runtime::to_string(s.landlock_mode) + ", ABI " +
                       std::to_string(at_exec->abi) + "): exec " + at_exec->describe() +
                       "; boot (network and scopes) " + at_boot->describe();
@@ -159,18 +159,11 @@ int run_inspect(const Invocation& inv, const InspectCmd& c) {
     for (const char* key : {"name", "state", "rootfs", "unit", "settings", "nspawn_pid",
                             "leader_pid", "cgroup", "started"})
         if (j.contains(key))
-            std::printf(
-                "%-12s %s\n", key,
-                j[key].is_string() ? j[key].get<std::string>().c_str() : j[key].dump().c_str());
+            std::printf("%-12s %s\n", key, text_of(j[key]).c_str());
     if (j.contains("network")) {
         std::printf("network:\n");
         for (auto& [k, v] : j["network"].items()) {
-            std::string text;
-            if (v.is_string())
-                text = v.get<std::string>();
-            else
-                for (const auto& item : v)
-                    text.append(text.empty() ? "" : " ").append(item.get<std::string>());
+            std::string text = text_of(v);
             std::printf("  %-20s %s\n", k.c_str(), text.empty() ? "-" : text.c_str());
         }
     }
@@ -184,7 +177,7 @@ int run_inspect(const Invocation& inv, const InspectCmd& c) {
     std::printf("spec:\n%s", runtime::to_json(info->spec).c_str());
     std::printf("enforcement:\n");
     for (auto& [k, v] : j["enforcement"].items())
-        std::printf("  %-10s %s\n", k.c_str(), v.get<std::string>().c_str());
+        std::printf("  %-10s %s\n", k.c_str(), text_of(v).c_str());
     return 0;
 }
 
