@@ -183,7 +183,7 @@ TEST_CASE("create refuses volumes on /, /proc, /dev, /sys however they are spell
     CHECK(test::tree(sb.unit_dir()).empty());
 }
 
-TEST_CASE("a volume source is stored resolved; made a link after create, boot refuses first",
+TEST_CASE("a volume source is stored resolved, and made a link after create boot refuses first",
           "[privileged]") {
     test::require_container_host();
     test::Sandbox sb;

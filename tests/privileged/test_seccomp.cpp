@@ -143,7 +143,7 @@ TEST_CASE("containers-common's profile loads unmodified and follows capabilities
     CHECK(probe(*without_caps, {"personality", "0x400000"}) == ENOSYS);
 }
 
-TEST_CASE("compiled filters are cached; a change or a corruption is rebuilt",
+TEST_CASE("compiled filters are cached, and a change or a corruption is rebuilt",
           "[privileged][rootless]") {
     test::TempDir cache;
     std::string profile(builtin_profile_text("strict"));

@@ -97,7 +97,7 @@ TEST_CASE("Steps undo exactly what ran, last first, when a later step fails", "[
     }
 }
 
-TEST_CASE("Steps: an uncommitted run is undone when it goes out of scope; a hook can fail a step",
+TEST_CASE("Steps: an uncommitted run is undone when it goes out of scope, and a hook can fail a step",
           "[unit]") {
     std::vector<std::string> log;
     {

@@ -404,7 +404,7 @@ TEST_CASE(".nspawn file: environment values read back as one word each, nothing 
     CHECK(units::quote_nspawn_word("a\nb").empty());
 }
 
-TEST_CASE("volume targets are normalized before the checks; /, /proc, /dev, /sys refused",
+TEST_CASE("volume targets are normalized before the checks, and /, /proc, /dev, /sys refused",
           "[unit]") {
     for (const char* bad : {"/tmp:/./", "/tmp://", "/tmp:/.", "/tmp:///", "/tmp:/proc",
                             "/tmp:/proc/", "/tmp:/proc/sys", "/tmp://dev", "/tmp:/dev/shm",
