@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "base/text.hpp"
 #include "runtime/cli/cli.hpp"
 
 int main(int argc, char** argv) {
@@ -16,7 +17,8 @@ int main(int argc, char** argv) {
         }
         return volt::cli::run(std::get<volt::cli::Invocation>(parsed));
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "volt-run: internal error: %s\n", e.what());
+        std::fprintf(stderr, "volt-run: internal error: %s\n",
+                     volt::text::printable(e.what()).c_str());
     } catch (...) {
         std::fprintf(stderr, "volt-run: internal error\n");
     }

@@ -105,8 +105,10 @@ std::pair<const Verb*, std::size_t> named_verb(const CLI::App& app,
 
 }  // namespace
 
-std::variant<Invocation, Output> parse(int argc, const char* const* argv,
-                                       const runtime::Paths& paths_from_env) {
+namespace {
+
+std::variant<Invocation, Output> parse_unchecked(int argc, const char* const* argv,
+                                                 const runtime::Paths& paths_from_env) {
     Invocation inv;
     inv.paths = paths_from_env;
     CLI::App app("volt-run: low-level runtime for Volt's hybrid-native containers", "volt-run");
@@ -183,6 +185,22 @@ std::variant<Invocation, Output> parse(int argc, const char* const* argv,
         if (auto bad = built[k].finish(*parsed, std::move(tail), inv))
             return *bad;
     return inv;
+}
+
+}  // namespace
+
+std::variant<Invocation, Output> parse(int argc, const char* const* argv,
+                                       const runtime::Paths& paths_from_env) {
+    auto parsed = parse_unchecked(argc, argv, paths_from_env);
+    // An error is one line, whatever bytes the values it names hold: a newline, an escape
+    // sequence or a byte that is not UTF-8 is shown escaped (text::printable, idempotent).
+    if (auto* out = std::get_if<Output>(&parsed); out && out->exit_code != 0) {
+        std::string_view body = out->text;
+        if (body.ends_with('\n'))
+            body.remove_suffix(1);
+        out->text = text::printable(body) + "\n";
+    }
+    return parsed;
 }
 
 }  // namespace volt::cli

@@ -165,6 +165,29 @@ TEST_CASE("create refuses bad global paths in one line, exit 2, writing nothing"
     CHECK_FALSE(fs::exists("/x\nExecStartPre=/bin/true"));
 }
 
+TEST_CASE("a runtime error is one line whatever bytes the values it names hold",
+          "[privileged][rootless]") {
+    test::Sandbox sb;
+    test::TempDir src;
+    std::string img = make_image(src);
+    // Values the CLI lets through to the verbs, which name them in their errors.
+    const std::string missing = src / "no\nsuch\x1b[2J";
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"create", sb.unique_name("e"), "--image", missing},
+          std::vector<std::string>{"create", sb.unique_name("e"), "--image", img, "--volume",
+                                   missing + ":/data"},
+          std::vector<std::string>{"create", sb.unique_name("e"), "--image", img, "--seccomp",
+                                   missing}}) {
+        auto r = sb.volt(args);
+        INFO(r.err);
+        CHECK(r.code != 0);
+        CHECK(lines(r.err) == 1);
+        CHECK(r.err.find('\x1b') == std::string::npos);
+        CHECK(r.err.find("no\\nsuch\\x1b[2J") != std::string::npos);
+    }
+    CHECK(test::tree(sb.root()).empty());
+}
+
 TEST_CASE("create refuses volumes on /, /proc, /dev, /sys however they are spelled",
           "[privileged][rootless]") {
     test::Sandbox sb;

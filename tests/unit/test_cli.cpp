@@ -99,6 +99,17 @@ TEST_CASE("global paths: flags override what the environment gave", "[unit]") {
     CHECK(std::get<Invocation>(r).paths.run_dir == "/run/env");
 }
 
+TEST_CASE("a usage error is one line whatever bytes the bad value holds", "[unit]") {
+    for (const char* bad : {"a\nb", "web\x1b[2J", "caf\xff", "x\ry"}) {
+        auto out = output_of(parse_args({"stop", "web", "--time", bad}));
+        CHECK(out.exit_code == kExitUsage);
+        CHECK(std::count(out.text.begin(), out.text.end(), '\n') == 1);
+        CHECK(out.text.back() == '\n');
+        CHECK(out.text.find_first_of("\r\x1b\xff") == std::string::npos);
+        CHECK(out.text.find("\\") != std::string::npos);  // shown escaped
+    }
+}
+
 TEST_CASE("VOLT_LANDLOCK_MAX_ABI is a number or a usage error naming it", "[unit]") {
     std::vector<const char*> args = {"volt-run", "list"};
     for (const char* bad : {"x", "-1", "3x", "1001", "99999999999999999999"}) {

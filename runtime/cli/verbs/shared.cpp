@@ -5,10 +5,13 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "base/text.hpp"
+
 namespace volt::cli::verbs {
 
 int fail(const Error& e) {
-    std::fprintf(stderr, "volt-run: %s\n", e.describe().c_str());
+    // One line, whatever bytes the values it names hold (text::printable, idempotent).
+    std::fprintf(stderr, "volt-run: %s\n", text::printable(e.describe()).c_str());
     switch (e.kind()) {
         case ErrorKind::usage:
             return kExitUsage;
