@@ -106,12 +106,12 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     if (!self)
         return std::move(self).error();
     // The spec is written last, when everything else exists: find out now, before anything is
-    // made, whether it can be (build_spec checked the text; this catches what it may miss).
-    try {
-        (void)to_json(spec);
-    } catch (const std::exception& e) {
-        return Error(EINVAL, std::string("the spec cannot be stored: ") + e.what());
-    }
+    // made, that it reads back as it is (build_spec refused bytes that are not UTF-8, which the
+    // file would hold as U+FFFD; this catches whatever else it may miss).
+    if (auto back = spec_from_json(to_json(spec)); !back || *back != spec)
+        return Error(EINVAL, "the spec cannot be stored as given: " +
+                                 (back ? std::string("a value does not read back unchanged")
+                                       : back.error().describe()));
 
     VOLT_TRY(fs::mkdir_p(paths.root + "/config", 0700));
     VOLT_TRY(fs::mkdir_p(paths.root + "/containers", 0700));
