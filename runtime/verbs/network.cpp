@@ -52,7 +52,7 @@ bool running(const Paths& paths, const std::string& name) {
 // Writes a sysctl of the current network namespace if it does not hold the value already.
 Status sysctl(const Sysctl& s) {
     const std::string dir = fs::dirname(s.path);
-    const std::string name = s.path.substr(dir.size() + 1);
+    const std::string name = fs::basename(s.path);
     VOLT_TRY_ASSIGN(UniqueFd fd, fs::open_dir(dir));
     auto now = fs::read_file_at(fd.get(), name.c_str());
     if (now && fs::words(*now) == fs::words(s.value))
