@@ -97,8 +97,9 @@ TEST_CASE("Steps undo exactly what ran, last first, when a later step fails", "[
     }
 }
 
-TEST_CASE("Steps: an uncommitted run is undone when it goes out of scope, and a hook can fail a step",
-          "[unit]") {
+TEST_CASE(
+    "Steps: an uncommitted run is undone when it goes out of scope, and a hook can fail a step",
+    "[unit]") {
     std::vector<std::string> log;
     {
         Steps steps([](std::string_view name) -> Status {
@@ -163,8 +164,8 @@ TEST_CASE("/proc stat lines with awkward command names", "[unit]") {
     CHECK(proc::capabilities_from("Name:\tsh\nCapEff:\t000001ffffffffff\n", "CapEff") ==
           0x000001ffffffffffULL);
     for (const char* bad : {"ffffffffffffffff0", "00000000000000zz", "1ff", ""})
-        CHECK_FALSE(proc::capabilities_from(std::string("Name:\tsh\nCapEff:\t") + bad + "\n",
-                                            "CapEff"));
+        CHECK_FALSE(
+            proc::capabilities_from(std::string("Name:\tsh\nCapEff:\t") + bad + "\n", "CapEff"));
     auto self = proc::stat(::getpid());
     REQUIRE(self.ok());
     CHECK(self->ppid == ::getppid());
