@@ -62,7 +62,7 @@ std::string rlimit_name(int resource) {
 std::string ports_text(const std::vector<std::uint16_t>& ports) {
     std::string s;
     for (auto p : ports)
-        s += (s.empty() ? "" : " ") + std::to_string(p);
+        s.append(s.empty() ? "" : " ").append(std::to_string(p));
     return s;
 }
 
@@ -152,7 +152,7 @@ std::string render(const ExecPlan& plan) {
     auto joined = [](const std::vector<std::string>& items, const char* sep) {
         std::string s;
         for (const auto& i : items)
-            s += (s.empty() ? "" : sep) + i;
+            s.append(s.empty() ? "" : sep).append(i);
         return s;
     };
     line("argv", joined(plan.argv, " "));
