@@ -6,18 +6,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 #include "base/syscalls.hpp"
 
 namespace volt::fs {
 namespace {
 
-Result<std::string> read_all(int fd, const std::string& what) {
+// Reads to the end, or to just past `limit` bytes (so that the caller can tell it is too big).
+Result<std::string> read_all(int fd, const std::string& what,
+                             std::size_t limit = std::numeric_limits<std::size_t>::max()) {
     std::string out;
     char buf[8192];
-    for (;;) {
+    while (out.size() <= limit) {
         ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR)
@@ -104,6 +108,26 @@ Result<std::string> read_file(const std::string& path) {
         return Error::from_errno("open " + path);
     UniqueFd owner(fd);
     return read_all(fd, path);
+}
+
+Result<std::string> read_record(const std::string& path, std::size_t max_bytes, bool follow_last) {
+    int fd = ::open(path.c_str(),
+                    O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (follow_last ? 0 : O_NOFOLLOW));
+    if (fd < 0)
+        return Error::from_errno("open " + path);
+    UniqueFd owner(fd);
+    struct stat st;
+    if (::fstat(fd, &st) < 0)
+        return Error::from_errno("stat " + path);
+    if (!S_ISREG(st.st_mode))
+        return Error(EINVAL, path + ": not a regular file");
+    if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
+        return Error(EFBIG, path + ": larger than " + std::to_string(max_bytes) + " bytes");
+    VOLT_TRY_ASSIGN(std::string text, read_all(fd, path, max_bytes));
+    // Grown since the fstat: still refused.
+    if (text.size() > max_bytes)
+        return Error(EFBIG, path + ": larger than " + std::to_string(max_bytes) + " bytes");
+    return text;
 }
 
 Result<std::string> read_file_at(int dirfd, const char* name) {

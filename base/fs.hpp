@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <concepts>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,14 @@
 namespace volt::fs {
 
 Result<std::string> read_file(const std::string& path);
+// A file volt-run keeps in its data root or run directory (spec, state, leases, policy copies,
+// caches), read as a record anybody with access to that directory may have damaged: the last
+// component is not followed (ELOOP), a FIFO or device does not block (O_NONBLOCK) and is refused
+// like any non-regular file (EINVAL, "not a regular file"), and more than max_bytes is refused
+// (EFBIG) rather than read. follow_last: a file the user named (a profile, a policy), where a
+// symlink is theirs to use.
+Result<std::string> read_record(const std::string& path, std::size_t max_bytes,
+                                bool follow_last = false);
 // Reads a small file relative to dirfd (for /proc and cgroupfs reads on the hot path).
 Result<std::string> read_file_at(int dirfd, const char* name);
 

@@ -413,7 +413,9 @@ std::string cache_file(const std::string& cache_dir, const std::string& key) {
 // The program in a cache file, if the file is whole and made for `key`:
 // KEY\nCOUNT CHECKSUM\nBPF; anything else (stale, torn, corrupted) is nullopt.
 std::optional<Bpf> read_cache_file(const std::string& path, const std::string& key) {
-    auto cached = fs::read_file(path);
+    // A program is at most BPF_MAXINSNS (4096) instructions of 8 bytes; with its key, a cache
+    // file of more than 1 MiB is damaged.
+    auto cached = fs::read_record(path, 1 << 20);
     if (!cached)
         return std::nullopt;
     std::string_view c = *cached;

@@ -2,12 +2,18 @@
 // tests and alternative installs never touch the real /var/lib/volt or /etc/systemd.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 #include "base/error.hpp"
 
 namespace volt::runtime {
+
+// The most volt-run reads of a file it keeps (fs::read_record), far above what it writes: a
+// damaged or planted file is refused in one line instead of filling memory.
+inline constexpr std::size_t kMaxRecordBytes = 1 << 20;    // spec, state, Landlock policies
+inline constexpr std::size_t kMaxProfileBytes = 16 << 20;  // seccomp profiles
 
 // Every folder volt-run uses holds objects of one kind, named by the container (ROOT/containers,
 // ROOT/config, RUN, the unit and settings directories), or volt-run's own entries whose names a

@@ -7,6 +7,7 @@
 #include "landlock/landlock.hpp"
 #include "runtime/plan/json_map.hpp"
 #include "runtime/plan/options.hpp"
+#include "runtime/plan/paths.hpp"
 #include "seccomp-profiles/seccomp.hpp"
 
 // spec.json's mapping (jsonmap, json_map.hpp): the keys are the member names, and a key added
@@ -156,7 +157,7 @@ Resources merge(Resources base, const Resources& c) {
     return base;
 }
 
-Result<Spec> build_spec(const CreateRequest& r) {
+Result<Spec> build_spec(const CreateRequest& r, CustomFiles* files) {
     VOLT_TRY(validate_new_name(r.name));
     // Text that is stored as it was given: checked before anything else, so that no later
     // step (the JSON of the spec above all) meets bytes it cannot hold.
@@ -258,11 +259,13 @@ Result<Spec> build_spec(const CreateRequest& r) {
     s.landlock = *landlock;
     if (s.landlock.front() == '/') {
         // A custom policy is checked now; create keeps a copy beside the spec.
-        auto text = fs::read_file(s.landlock);
+        auto text = fs::read_record(s.landlock, kMaxRecordBytes, true);
         if (!text)
             return Error::usage("--landlock: cannot read '" + s.landlock +
                                 "': " + text.error().describe());
         VOLT_TRY(landlock::parse_policy(*text, s.landlock));
+        if (files)
+            files->landlock_policy = std::move(text).value();
     }
     if (r.seccomp_unknown != "error" && r.seccomp_unknown != "warn")
         return Error::usage("--seccomp-unknown-syscalls: invalid value '" + r.seccomp_unknown +
@@ -270,13 +273,15 @@ Result<Spec> build_spec(const CreateRequest& r) {
     s.seccomp_unknown_warn = r.seccomp_unknown == "warn";
     if (s.seccomp.front() == '/') {
         // A custom profile is compiled now, so that its errors show at create.
-        auto text = fs::read_file(s.seccomp);
+        auto text = fs::read_record(s.seccomp, kMaxProfileBytes, true);
         if (!text)
             return Error::usage("--seccomp: cannot read '" + s.seccomp +
                                 "': " + text.error().describe());
         seccomp::CompileOptions options;
         options.unknown_syscalls_warn = s.seccomp_unknown_warn;
         VOLT_TRY(seccomp::compile(*text, s.seccomp, options));
+        if (files)
+            files->seccomp_profile = std::move(text).value();
     }
     auto mode = parse_landlock_mode("--landlock-mode", r.landlock_mode);
     if (!mode)

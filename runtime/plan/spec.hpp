@@ -113,7 +113,12 @@ struct CreateRequest : ResourceRequest {
 // Validates every value of the request (each error names the option and the bad value) and
 // returns the spec without the fields create fills in later (image path, created, init).
 // Checks the existence of host paths given (volumes, kernel, profile files).
-Result<Spec> build_spec(const CreateRequest& request);
+// The custom policy and profile files as build_spec read and checked them: what create keeps,
+// so that a file changed in between is never stored unchecked.
+struct CustomFiles {
+    std::string landlock_policy, seccomp_profile;  // empty for builtins
+};
+Result<Spec> build_spec(const CreateRequest& request, CustomFiles* files = nullptr);
 
 // spec.json's text (spec.cpp maps the members). Never throws: a string that is not UTF-8 (which
 // build_spec refuses) is written with U+FFFD in place of its bad bytes.

@@ -90,7 +90,7 @@ Result<std::string> check_state_cgroups(const cgroup::Mounts& mounts, const std:
 }
 
 Result<std::optional<State>> read_state(const Paths& paths, const std::string& name) {
-    auto text = fs::read_file(paths.state_file(name));
+    auto text = fs::read_record(paths.state_file(name), kMaxRecordBytes);
     if (!text) {
         if (text.error().code() == ENOENT)
             return std::optional<State>{};

@@ -35,7 +35,7 @@ Result<fs::FileLock> lock_container(const Paths& paths, const std::string& name)
 
 Result<Spec> load_spec(const Paths& paths, const std::string& name) {
     VOLT_TRY(validate_name(name));
-    auto text = fs::read_file(paths.spec_file(name));
+    auto text = fs::read_record(paths.spec_file(name), kMaxRecordBytes);
     if (!text) {
         if (text.error().code() == ENOENT)
             return Error::usage("no such container: " + name);

@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -316,11 +317,22 @@ Status boot_foreground(const Paths& paths, const std::string& name, const BootOp
     return {};  // not reached: execve does not return on success
 }
 
+// The last line of the console log, from its last 4 KiB: the log is the guest's output and can
+// be any size.
 std::string last_line_of(const std::string& path) {
-    auto text = fs::read_file(path);
-    if (!text)
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0)
         return {};
-    std::string s = *text;
+    UniqueFd owner(fd);
+    struct stat st;
+    if (::fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return {};
+    char buf[4096];
+    off_t from = std::max<off_t>(0, st.st_size - static_cast<off_t>(sizeof buf));
+    ssize_t n = ::pread(fd, buf, sizeof buf, from);
+    if (n <= 0)
+        return {};
+    std::string s(buf, static_cast<size_t>(n));
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
         s.pop_back();
     auto nl = s.rfind('\n');

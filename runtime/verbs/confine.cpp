@@ -15,7 +15,9 @@ Result<std::string> profile_text(const Paths& paths, const Spec& spec, const std
     if (auto builtin = seccomp::builtin_profile_text(name); !builtin.empty())
         return std::string(builtin);
     std::string file = containers_own ? paths.seccomp_profile(spec.name) : name;
-    VOLT_TRY_ASSIGN_CTX(std::string text, fs::read_file(file), "reading seccomp profile");
+    // create's copy is ours; a file given to exec is the user's, symlink or not.
+    VOLT_TRY_ASSIGN_CTX(std::string text, fs::read_record(file, kMaxProfileBytes, !containers_own),
+                        "reading seccomp profile");
     return text;
 }
 
@@ -41,7 +43,8 @@ Result<std::optional<landlock::Policy>> landlock_policy(const Paths& paths, cons
         text = builtin;
     } else {
         source = paths.landlock_policy(spec.name);
-        VOLT_TRY_ASSIGN_CTX(text, fs::read_file(source), "reading the container's Landlock policy");
+        VOLT_TRY_ASSIGN_CTX(text, fs::read_record(source, kMaxRecordBytes),
+                            "reading the container's Landlock policy");
     }
     VOLT_TRY_ASSIGN(auto policy, landlock::parse_policy(text, source));
     policy.name = spec.landlock;

@@ -88,7 +88,8 @@ Status register_with_systemd(const Paths& paths, const std::string& name,
 
 Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     VOLT_TRY(check_paths(paths));  // they go into the unit's ExecStart=
-    auto built = build_spec(request);
+    CustomFiles custom;
+    auto built = build_spec(request, &custom);
     if (!built)
         return std::move(built).error();
     Spec spec = std::move(built).value();
@@ -166,18 +167,11 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     rollback.add([settings] { ::unlink(settings.c_str()); });
     VOLT_TRY(fs::write_file_atomic(settings, units::render_nspawn(nspawn_settings(spec))));
 
-    if (spec.seccomp.front() == '/') {
-        auto profile = fs::read_file(spec.seccomp);
-        if (!profile)
-            return std::move(profile).error();
-        VOLT_TRY(fs::write_file_atomic(paths.seccomp_profile(name), *profile, 0600));
-    }
-    if (spec.landlock.front() == '/') {
-        auto policy = fs::read_file(spec.landlock);
-        if (!policy)
-            return std::move(policy).error();
-        VOLT_TRY(fs::write_file_atomic(paths.landlock_policy(name), *policy, 0600));
-    }
+    // The very texts build_spec checked, not the files read again.
+    if (spec.seccomp.front() == '/')
+        VOLT_TRY(fs::write_file_atomic(paths.seccomp_profile(name), custom.seccomp_profile, 0600));
+    if (spec.landlock.front() == '/')
+        VOLT_TRY(fs::write_file_atomic(paths.landlock_policy(name), custom.landlock_policy, 0600));
 
     if (::rename(staging.c_str(), rootfs.c_str()) < 0)
         return Error::from_errno("rename " + staging + " to " + rootfs);
