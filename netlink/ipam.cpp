@@ -1,15 +1,17 @@
 #include "netlink/ipam.hpp"
 
 #include "base/fs.hpp"
+#include "base/log.hpp"
+#include "base/text.hpp"
 
 namespace volt::netlink {
 namespace {
 constexpr std::string_view kHeader = "# volt-run leases, subnet ";
 }
 
-Result<Leases> Leases::load(const std::string& path) {
+Result<Leases> Leases::load(const std::string& path, std::size_t max_bytes) {
     Leases leases(path);
-    auto text = fs::read_file(path);
+    auto text = fs::read_record(path, max_bytes);
     if (!text) {
         if (text.error().code() == ENOENT)
             return leases;
@@ -18,24 +20,34 @@ Result<Leases> Leases::load(const std::string& path) {
     int line_no = 0;
     for (auto line : fs::split(*text, '\n')) {
         ++line_no;
+        // A damaged line is one container's problem, not every container's: it is reported and
+        // skipped (and gone from the file once it is written again).
+        auto skip = [&](const char* why) {
+            log::warn("%s:%d: %s '%s', skipped", path.c_str(), line_no, why,
+                      text::printable(line).c_str());
+        };
         if (line.starts_with(kHeader)) {
-            VOLT_TRY_ASSIGN_CTX(Subnet subnet, parse_subnet(line.substr(kHeader.size())),
-                                path + ":" + std::to_string(line_no));
-            leases.subnet_ = subnet;
+            if (auto subnet = parse_subnet(line.substr(kHeader.size())))
+                leases.subnet_ = *subnet;
+            else
+                skip("malformed subnet header");
             continue;
         }
         auto w = fs::words(line);
         if (w.empty())
             continue;
-        auto addr =
-            w.size() == 2 ? parse_ipv4(w[0]) : Result<Ipv4>(Error(EINVAL, "not ADDRESS NAME"));
-        if (!addr)
-            return Error(EINVAL, path + ":" + std::to_string(line_no) + ": malformed lease '" +
-                                     std::string(line) + "'");
+        auto addr = w.size() == 2 ? parse_ipv4(w[0]) : Result<Ipv4>(Error(EINVAL, "words"));
+        if (!addr || text::has_control(w[1])) {
+            skip("malformed lease");
+            continue;
+        }
+        if (leases.by_address_.count(*addr)) {
+            skip("second lease of one address");
+            continue;
+        }
         leases.by_address_[*addr] = std::string(w[1]);
     }
-    if (!leases.by_address_.empty() && !leases.subnet_)
-        return Error(EINVAL, path + ": leases without a subnet header");
+    // Leases without a header (it was damaged) take the subnet use_subnet gives them.
     return leases;
 }
 
@@ -69,13 +81,10 @@ Result<Ipv4> Leases::lease(const std::string& name, std::optional<Ipv4> reserved
 }
 
 bool Leases::release(const std::string& name) {
-    for (auto it = by_address_.begin(); it != by_address_.end(); ++it)
-        if (it->second == name) {
-            by_address_.erase(it);
-            changed_ = true;
-            return true;
-        }
-    return false;
+    // Every lease of the name: a damaged file may hold more than one.
+    auto erased = std::erase_if(by_address_, [&](const auto& kv) { return kv.second == name; });
+    changed_ = changed_ || erased > 0;
+    return erased > 0;
 }
 
 std::vector<std::string> Leases::holders() const {

@@ -3,6 +3,7 @@
 // address across boots. The file is only read and written under the caller's network lock.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,8 +16,10 @@ namespace volt::netlink {
 
 class Leases {
   public:
-    // Reads path (missing: no leases, no subnet yet).
-    static Result<Leases> load(const std::string& path);
+    // Reads path (missing: no leases, no subnet yet), refusing a file that is not regular or
+    // larger than max_bytes (fs::read_record). A damaged line (a lease, the subnet header, a
+    // second lease of one address) is reported and skipped: it never fails the others.
+    static Result<Leases> load(const std::string& path, std::size_t max_bytes = 16 << 20);
     // Leases from now on come from subnet. Refused while leases of another subnet remain: the
     // addresses of existing containers would silently change.
     Status use_subnet(const Subnet& subnet);

@@ -92,7 +92,12 @@ struct ContainerInfo {
     pid_t leader = 0;            // the guest's PID 1, when running and started
     // machined's record (its addresses, say), when it registered the container; inspect only.
     std::optional<units::Machine> machine;
+    // Why its files cannot be read (a damaged spec or state, a create that never finished), or
+    // empty. A broken container's spec holds only its name; delete --force removes it.
+    std::string broken;
 };
+// Every container, sorted by name. One whose files are damaged is listed as broken, never hides
+// the others; a config directory whose name is not a container's is skipped with a warning.
 Result<std::vector<ContainerInfo>> list(const Paths& paths);
 Result<ContainerInfo> inspect(const Paths& paths, const std::string& name);
 

@@ -48,24 +48,63 @@ Status remove_container_cgroup(const std::string& path) {
     return {};
 }
 
+namespace {
+
+// Kills what runs in a cgroup2 directory and waits until it is empty.
+Status empty_cgroup(const std::string& path) {
+    auto cg = cgroup::Cgroup::open(path);
+    if (!cg)
+        return {};
+    VOLT_TRY_ASSIGN(bool populated, cg->populated());
+    if (!populated)
+        return {};
+    log::debug("killing processes left in %s", path.c_str());
+    VOLT_TRY(cg->kill());
+    return cg->wait_empty(5000);
+}
+
+}  // namespace
+
 Status collect_run(const Paths& paths, const std::string& name, const State& state) {
     if (!state.network.empty())
         VOLT_TRY_CTX(teardown_network(paths, name), "removing the network of " + name);
     if (!state.cgroup.empty()) {
-        if (auto cg = cgroup::Cgroup::open(state.cgroup)) {
-            auto populated = cg->populated();
-            if (populated && *populated) {
-                log::debug("killing processes left in %s", state.cgroup.c_str());
-                VOLT_TRY(cg->kill());
-                VOLT_TRY(cg->wait_empty(5000));
-            }
-        }
+        VOLT_TRY(empty_cgroup(state.cgroup));
         VOLT_TRY(remove_container_cgroup(state.cgroup));
     }
     if (!state.cgroup_v1.empty())
         VOLT_TRY(remove_container_cgroup(state.cgroup_v1));
     if (!state.cgroup_devices.empty())
         VOLT_TRY(remove_container_cgroup(state.cgroup_devices));
+    return fs::remove_tree(paths.state_dir(name));
+}
+
+Status collect_by_name(const Paths& paths, const std::string& name) {
+    VOLT_TRY_CTX(teardown_network(paths, name), "removing the network of " + name);
+    VOLT_TRY_ASSIGN(auto mounts, cgroup::find_mounts(paths.cgroup_root));
+    VOLT_TRY_ASSIGN(auto self, cgroup::self_membership());
+    const std::string rel = "/volt.slice/volt-hybrid-" + name;
+    // The cgroup2 hierarchy first: that is where the processes are killed.
+    const std::pair<const std::string&, const std::string&> hierarchies[] = {
+        {mounts.unified, self.unified},
+        {mounts.named_systemd, self.named_systemd},
+        {mounts.devices, self.devices}};
+    bool first = true;
+    for (const auto& [mount, own] : hierarchies) {
+        if (!mount.empty()) {
+            std::vector<std::string> places = {mount + rel};
+            if (!own.empty() && own != "/")
+                places.push_back(mount + own + rel);
+            for (const auto& place : places) {
+                if (!fs::is_directory(place))
+                    continue;
+                if (first)
+                    VOLT_TRY(empty_cgroup(place));
+                VOLT_TRY(remove_container_cgroup(place));
+            }
+        }
+        first = false;
+    }
     return fs::remove_tree(paths.state_dir(name));
 }
 

@@ -32,6 +32,12 @@ pid_t find_leader(pid_t nspawn_pid);
 // hierarchies) and its runtime state. Kills stragglers in the cgroup first.
 Status collect_run(const Paths& paths, const std::string& name, const State& state);
 
+// Removes what a run may have left without a record of it (a boot killed before it wrote its
+// state, a state file damaged since): the network made for the name, and the container's
+// cgroups where a boot not under its unit puts them, below the caller's cgroup and below each
+// hierarchy's root (killing what runs in them first), and the runtime state directory.
+Status collect_by_name(const Paths& paths, const std::string& name);
+
 // Removes a container's cgroup with everything below it, then its volt.slice parent if that is
 // empty now (busy while other containers run).
 Status remove_container_cgroup(const std::string& path);

@@ -71,8 +71,11 @@ Status release_leases_if(const Paths& paths,
         if (!f.ends_with(".leases"))
             continue;
         auto leases = netlink::Leases::load(paths.network_dir() + "/" + f);
-        if (!leases)
-            return std::move(leases).error();
+        if (!leases) {
+            // Another bridge's file, unreadable: its leases stay, the others are released.
+            log::warn("%s; its leases are kept", leases.error().describe().c_str());
+            continue;
+        }
         for (const auto& holder : leases->holders())
             if (match(holder))
                 leases->release(holder);

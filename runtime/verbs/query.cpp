@@ -2,6 +2,7 @@
 
 #include "base/fs.hpp"
 #include "base/log.hpp"
+#include "runtime/plan/options.hpp"
 #include "runtime/store/store.hpp"
 #include "runtime/verbs/container.hpp"
 #include "runtime/verbs/host.hpp"
@@ -61,13 +62,27 @@ Result<std::vector<ContainerInfo>> list(const Paths& paths) {
     }
     std::sort(names->begin(), names->end());
     for (const auto& name : *names) {
-        // A config directory without spec.json is a create in progress (or a crashed one).
-        if (!fs::exists(paths.spec_file(name)))
+        if (auto valid = validate_name(name); !valid) {
+            log::warn("%s/config: skipping an entry that is no container: %s", paths.root.c_str(),
+                      valid.error().describe().c_str());
             continue;
-        auto info = inspect_local(paths, name);
-        if (!info)
-            return std::move(info).error();
-        out.push_back(std::move(info).value());
+        }
+        ContainerInfo info;
+        // A config directory without spec.json is a create in progress (it holds the lock) or
+        // one that was killed.
+        if (!fs::exists(paths.spec_file(name))) {
+            auto lock = fs::FileLock::acquire(paths.lock_file(name), false);
+            if (!lock && lock.error().code() == EWOULDBLOCK)
+                continue;
+            info.broken = "a create that did not finish";
+        } else if (auto local = inspect_local(paths, name)) {
+            out.push_back(std::move(local).value());
+            continue;
+        } else {
+            info.broken = local.error().describe();
+        }
+        info.spec.name = name;
+        out.push_back(std::move(info));
     }
     return out;
 }

@@ -1,10 +1,12 @@
 #include <signal.h>
+#include <sys/stat.h>
 
 #include "base/fs.hpp"
 #include "base/log.hpp"
 #include "base/proc.hpp"
 #include "base/syscalls.hpp"
 #include "cgroup/cgroup.hpp"
+#include "runtime/plan/options.hpp"
 #include "runtime/store/store.hpp"
 #include "runtime/verbs/container.hpp"
 #include "runtime/verbs/host.hpp"
@@ -48,19 +50,17 @@ Status stop_locked(const Paths& paths, const std::string& name, int grace_second
 // when it did. Without a system bus (systemd empty), or for a container booted by hand: false,
 // nothing done.
 Result<bool> stop_through_systemd(std::optional<units::Systemd>& systemd, const Paths& paths,
-                                  const std::string& name, bool wait, const char* refusal) {
-    auto state = read_state(paths, name);
-    if (!state)
-        return std::move(state).error();
+                                  const std::string& name, const std::optional<State>& state,
+                                  bool wait, const char* refusal) {
     if (!systemd) {
-        if (*state && (*state)->under_systemd)
+        if (state && state->under_systemd)
             log::warn(
                 "%s was started by its unit, and this host has no system bus any more; "
                 "stopping it without systemd",
                 name.c_str());
         return false;
     }
-    auto by_systemd = stopped_by_systemd(*systemd, paths, name, *state);
+    auto by_systemd = stopped_by_systemd(*systemd, paths, name, state);
     if (!by_systemd)
         return std::move(by_systemd).error();
     if (!*by_systemd)
@@ -72,6 +72,27 @@ Result<bool> stop_through_systemd(std::optional<units::Systemd>& systemd, const 
     return true;
 }
 
+// What exists of a container in the data root, the run directory and the unit directories,
+// whatever its spec says: something, or nothing at all.
+bool anything_of(const Paths& paths, const std::string& name) {
+    for (const auto& path : {paths.config_dir(name), paths.rootfs(name), paths.rootfs_staging(name),
+                             paths.state_dir(name), paths.unit_file(name), paths.nspawn_file(name)})
+        if (struct stat st; ::lstat(path.c_str(), &st) == 0)
+            return true;
+    return false;
+}
+
+// The recorded state, for delete: with force a damaged state file is reported and the run is
+// then collected by the container's name (collect_by_name) instead of by its record.
+Result<std::optional<State>> state_for_delete(const Paths& paths, const std::string& name,
+                                              bool force) {
+    auto state = read_state(paths, name);
+    if (state || !force)
+        return state;
+    log::warn("%s; collecting its run by name", state.error().describe().c_str());
+    return std::optional<State>();
+}
+
 }  // namespace
 
 Status stop(const Paths& paths, const std::string& name, int grace_seconds, bool wait) {
@@ -79,7 +100,8 @@ Status stop(const Paths& paths, const std::string& name, int grace_seconds, bool
     auto systemd = connect_if_present(paths);
     if (!systemd)
         return std::move(systemd).error();
-    auto by_systemd = stop_through_systemd(*systemd, paths, name, wait, nullptr);
+    VOLT_TRY_ASSIGN(auto state, read_state(paths, name));
+    auto by_systemd = stop_through_systemd(*systemd, paths, name, state, wait, nullptr);
     if (!by_systemd)
         return std::move(by_systemd).error();
     if (*by_systemd && !wait)
@@ -92,29 +114,48 @@ Status stop(const Paths& paths, const std::string& name, int grace_seconds, bool
 }
 
 Status remove(const Paths& paths, const std::string& name, bool force, int grace_seconds) {
-    VOLT_TRY(load_spec(paths, name));
+    VOLT_TRY(validate_name(name));
+    if (auto spec = load_spec(paths, name); !spec) {
+        // A container whose spec is missing (a create killed half-way) or damaged: --force
+        // removes whatever of it exists; without, the error says so.
+        const bool leftovers = anything_of(paths, name);
+        if (!leftovers)
+            return std::move(spec).error();
+        if (!force) {
+            const Error& e = spec.error();
+            return Error(e.code(), e.message() + " (delete --force removes what exists of it)",
+                         e.kind());
+        }
+        log::warn("%s; removing what exists of %s", spec.error().describe().c_str(), name.c_str());
+        // The lock lives in the config directory.
+        VOLT_TRY(fs::mkdir_p(paths.config_dir(name), 0700));
+    }
     const std::string refusal =
         "container " + name + " is running; stop it first or use delete --force";
     auto systemd = connect_if_present(paths);
     if (!systemd)
         return std::move(systemd).error();
-    auto by_systemd =
-        stop_through_systemd(*systemd, paths, name, true, force ? nullptr : refusal.c_str());
-    if (!by_systemd)
-        return std::move(by_systemd).error();
+    {
+        VOLT_TRY_ASSIGN(auto state, state_for_delete(paths, name, force));
+        auto by_systemd = stop_through_systemd(*systemd, paths, name, state, true,
+                                               force ? nullptr : refusal.c_str());
+        if (!by_systemd)
+            return std::move(by_systemd).error();
+    }
     auto lock = lock_container(paths, name);
     if (!lock)
         return std::move(lock).error();
-    auto state = read_state(paths, name);
-    if (!state)
-        return std::move(state).error();
-    if (*state && open_nspawn(**state)) {
+    VOLT_TRY_ASSIGN(auto state, state_for_delete(paths, name, force));
+    if (state && open_nspawn(*state)) {
         if (!force)
             return Error::usage(refusal);
         VOLT_TRY(stop_locked(paths, name, grace_seconds));
-    } else if (*state) {
-        VOLT_TRY(collect_run(paths, name, **state));
+    } else if (state) {
+        VOLT_TRY(collect_run(paths, name, *state));
     }
+    // Whatever a run left without a record (killed before its state was written, a damaged
+    // state): found by the container's name.
+    VOLT_TRY(collect_by_name(paths, name));
     const std::string unit = units::service_name(name);
     if (*systemd && fs::exists(paths.unit_file(name))) {
         auto st = (*systemd)->status(unit);

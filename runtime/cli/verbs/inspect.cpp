@@ -111,6 +111,8 @@ json enforcement(const runtime::Paths& paths, const runtime::ContainerInfo& c) {
 }  // namespace
 
 json container_json(const runtime::Paths& paths, const runtime::ContainerInfo& c) {
+    if (!c.broken.empty())
+        return {{"name", c.spec.name}, {"state", state_word(c)}, {"reason", c.broken}};
     json j = {
         {"name", c.spec.name},
         {"state", state_word(c)},

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "base/text.hpp"
 #include "runtime/cli/verbs/entries.hpp"
 #include "runtime/cli/verbs/shared.hpp"
 
@@ -25,6 +26,13 @@ int run_list(const Invocation& inv, const ListCmd& c) {
     std::printf("%-24s %-8s %-8s %-8s %-8s %s\n", "NAME", "STATE", "PID", "INIT", "NETWORK",
                 "IMAGE");
     for (const auto& info : *all) {
+        if (!info.broken.empty()) {
+            // The reason where the image would be: it names the damaged file.
+            std::printf("%-24s %-8s %-8s %-8s %-8s (%s; delete --force removes it)\n",
+                        info.spec.name.c_str(), state_word(info), "-", "-", "-",
+                        text::printable(info.broken).c_str());
+            continue;
+        }
         std::string pid = info.running ? std::to_string(info.leader) : "-";
         std::printf("%-24s %-8s %-8s %-8s %-8s %s\n", info.spec.name.c_str(), state_word(info),
                     pid.c_str(), runtime::to_string(info.spec.init),

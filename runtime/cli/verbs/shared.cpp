@@ -60,6 +60,8 @@ void add_limit_options(CLI::App& sub, runtime::ResourceRequest& r) {
 }
 
 const char* state_word(const runtime::ContainerInfo& c) {
+    if (!c.broken.empty())
+        return "broken";
     return c.running ? "running" : "stopped";
 }
 
