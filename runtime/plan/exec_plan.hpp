@@ -63,7 +63,6 @@ struct FilterChoice {
     bool containers_own = false;
     std::string digest;  // seccomp::profile_digest of its text; empty: read it and hash it
     seccomp::CompileOptions options;
-    bool operator==(const FilterChoice&) const = default;
 };
 
 struct ExecPlan {
