@@ -9,6 +9,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include "base/fs.hpp"
 #include "base/hash.hpp"
 #include "base/syscalls.hpp"
+#include "base/text.hpp"
 #include "seccomp-profiles/profiles.hpp"  // generated from *.json
 
 namespace volt::seccomp {
@@ -268,14 +270,50 @@ std::string_view builtin_profile_text(std::string_view name) {
     return {};
 }
 
-Result<Bpf> compile(std::string_view json_text, const std::string& source,
-                    const CompileOptions& options, std::vector<std::string>* warnings) {
+namespace {
+
+// Nesting a profile never needs (it has five levels: the profile, syscalls, a rule, args, an
+// arg). nlohmann parses any depth, but copying or comparing a value recurses once per level: a
+// profile nested 100000 deep overflowed the stack.
+constexpr std::size_t kMaxNesting = 64;
+// A filter holds at most BPF_MAXINSNS (4096) instructions and every rule takes at least one, so
+// no more rules (syscall names times rules) can ever load; libseccomp's time grows faster than
+// their number (20000 took 7 s, 40000 40 s).
+constexpr std::size_t kMaxRules = 4096;
+
+// The deepest nesting of arrays and objects in a JSON text, strings skipped.
+std::size_t nesting_depth(std::string_view text) {
+    std::size_t depth = 0, deepest = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            deepest = std::max(deepest, ++depth);
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
+Result<Bpf> compile_profile(std::string_view json_text, const std::string& source,
+                            const CompileOptions& options, std::vector<std::string>* warnings) {
     Target target = options.target;
     if (target.kernel_release.empty()) {
         utsname u{};
         ::uname(&u);
         target.kernel_release = u.release;
     }
+    if (nesting_depth(json_text) > kMaxNesting)
+        return Error::usage(source + ": nested deeper than " + std::to_string(kMaxNesting) +
+                            " levels");
     json profile;
     try {
         profile = json::parse(json_text);
@@ -327,6 +365,7 @@ Result<Bpf> compile(std::string_view json_text, const std::string& source,
         // Rules keep their actions; the kernel's filter tries rules in libseccomp's order.
         where = "syscalls";
         const json& calls = profile.value("syscalls", json::array());
+        std::size_t rules = 0;
         for (std::size_t i = 0; i < calls.size(); ++i) {
             // `where` is what the catch below names; `at`, with the source, what our errors do.
             where = "syscalls[" + std::to_string(i) + "]";
@@ -364,6 +403,9 @@ Result<Bpf> compile(std::string_view json_text, const std::string& source,
             if (rule.contains("name"))
                 names.push_back(rule.at("name").get<std::string>());
             for (const auto& name : names) {
+                if (++rules > kMaxRules)
+                    return Error::usage(at + ": more than " + std::to_string(kMaxRules) +
+                                        " syscall rules, which no seccomp filter can hold");
                 int nr = seccomp_syscall_resolve_name(name.c_str());
                 if (nr == __NR_SCMP_ERROR) {
                     std::string msg = "unknown syscall '" + name + "' in " + at + " (libseccomp " +
@@ -386,6 +428,23 @@ Result<Bpf> compile(std::string_view json_text, const std::string& source,
     } catch (const json::exception& e) {
         return Error::usage(source + ": " + where + ": " + e.what());
     }
+}
+
+}  // namespace
+
+Result<Bpf> compile(std::string_view json_text, const std::string& source,
+                    const CompileOptions& options, std::vector<std::string>* warnings) {
+    // An error or warning is one line, whatever bytes the names it quotes from the profile hold
+    // (a syscall "read\n..." or an architecture with an escape): shown through text::printable.
+    std::size_t first_new = warnings ? warnings->size() : 0;
+    auto bpf = compile_profile(json_text, source, options, warnings);
+    if (warnings)
+        for (std::size_t i = first_new; i < warnings->size(); ++i)
+            (*warnings)[i] = text::printable((*warnings)[i]);
+    if (!bpf)
+        return Error(bpf.error().code(), text::printable(bpf.error().message()),
+                     bpf.error().kind());
+    return bpf;
 }
 
 namespace {

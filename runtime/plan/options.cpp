@@ -70,7 +70,7 @@ bool has_dotdot(std::string_view path) {
 
 Status validate_name(std::string_view name) {
     auto fail = [&](const char* why) {
-        return Error::usage("invalid container name '" + std::string(name) + "': " + why);
+        return Error::usage("invalid container name '" + text::printable(name) + "': " + why);
     };
     if (name.empty())
         return fail("it is empty");
@@ -122,8 +122,9 @@ Result<std::uint64_t> parse_size(std::string_view option, std::string_view text)
     else if (suffix == "t" || suffix == "tib")
         shift = 40;
     else
-        return bad(option, text,
-                   "unknown unit '" + std::string(text.substr(digits)) + "' (use K, M, G or T)");
+        return bad(
+            option, text,
+            "unknown unit '" + text::printable(text.substr(digits)) + "' (use K, M, G or T)");
     std::uint64_t n;
     if (!to_u64(text.substr(0, digits), n) || (shift && n > (~std::uint64_t{0} >> shift)))
         return bad(option, text, "too large");

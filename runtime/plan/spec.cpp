@@ -71,7 +71,7 @@ Result<LandlockMode> parse_landlock_mode(const std::string& option, const std::s
     for (const auto& [mode, name] : volt_json_names(LandlockMode{}))
         if (value == name)
             return mode;
-    return Error::usage(option + ": invalid value '" + value +
+    return Error::usage(option + ": invalid value '" + text::printable(value) +
                         "': expected best-effort or require");
 }
 
@@ -175,7 +175,8 @@ Result<Spec> build_spec(const CreateRequest& r, CustomFiles* files) {
         return std::move(resources).error();
     s.resources = *resources;
     if (r.missing_controllers != "refuse" && r.missing_controllers != "ignore")
-        return Error::usage("--missing-controllers: invalid value '" + r.missing_controllers +
+        return Error::usage("--missing-controllers: invalid value '" +
+                            text::printable(r.missing_controllers) +
                             "': expected refuse or ignore");
     s.missing_controllers_ok = r.missing_controllers == "ignore";
 
@@ -215,7 +216,8 @@ Result<Spec> build_spec(const CreateRequest& r, CustomFiles* files) {
     for (const auto& d : r.dns) {
         unsigned char buf[sizeof(in6_addr)];
         if (::inet_pton(AF_INET, d.c_str(), buf) != 1 && ::inet_pton(AF_INET6, d.c_str(), buf) != 1)
-            return Error::usage("--dns: invalid value '" + d + "': not an IPv4 or IPv6 address");
+            return Error::usage("--dns: invalid value '" + text::printable(d) +
+                                "': not an IPv4 or IPv6 address");
         if (s.network == NetworkMode::host || s.network == NetworkMode::none)
             return Error::usage("--dns: invalid value '" + d +
                                 "': nameservers are set only with --network private or a "
@@ -268,8 +270,8 @@ Result<Spec> build_spec(const CreateRequest& r, CustomFiles* files) {
             files->landlock_policy = std::move(text).value();
     }
     if (r.seccomp_unknown != "error" && r.seccomp_unknown != "warn")
-        return Error::usage("--seccomp-unknown-syscalls: invalid value '" + r.seccomp_unknown +
-                            "': expected error or warn");
+        return Error::usage("--seccomp-unknown-syscalls: invalid value '" +
+                            text::printable(r.seccomp_unknown) + "': expected error or warn");
     s.seccomp_unknown_warn = r.seccomp_unknown == "warn";
     if (s.seccomp.front() == '/') {
         // A custom profile is compiled now, so that its errors show at create.

@@ -54,6 +54,15 @@ TEST_CASE("new container names are machine names systemd-nspawn takes", "[unit]"
     CHECK(validate_name("my_web").ok());
 }
 
+TEST_CASE("a name or a size unit with a newline is refused on one line (found by fuzz_options)",
+          "[unit]") {
+    CHECK(message_of(validate_name("a\nb")) ==
+          "invalid container name 'a\\nb': only letters, digits, '-', '_' and '.' are allowed");
+    CHECK(message_of(validate_new_name("\xc3\n")).find('\n') == std::string::npos);
+    CHECK(message_of(parse_size("--memory", "1\nG")) ==
+          "--memory: invalid value '1\\nG': unknown unit '\\nG' (use K, M, G or T)");
+}
+
 TEST_CASE("sizes", "[unit]") {
     CHECK(*parse_size("--memory", "512M") == 512ull << 20);
     CHECK(*parse_size("--memory", "2G") == 2ull << 30);
@@ -140,6 +149,23 @@ TEST_CASE("volumes", "[unit]") {
     CHECK_FALSE(parse_volume("/tmp:/").ok());
     CHECK_FALSE(parse_volume("/tmp:/a/../b").ok());
     CHECK_FALSE(parse_volume("/no/such/volt/dir:/x").ok());
+}
+
+TEST_CASE("build_spec: a bad value with a newline is named on one line (found by fuzz_options)",
+          "[unit]") {
+    auto r = request();
+    r.dns = {"1\n-1."};
+    CHECK(message_of(build_spec(r)) ==
+          "--dns: invalid value '1\\n-1.': not an IPv4 or IPv6 address");
+    r = request();
+    r.missing_controllers = "x\ny";
+    CHECK(message_of(build_spec(r)).find("'x\\ny'") != std::string::npos);
+    r = request();
+    r.seccomp_unknown = "x\ny";
+    CHECK(message_of(build_spec(r)).find("'x\\ny'") != std::string::npos);
+    r = request();
+    r.landlock_mode = "x\ny";
+    CHECK(message_of(build_spec(r)).find("'x\\ny'") != std::string::npos);
 }
 
 TEST_CASE("build_spec validates every option and names the bad value", "[unit]") {

@@ -83,6 +83,43 @@ TEST_CASE("unknown syscall names can be warnings instead", "[unit]") {
     CHECK(warnings[0].find("unknown syscall 'no_such_call'") != std::string::npos);
 }
 
+TEST_CASE("a profile nested 100000 deep is refused, not a stack overflow (issue 15)", "[unit]") {
+    const std::size_t n = 100000;
+    const std::string deep_args =
+        R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getpid"], )"
+        R"("action": "SCMP_ACT_ERRNO", "args": )" +
+        std::string(n, '[') + std::string(n, ']') + "}]}";
+    CHECK(test::message_of(compile_text(deep_args)) == "p.json: nested deeper than 64 levels");
+    // Brackets inside strings are text, not nesting.
+    const std::string in_string =
+        R"({"defaultAction": "SCMP_ACT_ALLOW", "comment": ")" + std::string(n, '[') + R"("})";
+    CHECK(compile_text(in_string).ok());
+}
+
+TEST_CASE("more syscall rules than a filter can hold are refused at once (issue 15)", "[unit]") {
+    std::string names;
+    for (int i = 0; i < 4097; ++i)
+        names += std::string(i ? ", " : "") + R"("getpid")";
+    auto bpf = compile_text(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": [)" +
+                            names + R"(], "action": "SCMP_ACT_ERRNO"}]})");
+    CHECK(test::message_of(bpf) ==
+          "p.json: syscalls[0]: more than 4096 syscall rules, which no seccomp filter can hold");
+}
+
+TEST_CASE("names from the profile are shown on one line in errors and warnings (fuzz_seccomp)",
+          "[unit]") {
+    const std::string profile = R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["get\npid"], "action": "SCMP_ACT_ERRNO"}]})";
+    CHECK(test::message_of(compile_text(profile)).find("unknown syscall 'get\\npid'") == 0);
+    std::vector<std::string> warnings;
+    REQUIRE(compile_text(profile, true, &warnings).ok());
+    REQUIRE(warnings.size() == 1);
+    CHECK(warnings[0].find("unknown syscall 'get\\npid'") == 0);
+    auto arch =
+        compile_text(R"({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["x\u001b"]})");
+    CHECK(test::message_of(arch) == "p.json: unknown architecture 'x\\x1b'");
+}
+
 TEST_CASE("includes and excludes follow the capabilities and the kernel", "[unit]") {
     std::string profile = R"({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
         "syscalls": [
