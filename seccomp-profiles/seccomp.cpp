@@ -319,6 +319,9 @@ Result<Bpf> compile_profile(std::string_view json_text, const std::string& sourc
         profile = json::parse(json_text);
     } catch (const json::parse_error& e) {
         return Error::usage(source + ": byte " + std::to_string(e.byte) + ": malformed JSON");
+    } catch (const json::out_of_range&) {
+        // A number too large for a double ("1E400"): nlohmann throws this, not a parse_error.
+        return Error::usage(source + ": malformed JSON: a number out of range");
     }
     const ArchName* native = arch_by_token(seccomp_arch_native());
     if (!native)

@@ -96,6 +96,12 @@ TEST_CASE("a profile nested 100000 deep is refused, not a stack overflow (issue 
     CHECK(compile_text(in_string).ok());
 }
 
+TEST_CASE("a number too large for a double is malformed JSON, not an exception (fuzz_seccomp)",
+          "[unit]") {
+    CHECK(test::message_of(compile_text(R"({"defaultAction": "SCMP_ACT_ALLOW", "x": 1E400})")) ==
+          "p.json: malformed JSON: a number out of range");
+}
+
 TEST_CASE("more syscall rules than a filter can hold are refused at once (issue 15)", "[unit]") {
     std::string names;
     for (int i = 0; i < 4097; ++i)
