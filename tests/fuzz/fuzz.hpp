@@ -9,6 +9,7 @@
 #include <exception>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.hpp"
 
@@ -45,6 +46,17 @@ void guard(F&& f) {
 
 inline std::string_view text_of(const std::uint8_t* data, std::size_t size) {
     return {reinterpret_cast<const char*>(data), size};
+}
+
+// The input split at NUL bytes (an argv, or the fields of a request).
+inline std::vector<std::string> split_at_nul(std::string_view s) {
+    std::vector<std::string> out;
+    while (!s.empty()) {
+        auto nul = s.find('\0');
+        out.emplace_back(s.substr(0, nul));
+        s = nul == std::string_view::npos ? std::string_view() : s.substr(nul + 1);
+    }
+    return out;
 }
 
 }  // namespace volt::fuzz

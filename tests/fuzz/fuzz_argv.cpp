@@ -11,12 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size > 16 * 1024)
         return 0;
     std::vector<std::string> args{"volt-run"};
-    std::string_view rest = fuzz::text_of(data, size);
-    while (!rest.empty()) {
-        auto nul = rest.find('\0');
-        args.emplace_back(rest.substr(0, nul));
-        rest = nul == std::string_view::npos ? std::string_view() : rest.substr(nul + 1);
-    }
+    for (auto& a : fuzz::split_at_nul(fuzz::text_of(data, size)))
+        args.push_back(std::move(a));
     std::vector<const char*> argv;
     for (const auto& a : args)
         argv.push_back(a.c_str());

@@ -19,20 +19,10 @@ bool ok(const Result<T>& r) {
     return static_cast<bool>(r);
 }
 
-std::vector<std::string> fields(std::string_view s) {
-    std::vector<std::string> out;
-    while (!s.empty()) {
-        auto nul = s.find('\0');
-        out.emplace_back(s.substr(0, nul));
-        s = nul == std::string_view::npos ? std::string_view() : s.substr(nul + 1);
-    }
-    return out;
-}
-
 // Fields in order: name, network, then pairs of (kind, value): 'p' port, 'd' dns, 'e' env,
 // 'v' volume, 'D' device, 'm' memory, 'c' cpus, 's' cpuset, 'i' pids-max.
 void build(std::string_view input) {
-    auto f = fields(input);
+    auto f = fuzz::split_at_nul(input);
     runtime::CreateRequest r;
     r.name = f.size() > 0 ? f[0] : "";
     if (f.size() > 1)

@@ -12,16 +12,6 @@ using namespace volt;
 
 namespace {
 
-std::vector<std::string> fields(std::string_view s) {
-    std::vector<std::string> out;
-    while (!s.empty()) {
-        auto nul = s.find('\0');
-        out.emplace_back(s.substr(0, nul));
-        s = nul == std::string_view::npos ? std::string_view() : s.substr(nul + 1);
-    }
-    return out;
-}
-
 int hex_digit(char c) {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -237,7 +227,7 @@ void nspawn(const std::vector<std::string>& f) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0 || size > 8192)
         return 0;
-    auto f = fields(fuzz::text_of(data + 1, size - 1));
+    auto f = fuzz::split_at_nul(fuzz::text_of(data + 1, size - 1));
     fuzz::guard([&] {
         if (data[0] & 1)
             nspawn(f);
