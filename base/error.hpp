@@ -62,6 +62,9 @@ class [[nodiscard]] Result {
     T& value() & { return std::get<0>(v_); }
     const T& value() const& { return std::get<0>(v_); }
     T&& value() && { return std::get<0>(std::move(v_)); }
+    // The value, or `fallback` when there is an error (which is then dropped: for facts where
+    // "unknown" reads as the fallback, never for results whose error must be reported).
+    T value_or(T fallback) const& { return ok() ? value() : std::move(fallback); }
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
     T* operator->() { return &value(); }

@@ -153,24 +153,42 @@ Status Cgroup::kill() const {
     return freeze(false);
 }
 
+namespace {
+
+// A flag of cgroup.events ("populated 1\nfrozen 0\n"): whether the line `key 1` is there.
+bool event_set(std::string_view events, std::string_view key) {
+    for (std::string_view line : fs::split(events, '\n')) {
+        auto w = fs::words(line);
+        if (w.size() == 2 && w[0] == key)
+            return w[1] == "1";
+    }
+    return false;
+}
+
+}  // namespace
+
 Status Cgroup::freeze(bool frozen, int timeout_ms) const {
     VOLT_TRY(write_file(fd_.get(), "cgroup.freeze", frozen ? "1" : "0", path_));
-    std::string want = frozen ? "frozen 1" : "frozen 0";
     long long deadline = now_ms() + timeout_ms;
     for (;;) {
         VOLT_TRY_ASSIGN_CTX(std::string events, fs::read_file_at(fd_.get(), "cgroup.events"),
                             path_);
-        if (events.find(want) != std::string::npos)
+        if (event_set(events, "frozen") == frozen)
             return {};
         if (now_ms() >= deadline)
-            return Error(ETIMEDOUT, path_ + ": waiting for " + want);
+            return Error(ETIMEDOUT, path_ + ": waiting for " + (frozen ? "frozen 1" : "frozen 0"));
         ::usleep(1000);
     }
 }
 
 Result<bool> Cgroup::populated() const {
     VOLT_TRY_ASSIGN_CTX(std::string events, fs::read_file_at(fd_.get(), "cgroup.events"), path_);
-    return events.find("populated 1") != std::string::npos;
+    return event_set(events, "populated");
+}
+
+Result<bool> Cgroup::frozen() const {
+    VOLT_TRY_ASSIGN_CTX(std::string events, fs::read_file_at(fd_.get(), "cgroup.events"), path_);
+    return event_set(events, "frozen");
 }
 
 Status Cgroup::wait_empty(int timeout_ms) const {

@@ -62,6 +62,8 @@ class Cgroup {
     Status freeze(bool frozen, int timeout_ms = 5000) const;
     // "populated" of cgroup.events: any process in the subtree.
     Result<bool> populated() const;
+    // "frozen" of cgroup.events: the subtree is frozen (cgroup.freeze here or above).
+    Result<bool> frozen() const;
     // Waits until no process is left in the subtree.
     Status wait_empty(int timeout_ms) const;
     // Pids in this cgroup only (not the subtree).

@@ -89,7 +89,11 @@ struct ContainerInfo {
     Spec spec;
     std::optional<State> state;  // recorded runtime state, if any
     bool running = false;        // the recorded nspawn is alive
-    pid_t leader = 0;            // the guest's PID 1, when running and started
+    bool paused = false;         // running, and its cgroup is frozen (pause)
+    // Not running, but its run was never collected (nspawn was killed, the host's init reaped
+    // it): what is left, e.g. "processes in its cgroup". stop, delete and the next boot collect.
+    std::string leftovers;
+    pid_t leader = 0;  // the guest's PID 1, when running and started
     // machined's record (its addresses, say), when it registered the container; inspect only.
     std::optional<units::Machine> machine;
     // Why its files cannot be read (a damaged spec or state, a create that never finished), or

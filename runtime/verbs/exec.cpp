@@ -348,6 +348,9 @@ Result<Target> target_from_state(const std::string& name, const State& state) {
     auto st = proc::stat(t.leader);
     if (!st || st->ppid != state.nspawn_pid)
         return Error(ESRCH, "container " + name + " is stopping");
+    // A frozen command would hang until somebody resumes the container: refused at once.
+    if (auto cg = cgroup::Cgroup::open(state.cgroup); cg && cg->frozen().value_or(false))
+        return Error::usage("container " + name + " is paused; volt-run resume " + name + " first");
     t.payload = state.payload_cgroup();
     if (!state.cgroup_v1.empty())
         t.payload_v1 = state.cgroup_v1 + "/payload";

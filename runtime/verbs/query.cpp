@@ -2,6 +2,7 @@
 
 #include "base/fs.hpp"
 #include "base/log.hpp"
+#include "cgroup/cgroup.hpp"
 #include "runtime/plan/options.hpp"
 #include "runtime/store/store.hpp"
 #include "runtime/verbs/container.hpp"
@@ -24,9 +25,18 @@ Result<ContainerInfo> inspect_local(const Paths& paths, const std::string& name)
     if (!state)
         return std::move(state).error();
     info.state = *state;
-    if (info.state && open_nspawn(*info.state)) {
+    if (!info.state)
+        return info;
+    // What the kernel says, not what the record claims.
+    auto cg = info.state->cgroup.empty() ? Result<cgroup::Cgroup>(Error(ENOENT, "no cgroup"))
+                                         : cgroup::Cgroup::open(info.state->cgroup);
+    if (open_nspawn(*info.state)) {
         info.running = true;
         info.leader = find_leader(info.state->nspawn_pid);
+        info.paused = cg && cg->frozen().value_or(false);
+    } else {
+        info.leftovers =
+            cg && cg->populated().value_or(false) ? "processes in its cgroup" : "its runtime state";
     }
     return info;
 }

@@ -28,6 +28,9 @@ Status stop_locked(const Paths& paths, const std::string& name, int grace_second
         return {};  // not running, nothing recorded
     const State& s = **state;
     if (UniqueFd nspawn = open_nspawn(s)) {
+        // A paused container cannot halt: thawed first, or SIGTERM would wait out the grace.
+        if (auto cg = cgroup::Cgroup::open(s.cgroup); cg && cg->frozen().value_or(false))
+            VOLT_TRY_CTX(cg->freeze(false), "resuming " + name + " to stop it");
         // nspawn turns SIGTERM into the guest's halt signal and exits once the guest is down.
         VOLT_TRY_CTX(sys::pidfd_send_signal(nspawn.get(), SIGTERM), "signalling nspawn");
         if (!proc::pidfd_wait_exit(nspawn.get(), grace_seconds * 1000)) {

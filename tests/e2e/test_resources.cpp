@@ -1,6 +1,9 @@
 // Resource limits through the real binary: enforced, or boot fails closed, or it boots and says
 // what is not enforced; pause, resume and stats work on the container's cgroup. (That limits
 // bite is the cgroup-vm tier's.)
+#include <signal.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -115,5 +118,57 @@ TEST_CASE("pause, resume, stats and update of a container", "[e2e]") {
     CHECK(r.code == 2);
     CHECK(r.err.find("'0'") != std::string::npos);
     CHECK(sb.volt({"update", name}).code == 2);  // nothing to change
+    REQUIRE(sb.volt({"delete", name}).code == 0);
+}
+
+TEST_CASE("list tells paused and dead containers from running and stopped ones", "[e2e]") {
+    require_facilities();
+    test::Sandbox sb;
+    std::string name = sb.unique_name("lc");
+    REQUIRE(
+        sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none"}).code ==
+        0);
+    auto state_of = [&] {
+        auto r = sb.volt({"list", "--json"});
+        REQUIRE(r.code == 0);
+        for (const auto& c : json::parse(r.out))
+            if (c["name"] == name)
+                return c;
+        FAIL("not listed");
+        return json();
+    };
+    CHECK(state_of()["state"] == "stopped");
+    REQUIRE(sb.volt({"boot", "--detach", name}).code == 0);
+    CHECK(state_of()["state"] == "running");
+
+    // Paused: listed so; exec is refused at once instead of hanging in the frozen cgroup; stop
+    // thaws it first, so the guest halts on SIGTERM instead of being killed after the grace.
+    REQUIRE(sb.volt({"pause", name}).code == 0);
+    CHECK(state_of()["state"] == "paused");
+    auto r = sb.volt({"exec", name, "--", "true"});
+    CHECK(r.code == 2);
+    CHECK(r.err ==
+          "volt-run: container " + name + " is paused; volt-run resume " + name + " first\n");
+    r = sb.volt({"-v", "stop", "--time", "5", name});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(r.err.find("did not halt") == std::string::npos);
+    CHECK(state_of()["state"] == "stopped");
+
+    // Dead: nspawn killed, its guest left running in the cgroup. Not "running", not "stopped";
+    // exec refuses; stop collects the processes and the cgroup.
+    REQUIRE(sb.volt({"boot", "--detach", name}).code == 0);
+    json info = sb.inspect(name);
+    const std::string cgroup = info["cgroup"].get<std::string>();
+    REQUIRE(::kill(info["nspawn_pid"].get<pid_t>(), SIGKILL) == 0);
+    json dead;
+    for (int i = 0; i < 100 && (dead = state_of())["state"] != "dead"; ++i)
+        ::usleep(20000);  // until the kernel has the process gone: no timing is asserted
+    CHECK(dead["state"] == "dead");
+    CHECK(dead["leftovers"] == "processes in its cgroup");
+    CHECK(sb.volt({"exec", name, "--", "true"}).code == 2);
+    REQUIRE(sb.volt({"stop", name}).code == 0);
+    CHECK(state_of()["state"] == "stopped");
+    CHECK_FALSE(fs::exists(cgroup));
     REQUIRE(sb.volt({"delete", name}).code == 0);
 }

@@ -122,6 +122,8 @@ json container_json(const runtime::Paths& paths, const runtime::ContainerInfo& c
         {"spec", json::parse(runtime::to_json(c.spec))},
         {"enforcement", enforcement(paths, c)},
     };
+    if (!c.leftovers.empty())
+        j["leftovers"] = c.leftovers;
     if (c.running && c.state) {
         j["nspawn_pid"] = c.state->nspawn_pid;
         j["leader_pid"] = c.leader;
@@ -158,8 +160,8 @@ int run_inspect(const Invocation& inv, const InspectCmd& c) {
     json j = container_json(inv.paths, *info);
     if (c.json)
         return print_json(j);
-    for (const char* key : {"name", "state", "rootfs", "unit", "settings", "nspawn_pid",
-                            "leader_pid", "cgroup", "started"})
+    for (const char* key : {"name", "state", "leftovers", "rootfs", "unit", "settings",
+                            "nspawn_pid", "leader_pid", "cgroup", "started"})
         if (j.contains(key))
             std::printf("%-12s %s\n", key, text_of(j[key]).c_str());
     if (j.contains("network")) {

@@ -62,7 +62,9 @@ void add_limit_options(CLI::App& sub, runtime::ResourceRequest& r) {
 const char* state_word(const runtime::ContainerInfo& c) {
     if (!c.broken.empty())
         return "broken";
-    return c.running ? "running" : "stopped";
+    if (c.running)
+        return c.paused ? "paused" : "running";
+    return c.leftovers.empty() ? "stopped" : "dead";
 }
 
 std::string local_time(std::uint64_t usec) {
