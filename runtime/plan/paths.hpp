@@ -56,6 +56,11 @@ struct Paths {
     std::string config_dir(const std::string& name) const { return root + "/config/" + name; }
     std::string spec_file(const std::string& name) const { return config_dir(name) + "/spec.json"; }
     std::string lock_file(const std::string& name) const { return config_dir(name) + "/lock"; }
+    // Held by a boot from its start until nspawn runs (foreground) or reports READY (detached),
+    // so that a second boot of a booting container is refused at once.
+    std::string boot_lock_file(const std::string& name) const {
+        return config_dir(name) + "/boot.lock";
+    }
     // create's copy of a custom Landlock policy (--landlock FILE): later edits of FILE do not
     // change a container behind its back.
     std::string landlock_policy(const std::string& name) const {

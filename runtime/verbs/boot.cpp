@@ -473,6 +473,17 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
 }  // namespace
 
 Status boot(const Paths& paths, const std::string& name, const BootOptions& options) {
+    // One boot at a time, refused at once rather than queued: a second boot --detach would
+    // otherwise take over the first one's notify socket and both would fail. The lock is not
+    // inherited past execve: a running nspawn holds none (its state refuses a boot), and the
+    // detached parent holds it until READY, for the child it forked.
+    VOLT_TRY(load_spec(paths, name));
+    auto booting = fs::FileLock::acquire(paths.boot_lock_file(name), false);
+    if (!booting) {
+        if (booting.error().code() == EWOULDBLOCK)
+            return Error::usage("container " + name + " is being booted by another volt-run");
+        return std::move(booting).error();
+    }
     if (options.detach)
         return boot_detached(paths, name, options);
     return boot_foreground(paths, name, options);

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "base/fs.hpp"
 #include "support.hpp"
@@ -138,4 +139,33 @@ TEST_CASE("debootstrapped bookworm with systemd boots to READY and answers exec"
     CHECK_FALSE(fs::exists(cgroup));
     REQUIRE(sb.volt({"delete", name}).code == 0);
     CHECK(test::tree(sb.run_dir()).empty());
+}
+
+TEST_CASE("two boots of one container at once: one boots it, the other is refused at once",
+          "[e2e]") {
+    test::require_container_host();
+    test::Sandbox sb;
+    std::string name = sb.unique_name("race");
+    REQUIRE(
+        sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none"}).code ==
+        0);
+    for (int round = 0; round < 3; ++round) {
+        INFO("round " << round);
+        test::RunResult a, b;
+        // Results are collected in the threads and checked here (Catch2 is not thread-safe).
+        std::thread first([&] { a = sb.volt({"boot", "--detach", "--timeout", "60", name}); });
+        std::thread second([&] { b = sb.volt({"boot", "--detach", "--timeout", "60", name}); });
+        first.join();
+        second.join();
+        INFO("a: " << a.code << " " << a.err << "b: " << b.code << " " << b.err);
+        CHECK(((a.code == 0) != (b.code == 0)));
+        const test::RunResult& refused = a.code == 0 ? b : a;
+        CHECK(refused.code == 2);
+        CHECK((refused.err.find("is being booted by another volt-run") != std::string::npos ||
+               refused.err.find("is already running") != std::string::npos));
+        // The one that booted it left it running and usable.
+        CHECK(sb.volt({"exec", name, "--", "true"}).code == 0);
+        REQUIRE(sb.volt({"stop", name}).code == 0);
+    }
+    REQUIRE(sb.volt({"delete", name}).code == 0);
 }
