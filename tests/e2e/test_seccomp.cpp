@@ -17,18 +17,13 @@ void require_facilities() {
     test::require_container_host();
 }
 
-}  // namespace
-
-TEST_CASE("exec under strict: denied syscalls get the profile's errno", "[e2e]") {
-    require_facilities();
-    REQUIRE(fs::is_directory(test::busybox_rootfs()));
-    test::Sandbox sb;
-    std::string name = sb.unique_name("sc");
+// Creates NAME with the seccomp profile, puts the try-syscall probe (statically linked) into its
+// /usr/bin, and boots it.
+void boot_with_probe(const test::Sandbox& sb, const std::string& name, const std::string& profile) {
     auto r = sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none",
-                      "--seccomp", "strict"});
+                      "--seccomp", profile});
     INFO(r.err);
     REQUIRE(r.code == 0);
-    // The probe, statically linked, into the container's /usr/bin.
     auto probe = fs::read_file(VOLT_TRY_SYSCALL);
     REQUIRE(probe.ok());
     REQUIRE(fs::write_file_atomic(sb.root() + "/containers/" + name + "/usr/bin/try-syscall",
@@ -37,6 +32,16 @@ TEST_CASE("exec under strict: denied syscalls get the profile's errno", "[e2e]")
     r = sb.volt({"boot", "--detach", name});
     INFO("boot: " << r.err);
     REQUIRE(r.code == 0);
+}
+
+}  // namespace
+
+TEST_CASE("exec under strict: denied syscalls get the profile's errno", "[e2e]") {
+    require_facilities();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));
+    test::Sandbox sb;
+    std::string name = sb.unique_name("sc");
+    boot_with_probe(sb, name, "strict");
     CHECK(sb.volt({"exec", name, "--", "try-syscall", "getpid"}).code == 0);
     CHECK(sb.volt({"exec", name, "--", "try-syscall", "swapon"}).code == EPERM);
     CHECK(sb.volt({"exec", name, "--", "try-syscall", "ptrace"}).code == EPERM);
@@ -62,21 +67,10 @@ TEST_CASE("exec finds the filter by what boot recorded, and never runs unconfine
     const std::string profile = sb.dir() / "mine.json";
     REQUIRE(
         fs::write_file_atomic(profile, std::string(seccomp::builtin_profile_text("strict"))).ok());
-    auto r = sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none",
-                      "--seccomp", profile});
-    INFO(r.err);
-    REQUIRE(r.code == 0);
-    auto probe = fs::read_file(VOLT_TRY_SYSCALL);
-    REQUIRE(probe.ok());
-    REQUIRE(fs::write_file_atomic(sb.root() + "/containers/" + name + "/usr/bin/try-syscall",
-                                  *probe, 0755)
-                .ok());
-    r = sb.volt({"boot", "--detach", name});
-    INFO("boot: " << r.err);
-    REQUIRE(r.code == 0);
+    boot_with_probe(sb, name, profile);
     CHECK(sb.volt({"exec", name, "--", "try-syscall", "swapon"}).code == EPERM);
     // The plan names the filter by the digest boot recorded.
-    r = sb.volt({"-vv", "exec", name, "--", "true"});
+    auto r = sb.volt({"-vv", "exec", name, "--", "true"});
     CHECK(r.code == 0);
     CHECK(r.err.find("seccomp " + profile + " for caps ") != std::string::npos);
     CHECK(r.err.find(", digest " + seccomp::profile_digest(*fs::read_file(profile))) !=

@@ -108,11 +108,7 @@ TEST_CASE("a boot failing at any step of its plan leaves nothing and returns the
     auto created = sb.volt({"create", name, "--image", img, "--network", "private"});
     INFO(created.err);
     REQUIRE(created.code == 0);
-    runtime::Paths paths;
-    paths.root = sb.root();
-    paths.unit_dir = sb.unit_dir();
-    paths.nspawn_dir = sb.nspawn_dir();
-    paths.run_dir = sb.run_dir();
+    const runtime::Paths paths = sb.paths();
 
     // All the steps this host's boot has: fail at the last one (exec), before execve.
     Outcome all = boot_failing_at(paths, name, "exec");

@@ -9,28 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "base/fs.hpp"
-#include "runtime/plan/paths.hpp"
 #include "support.hpp"
 
 using namespace volt;
 
 namespace {
-
-std::string make_image(const test::TempDir& dir) {
-    std::string img = dir / "image";
-    REQUIRE(fs::mkdir_p(img + "/etc"));
-    REQUIRE(fs::write_file_atomic(img + "/etc/os-release", "ID=volt-test\n"));
-    return img;
-}
-
-runtime::Paths paths_of(const test::Sandbox& sb) {
-    runtime::Paths p;
-    p.root = sb.root();
-    p.unit_dir = sb.unit_dir();
-    p.nspawn_dir = sb.nspawn_dir();
-    p.run_dir = sb.run_dir();
-    return p;
-}
 
 std::size_t lines(const std::string& s) {
     return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
@@ -53,8 +36,8 @@ TEST_CASE("a damaged container is listed as broken, hides no other, and delete -
           "[privileged][rootless]") {
     test::Sandbox sb;
     test::TempDir src;
-    const std::string img = make_image(src);
-    const runtime::Paths p = paths_of(sb);
+    const std::string img = test::tiny_image(src);
+    const runtime::Paths p = sb.paths();
     const std::string good = sb.unique_name("good");
     REQUIRE(sb.volt({"create", good, "--image", img, "--network", "none"}).code == 0);
 
@@ -168,8 +151,8 @@ TEST_CASE("a damaged lease line is skipped: delete and the other leases go on",
           "[privileged][rootless]") {
     test::Sandbox sb;
     test::TempDir src;
-    const std::string img = make_image(src);
-    const runtime::Paths p = paths_of(sb);
+    const std::string img = test::tiny_image(src);
+    const runtime::Paths p = sb.paths();
     const std::string name = sb.unique_name("lease");
     REQUIRE(sb.volt({"create", name, "--image", img, "--network", "none"}).code == 0);
     write(p.leases("voltbr0"),

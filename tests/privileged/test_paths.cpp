@@ -28,14 +28,6 @@ using namespace volt::runtime;
 
 namespace {
 
-// A tiny image: enough for create, which does not boot it.
-std::string make_image(const test::TempDir& dir) {
-    std::string img = dir / "image";
-    REQUIRE(fs::mkdir_p(img + "/etc"));
-    REQUIRE(fs::write_file_atomic(img + "/etc/os-release", "ID=volt-test\n"));
-    return img;
-}
-
 std::string canonical(const std::string& path) {
     char* c = ::realpath(path.c_str(), nullptr);
     REQUIRE(c);
@@ -143,7 +135,7 @@ TEST_CASE("create refuses bad global paths in one line, exit 2, writing nothing"
           "[privileged][rootless]") {
     test::Sandbox sb;
     test::TempDir src;
-    std::string img = make_image(src);
+    std::string img = test::tiny_image(src);
     for (const std::string& bad : {std::string("/x\nExecStartPre=/bin/true"), std::string(""),
                                    std::string("relative"), std::string("/a/../b")}) {
         INFO(bad);
@@ -169,7 +161,7 @@ TEST_CASE("a runtime error is one line whatever bytes the values it names hold",
           "[privileged][rootless]") {
     test::Sandbox sb;
     test::TempDir src;
-    std::string img = make_image(src);
+    std::string img = test::tiny_image(src);
     // Values the CLI lets through to the verbs, which name them in their errors.
     const std::string missing = src / "no\nsuch\x1b[2J";
     for (const std::vector<std::string>& args :
@@ -192,7 +184,7 @@ TEST_CASE("create refuses volumes on /, /proc, /dev, /sys however they are spell
           "[privileged][rootless]") {
     test::Sandbox sb;
     test::TempDir src;
-    std::string img = make_image(src);
+    std::string img = test::tiny_image(src);
     for (const char* volume : {"/tmp:/./", "/tmp://", "/tmp:/proc", "/tmp:/dev/", "/tmp://sys",
                                "/tmp:/./proc/sys", "/tmp:/dev/shm:ro"}) {
         INFO(volume);
@@ -211,7 +203,7 @@ TEST_CASE("a volume source is stored resolved, and made a link after create boot
     test::require_container_host();
     test::Sandbox sb;
     test::TempDir src;
-    std::string img = make_image(src);
+    std::string img = test::tiny_image(src);
     REQUIRE(fs::mkdir_p(src / "a"));
     REQUIRE(fs::mkdir_p(src / "b"));
     REQUIRE(fs::write_file_atomic(src / "b/secret", "host data"));
@@ -301,7 +293,7 @@ TEST_CASE("stop and delete --force touch no process or cgroup a hostile state na
     test::skip_unless(!mount.empty(), "a writable cgroup2 hierarchy");
     test::Sandbox sb;
     test::TempDir src;
-    std::string img = make_image(src);
+    std::string img = test::tiny_image(src);
     std::string name = sb.unique_name("st");
     auto r = sb.volt({"create", name, "--image", img, "--network", "none"});
     INFO(r.err);

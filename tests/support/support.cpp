@@ -238,6 +238,22 @@ nlohmann::json Sandbox::inspect(const std::string& name) const {
     return nlohmann::json::parse(r.out);
 }
 
+runtime::Paths Sandbox::paths() const {
+    runtime::Paths p;
+    p.root = root();
+    p.unit_dir = unit_dir();
+    p.nspawn_dir = nspawn_dir();
+    p.run_dir = run_dir();
+    return p;
+}
+
+std::string tiny_image(const TempDir& dir) {
+    std::string img = dir / "image";
+    REQUIRE(fs::mkdir_p(img + "/etc"));
+    REQUIRE(fs::write_file_atomic(img + "/etc/os-release", "ID=volt-test\n"));
+    return img;
+}
+
 std::string Sandbox::unique_name(const std::string& base) const {
     return base + "-" + std::to_string(::getpid());
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "runtime/plan/paths.hpp"
 
 namespace volt::test {
 
@@ -70,6 +71,8 @@ class Sandbox {
     std::string nspawn_dir() const { return dir_ / "nspawn"; }
     std::string run_dir() const { return dir_ / "run"; }
     std::vector<std::string> env() const;
+    // The same directories as the library's Paths, for tests that call it or check its files.
+    runtime::Paths paths() const;
     // A container name unique to this process, so parallel tests never share cgroups.
     std::string unique_name(const std::string& base) const;
 
@@ -81,6 +84,9 @@ class Sandbox {
 // to be reaped: orphans of the test (a detached nspawn) are reaped here, since every Sandbox
 // makes the test a child subreaper.
 bool process_alive(pid_t pid);
+
+// A tiny image in dir (an /etc with an os-release): enough for create, which does not boot it.
+std::string tiny_image(const TempDir& dir);
 
 // Every file and directory below path (relative names), for "nothing is left" assertions.
 std::vector<std::string> tree(const std::string& path);
