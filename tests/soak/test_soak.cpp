@@ -1,0 +1,327 @@
+// Soak and concurrency: many lifecycles of one name, and many containers at once, each in a
+// private network, and afterwards nothing has grown: mounts, cgroups, links, nftables rules,
+// leases, files, or the file descriptors of whoever runs volt-run. Each case runs in the fresh
+// network and mount namespaces tests/ns-run gives it, which play the host.
+//
+// Sizes come from the environment so that CI runs a short soak and docs/RELIABILITY.md records a
+// long one: VOLT_SOAK_CYCLES (default 30) and VOLT_SOAK_PARALLEL (default 20).
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/fs.hpp"
+#include "netlink/link.hpp"
+#include "netlink/nft.hpp"
+#include "support.hpp"
+
+using namespace volt;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::uint16_t kAnswerPort = 7777;
+
+// A TCP server of the host (the test's network namespace, any address, so the bridge's address
+// too once it exists) that answers every connection with "answered\n": what a guest reaching
+// its gateway across the veth gets back.
+class Answerer {
+  public:
+    Answerer() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd_ >= 0);
+        int one = 1;
+        ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(kAnswerPort);
+        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        REQUIRE(::listen(fd_, 64) == 0);
+        thread_ = std::thread([fd = fd_] {
+            for (;;) {
+                int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+                if (c < 0)
+                    return;  // shut down
+                (void)!::write(c, "answered\n", 9);
+                ::close(c);
+            }
+        });
+    }
+    ~Answerer() {
+        ::shutdown(fd_, SHUT_RDWR);
+        thread_.join();
+        ::close(fd_);
+    }
+    Answerer(const Answerer&) = delete;
+    Answerer& operator=(const Answerer&) = delete;
+
+  private:
+    int fd_ = -1;
+    std::thread thread_;
+};
+
+// Bytes from the guest to the host across the veth and back (busybox's nc: no raw sockets).
+std::string reach_gateway(const test::Sandbox& sb, const std::string& name) {
+    auto r = sb.volt(
+        {"exec", name, "--", "timeout", "10", "nc", "10.88.0.1", std::to_string(kAnswerPort)});
+    if (r.code != 0 || r.out != "answered\n")
+        return "no answer from the gateway to " + name + " (exit " + std::to_string(r.code) +
+               "): " + r.out + r.err;
+    return "";
+}
+
+int from_environment(const char* name, int fallback) {
+    const char* v = std::getenv(name);
+    if (!v || !*v)
+        return fallback;
+    int n = std::atoi(v);
+    return n > 0 ? n : fallback;
+}
+
+std::size_t lines_of(const std::string& path) {
+    std::ifstream in(path);
+    std::size_t n = 0;
+    for (std::string line; std::getline(in, line);)
+        ++n;
+    return n;
+}
+
+std::size_t entries_of(const std::string& dir) {
+    std::size_t n = 0;
+    if (DIR* d = ::opendir(dir.c_str())) {
+        while (dirent* e = ::readdir(d))
+            if (std::string_view(e->d_name) != "." && std::string_view(e->d_name) != "..")
+                ++n;
+        ::closedir(d);
+    }
+    return n;
+}
+
+// Every cgroup directory of every hierarchy whose path names one of the test's containers
+// (other tests run beside this one, so the whole tree is not ours to compare).
+std::vector<std::string> cgroups_naming(const std::string& marker) {
+    std::vector<std::string> found;
+    std::vector<std::string> roots;
+    if (DIR* d = ::opendir("/sys/fs/cgroup")) {
+        while (dirent* e = ::readdir(d))
+            if (e->d_name[0] != '.')
+                roots.push_back(std::string("/sys/fs/cgroup/") + e->d_name);
+        ::closedir(d);
+    }
+    roots.emplace_back("/sys/fs/cgroup");
+    for (const auto& root : roots) {
+        struct stat st;
+        if (::lstat(root.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
+            continue;
+        for (const auto& rel : test::tree(root))
+            if (rel.find(marker) != std::string::npos && rel.find('/') != std::string::npos &&
+                rel.find("cgroup.") == std::string::npos && rel.find('.') != 0) {
+                std::string full = root + "/" + rel;
+                if (::lstat(full.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+                    found.push_back(full);
+            }
+    }
+    return found;
+}
+
+// What a run of volt-run can leave on the host, counted in the test's own namespaces.
+struct Snapshot {
+    std::size_t mounts = 0;            // this mount namespace's mounts (the netns files are mounts)
+    std::size_t links = 0;             // this network namespace's links
+    std::size_t nft_rules = 0;         // rules in volt-run's table
+    std::size_t lease_lines = 0;       // the bridge's lease file
+    std::size_t fds = 0;               // this process's open descriptors
+    std::vector<std::string> files;    // below the data root (the filter cache aside), run, units
+    std::vector<std::string> cgroups;  // directories naming the test's containers
+
+    bool operator==(const Snapshot&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const Snapshot& s) {
+    os << "mounts " << s.mounts << ", links " << s.links << ", nft rules " << s.nft_rules
+       << ", lease lines " << s.lease_lines << ", fds " << s.fds << ", files:";
+    for (const auto& f : s.files)
+        os << ' ' << f;
+    os << ", cgroups:";
+    for (const auto& c : s.cgroups)
+        os << ' ' << c;
+    return os;
+}
+
+Snapshot snapshot(const test::Sandbox& sb, const std::string& marker) {
+    Snapshot s;
+    s.mounts = lines_of("/proc/self/mountinfo");
+    auto route = netlink::RouteSocket::open();
+    REQUIRE(route);
+    auto links = route->links();
+    REQUIRE(links);
+    s.links = links->size();
+    auto nft = netlink::Nftables::open();
+    REQUIRE(nft);
+    auto rules = nft->rules();
+    REQUIRE(rules);
+    s.nft_rules = rules->size();
+    s.lease_lines = lines_of(sb.root() + "/network/voltbr0.leases");
+    s.fds = entries_of("/proc/self/fd");
+    for (const auto& dir : {sb.root(), sb.run_dir(), sb.unit_dir(), sb.nspawn_dir()})
+        for (const auto& rel : test::tree(dir))
+            if (rel.rfind("cache", 0) != 0)
+                s.files.push_back(dir + "/" + rel);
+    s.cgroups = cgroups_naming(marker);
+    return s;
+}
+
+// One whole lifecycle in a private network; "" when every step did as it should, else what
+// went wrong. Runs on any thread: no Catch2 assertion in here.
+std::string lifecycle(const test::Sandbox& sb, const std::string& name, std::string* address) {
+    auto step = [&](const std::vector<std::string>& args) -> std::string {
+        auto r = sb.volt(args);
+        if (r.code != 0)
+            return args[0] + " " + name + " exited " + std::to_string(r.code) + ": " + r.err;
+        return "";
+    };
+    if (auto e = step({"create", name, "--image", test::busybox_rootfs(), "--network", "private"});
+        !e.empty())
+        return e;
+    if (auto e = step({"boot", "--detach", "--timeout", "120", name}); !e.empty())
+        return e;
+    if (address) {
+        auto info = sb.volt({"inspect", "--json", name});
+        auto parsed = json::parse(info.out, nullptr, false);
+        if (info.code != 0 || !parsed.is_object() || !parsed.contains("network"))
+            return "inspect " + name + " exited " + std::to_string(info.code) + ": " + info.err;
+        *address = parsed["network"].value("address", "");
+    }
+    if (auto e = reach_gateway(sb, name); !e.empty())
+        return e;
+    if (auto e = step({"stop", "--time", "20", name}); !e.empty())
+        return e;
+    return step({"delete", name});
+}
+
+}  // namespace
+
+TEST_CASE("soak: many create, boot, exec, stop, delete cycles of one name grow nothing", "[soak]") {
+    test::require_container_host();
+    Answerer answerer;
+    const int cycles = from_environment("VOLT_SOAK_CYCLES", 30);
+    test::Sandbox sb;
+    const std::string name = sb.unique_name("soak");
+    // The first cycle makes what every later one shares (the bridge, the nftables table, the
+    // lease file's header, the filter cache); growth is counted from there.
+    REQUIRE(lifecycle(sb, name, nullptr).empty());
+    const Snapshot first = snapshot(sb, name);
+    std::set<std::string> addresses;
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 1; i < cycles; ++i) {
+        std::string address;
+        std::string failed = lifecycle(sb, name, &address);
+        INFO("cycle " << i);
+        REQUIRE(failed == "");
+        addresses.insert(address);
+    }
+    const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
+    // For docs/RELIABILITY.md: the rate, never asserted.
+    WARN(cycles << " cycles, " << (cycles > 1 ? took.count() / (cycles - 1) : 0) << " s a cycle");
+    const Snapshot last = snapshot(sb, name);
+    CHECK(last == first);
+    // Released and leased again: one name keeps coming back to the same address.
+    if (cycles > 1)
+        CHECK(addresses.size() == 1);
+}
+
+TEST_CASE(
+    "concurrency: containers created, booted, exec'd, stopped and deleted in parallel in "
+    "private networks, with no collision and nothing left",
+    "[soak]") {
+    test::require_container_host();
+    Answerer answerer;
+    const int parallel = from_environment("VOLT_SOAK_PARALLEL", 20);
+    test::Sandbox sb;
+    const std::string marker = sb.unique_name("par");
+    // One container first, so that the shared bridge and table exist in both snapshots.
+    REQUIRE(lifecycle(sb, marker + "-0", nullptr).empty());
+    const Snapshot before = snapshot(sb, marker);
+
+    std::vector<std::string> failures(static_cast<std::size_t>(parallel));
+    std::vector<std::thread> threads;
+    for (int i = 0; i < parallel; ++i)
+        threads.emplace_back([&, i] {
+            failures[static_cast<std::size_t>(i)] =
+                lifecycle(sb, marker + "-" + std::to_string(i + 1), nullptr);
+        });
+    for (auto& t : threads)
+        t.join();
+    for (int i = 0; i < parallel; ++i) {
+        INFO("container " << i + 1);
+        CHECK(failures[static_cast<std::size_t>(i)] == "");
+    }
+    const Snapshot after = snapshot(sb, marker);
+    CHECK(after == before);
+}
+
+TEST_CASE(
+    "concurrency: containers running at once have distinct addresses and all reach the "
+    "gateway",
+    "[soak]") {
+    test::require_container_host();
+    Answerer answerer;
+    const int parallel = from_environment("VOLT_SOAK_PARALLEL", 20);
+    test::Sandbox sb;
+    const std::string marker = sb.unique_name("run");
+    std::vector<std::string> names;
+    for (int i = 0; i < parallel; ++i)
+        names.push_back(marker + "-" + std::to_string(i));
+    std::vector<std::string> failures(names.size());
+    auto in_parallel = [&](auto&& each) {
+        std::vector<std::thread> threads;
+        for (std::size_t i = 0; i < names.size(); ++i)
+            threads.emplace_back([&, i] { failures[i] = each(names[i]); });
+        for (auto& t : threads)
+            t.join();
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            INFO(names[i]);
+            REQUIRE(failures[i] == "");
+        }
+    };
+    auto quiet = [&](const std::vector<std::string>& args) {
+        auto r = sb.volt(args);
+        return r.code == 0 ? std::string()
+                           : args[0] + " exited " + std::to_string(r.code) + ": " + r.err;
+    };
+    in_parallel([&](const std::string& n) {
+        return quiet({"create", n, "--image", test::busybox_rootfs(), "--network", "private"});
+    });
+    in_parallel([&](const std::string& n) {
+        return quiet({"boot", "--detach", "--timeout", "120", n});
+    });
+    // All of them up at once: each address once, each guest reaches the bridge.
+    std::set<std::string> addresses;
+    for (const auto& n : names) {
+        json info = sb.inspect(n);
+        REQUIRE(info["state"] == "running");
+        addresses.insert(info["network"]["address"].get<std::string>());
+    }
+    CHECK(addresses.size() == names.size());
+    in_parallel([&](const std::string& n) { return reach_gateway(sb, n); });
+    in_parallel([&](const std::string& n) { return quiet({"stop", "--time", "20", n}); });
+    in_parallel([&](const std::string& n) { return quiet({"delete", n}); });
+    CHECK(cgroups_naming(marker).empty());
+    for (const auto& n : names)
+        CHECK_FALSE(test::has_nft_rules_of(n));
+}
