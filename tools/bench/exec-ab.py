@@ -3,7 +3,12 @@
 comparisons of one change on one machine (docs/BENCHMARKS.md).
 
 Usage: exec-ab.py OLD_VOLT_RUN NEW_VOLT_RUN NAME ITERATIONS   (VOLT_* from the environment)
+   or: exec-ab.py --side old=BINARY,DATA_DIR,NAME --side new=BINARY,DATA_DIR,NAME ITERATIONS
+The second form gives each binary a data root of its own (DATA_DIR/root, /u, /n, /run as
+VOLT_ROOT, VOLT_UNIT_DIR, VOLT_NSPAWN_DIR, VOLT_RUN_DIR) and a container booted by itself, for
+when the two versions' runtime state differs (the new one's exec reads what its boot recorded).
 """
+import os
 import statistics
 import subprocess
 import sys
@@ -12,22 +17,37 @@ import time
 WARMUP = 10
 
 
+def parse(argv):
+    """{label: (binary, environment, name)} and the number of iterations."""
+    if argv and argv[0] == "--side":
+        sides, rest = {}, list(argv)
+        while rest and rest[0] == "--side":
+            label, spec = rest[1].split("=", 1)
+            binary, data, name = spec.split(",")
+            env = dict(os.environ, VOLT_ROOT=data + "/root", VOLT_UNIT_DIR=data + "/u",
+                       VOLT_NSPAWN_DIR=data + "/n", VOLT_RUN_DIR=data + "/run")
+            sides[label] = (binary, env, name)
+            rest = rest[2:]
+        return sides, int(rest[0])
+    return {"old": (argv[0], None, argv[2]), "new": (argv[1], None, argv[2])}, int(argv[3])
+
+
 def main():
-    binaries = {"old": sys.argv[1], "new": sys.argv[2]}
-    name, iterations = sys.argv[3], int(sys.argv[4])
-    times = {k: [] for k in binaries}
+    sides, iterations = parse(sys.argv[1:])
+    times = {k: [] for k in sides}
     for i in range(iterations + WARMUP):
-        for key, binary in binaries.items():
+        for key, (binary, env, name) in sides.items():
             start = time.perf_counter()
-            subprocess.run([binary, "exec", name, "--", "/bin/true"], check=True)
+            subprocess.run([binary, "exec", name, "--", "/bin/true"], check=True, env=env)
             if i >= WARMUP:
                 times[key].append((time.perf_counter() - start) * 1e6)
-    for key in binaries:
+    for key in sides:
         v = sorted(times[key])
         print("%s median %.0f p90 %.0f mean %.0f us" %
               (key, statistics.median(v), v[int(len(v) * 0.9)], statistics.mean(v)))
-    print("new/old median %.3f" %
-          (statistics.median(times["new"]) / statistics.median(times["old"])))
+    old, new = list(sides)[:2]
+    print("%s/%s median %.3f" %
+          (new, old, statistics.median(times[new]) / statistics.median(times[old])))
 
 
 if __name__ == "__main__":
