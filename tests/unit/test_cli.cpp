@@ -40,6 +40,27 @@ TEST_CASE("exec takes everything after -- verbatim", "[unit]") {
     CHECK(e.options.argv == std::vector<std::string>{"echo", "-n", "hi"});
 }
 
+TEST_CASE("exec refuses an option it does not know instead of running it as the command",
+          "[unit]") {
+    // Before NAME, after NAME, and the ones users try first: each a usage error naming it.
+    for (auto args : std::vector<std::vector<const char*>>{{"exec", "--bogus", "web", "true"},
+                                                           {"exec", "web", "--bogus"},
+                                                           {"exec", "-t", "web", "sh"},
+                                                           {"exec", "--user", "x", "web", "id"},
+                                                           {"exec", "web", "-i", "--", "sh"}}) {
+        auto out = output_of(parse_args(args));
+        INFO(out.text);
+        CHECK(out.exit_code == kExitUsage);
+        CHECK(out.text.find("unknown option") != std::string::npos);
+        CHECK(out.text.find('\n') == out.text.size() - 1);
+    }
+    CHECK(output_of(parse_args({"exec", "-t", "web", "sh"})).text.find("'-t'") !=
+          std::string::npos);
+    // After "--" the command is verbatim, whatever it looks like.
+    auto e = command_of<ExecCmd>(parse_args({"exec", "web", "--", "-weird", "x"}));
+    CHECK(e.options.argv == std::vector<std::string>{"-weird", "x"});
+}
+
 TEST_CASE("exec options: Landlock mode and verbosity", "[unit]") {
     auto r = parse_args({"exec", "-v", "--landlock-mode", "require", "web", "--", "id"});
     REQUIRE(std::holds_alternative<Invocation>(r));

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/syscalls.hpp"
+#include "base/text.hpp"
 #include "runtime/cli/verbs/entries.hpp"
 #include "runtime/cli/verbs/shared.hpp"
 
@@ -30,8 +31,14 @@ void add_exec(CLI::App& sub, ExecCmd& c) {
 
 std::optional<Output> finish_exec(const CLI::App& sub, std::vector<std::string> tail,
                                   Invocation& inv, ExecCmd& c) {
-    // With prefix_command, the command's own arguments arrive as "remaining".
+    // With prefix_command, the command's own arguments arrive as "remaining", and so does an
+    // option exec does not know: no command starts with '-', so its first word is one of exec's
+    // options or a mistake ("exec -t web sh" must not run "-t"). After "--" words are verbatim.
     c.options.argv = sub.remaining();
+    if (!c.options.argv.empty() && c.options.argv.front().starts_with('-'))
+        return Output{"volt-run: exec: unknown option '" + text::printable(c.options.argv.front()) +
+                          "' (see volt-run exec --help)\n",
+                      kExitUsage, true};
     c.options.argv.insert(c.options.argv.end(), std::make_move_iterator(tail.begin()),
                           std::make_move_iterator(tail.end()));
     if (const CLI::Option* mode_option = sub.get_option("--landlock-mode"); mode_option->count()) {
