@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 
 namespace volt::netlink {
 
@@ -36,6 +38,21 @@ Result<Subnet> parse_subnet(std::string_view text) {
     if ((addr->value & s.mask()) != addr->value)
         return bad("host bits are set (did you mean " +
                    to_string(Subnet{{addr->value & s.mask()}, prefix}) + "?)");
+    // Addresses a bridge and its containers cannot use: "this network", loopback (the kernel
+    // routes 127/8 to lo), and multicast and reserved (224.0.0.0 and up).
+    struct Range {
+        std::uint32_t network;
+        int prefix;
+        const char* what;
+    };
+    for (Range r : {Range{0x00000000, 8, "0.0.0.0/8 (this network)"},
+                    Range{0x7f000000, 8, "127.0.0.0/8 (loopback)"},
+                    Range{0xe0000000, 3, "224.0.0.0/3 (multicast and reserved)"}}) {
+        int common = std::min(prefix, r.prefix);
+        std::uint32_t mask = ~std::uint32_t{0} << (32 - common);
+        if ((addr->value & mask) == (r.network & mask))
+            return bad(std::string("overlaps ") + r.what);
+    }
     return s;
 }
 

@@ -78,6 +78,20 @@ std::optional<Output> check_global_options(const CLI::App& app, runtime::Paths& 
     return std::nullopt;
 }
 
+// An option given an empty value ("--memory ''", "--since="): refused in one line naming it, and
+// never read as "not given", which an empty string means to the verbs (and to update: "no change").
+std::optional<Output> refuse_empty_values(const CLI::App& app, const CLI::App& verb) {
+    for (const CLI::App* scope : {&app, &verb})
+        for (const CLI::Option* opt : scope->get_options())
+            if (opt->nonpositional() && opt->get_type_size() > 0 && opt->count() > 0)
+                for (const std::string& value : opt->results())
+                    if (value.empty())
+                        return Output{"volt-run: " + opt->get_name() +
+                                          ": invalid value '': an empty value is not allowed\n",
+                                      kExitUsage, true};
+    return std::nullopt;
+}
+
 // The verb the command line names: its first word that is neither an option of `app` (the global
 // ones) nor such an option's value, and where that word is. nullptr when that word names none (or
 // there is none).
@@ -172,9 +186,11 @@ std::variant<Invocation, Output> parse_unchecked(int argc, const char* const* ar
                       true};
     }
 
+    const CLI::App* parsed = app.get_subcommands().front();
+    if (auto bad = refuse_empty_values(app, *parsed))
+        return *bad;
     if (auto bad = check_global_options(app, inv.paths))
         return *bad;
-    const CLI::App* parsed = app.get_subcommands().front();
     std::size_t k =
         static_cast<std::size_t>(std::find(subs.begin(), subs.end(), parsed) - subs.begin());
     if (k == subs.size())  // CLI11 parsed only subcommands made here

@@ -63,11 +63,18 @@ Result<BootPlan> plan_boot(const Spec& spec, const Paths& paths, const BootFacts
     host.system_bus = facts.system_bus;
     host.network_prepared = plan.builds_network;
     plan.nspawn_argv = nspawn_argv(spec, paths, host);
-    if (!spec.kernel.empty())
-        plan.warnings.push_back(spec.name + ": --kernel " + spec.kernel +
-                                " is recorded only: a systemd-nspawn container runs on the "
-                                "host's kernel");
+    for (auto& w : unapplied_options(spec))
+        plan.warnings.push_back(std::move(w));
     return plan;
+}
+
+std::vector<std::string> unapplied_options(const Spec& spec) {
+    std::vector<std::string> out;
+    if (!spec.kernel.empty())
+        out.push_back(spec.name + ": --kernel " + spec.kernel +
+                      " is recorded only, not applied: a systemd-nspawn container runs on the "
+                      "host's kernel");
+    return out;
 }
 
 std::string render(const BootPlan& plan) {

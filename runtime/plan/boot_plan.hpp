@@ -60,6 +60,10 @@ struct BootPlan {
 // processes of a unit with Delegate=yes. invocation_id: INVOCATION_ID is set.
 bool in_own_unit(const std::string& name, bool invocation_id, const std::string& self_unified);
 
+// Pure. One warning for every option of the spec that is stored but not applied (--kernel): what
+// create, boot and boot --detach print.
+std::vector<std::string> unapplied_options(const Spec& spec);
+
 // Pure. A Landlock policy that cannot be fully enforced under LandlockMode::require is an error
 // naming what is missing, before anything is made.
 Result<BootPlan> plan_boot(const Spec& spec, const Paths& paths, const BootFacts& facts);

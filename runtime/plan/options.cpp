@@ -199,6 +199,7 @@ Result<std::uint64_t> parse_uint(std::string_view option, std::string_view text,
 
 Result<std::uint64_t> parse_since(std::string_view text, std::uint64_t now_usec) {
     constexpr std::uint64_t kSecond = 1000000;
+    constexpr std::uint64_t kMaxSeconds = 253402300799;  // 9999-12-31 23:59:59 UTC
     const std::string t = lower(text);
     auto invalid = [&] {
         return bad("--since", text,
@@ -225,8 +226,9 @@ Result<std::uint64_t> parse_since(std::string_view text, std::uint64_t now_usec)
     }
     std::uint64_t n = 0;
     if (t.size() > 1 && t[0] == '@') {
-        if (!all_digits(std::string_view(t).substr(1)) || !to_u64(std::string_view(t).substr(1), n))
-            return invalid();
+        if (!all_digits(std::string_view(t).substr(1)) ||
+            !to_u64(std::string_view(t).substr(1), n) || n > kMaxSeconds)
+            return bad("--since", text, "not a time from 1970 to 9999");
         return n * kSecond;
     }
     // A span back from now: "-5min" or "5min ago".
@@ -241,6 +243,8 @@ Result<std::uint64_t> parse_since(std::string_view text, std::uint64_t now_usec)
             ++digits;
         if (digits == 0 || !to_u64(span.substr(0, digits), n))
             return invalid();
+        if (n > kMaxSeconds)
+            return bad("--since", text, "too far back");
         std::string_view unit = span.substr(digits);
         while (unit.starts_with(' '))
             unit.remove_prefix(1);
@@ -257,6 +261,8 @@ Result<std::uint64_t> parse_since(std::string_view text, std::uint64_t now_usec)
             seconds = 7 * 86400;
         else
             return invalid();
+        if (n * seconds > kMaxSeconds)
+            return bad("--since", text, "too far back");
         std::uint64_t back = n * seconds * kSecond;
         return back > now_usec ? 0 : now_usec - back;
     }
@@ -284,10 +290,18 @@ Result<std::uint64_t> parse_since(std::string_view text, std::uint64_t now_usec)
             return invalid();
     }
     if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-        tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
+        tm.tm_min > 59 || tm.tm_sec > 59 || tm.tm_year < 1970)
         return invalid();
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
+    // mktime reads 2026-02-31 as 2026-03-03, and a local time skipped by a change to summer time
+    // as one an hour later: a date or time that does not exist is refused, not moved.
+    std::tm back = tm;
+    back.tm_isdst = -1;
+    if (std::mktime(&back) < 0 || back.tm_year != tm.tm_year || back.tm_mon != tm.tm_mon ||
+        back.tm_mday != tm.tm_mday || back.tm_hour != tm.tm_hour || back.tm_min != tm.tm_min ||
+        back.tm_sec != tm.tm_sec)
+        return bad("--since", text, "no such date or time (in local time)");
     return from_local(tm);
 }
 
@@ -335,6 +349,12 @@ Status check_text(std::string_view option, std::string_view value) {
 }
 
 Result<std::string> parse_env(std::string_view option, std::string_view text) {
+    if (text.size() > kMaxEnvEntryBytes)
+        return Error::usage(std::string(option) + ": invalid value '" +
+                            text::printable(text.substr(0, 32)) + "...' (" +
+                            std::to_string(text.size()) + " bytes): longer than " +
+                            std::to_string(kMaxEnvEntryBytes) +
+                            " bytes, which the kernel passes as one argument (MAX_ARG_STRLEN)");
     auto eq = text.find('=');
     if (eq == std::string_view::npos)
         return bad(option, text, "expected KEY=VALUE");

@@ -38,7 +38,15 @@ Result<std::uint64_t> parse_uint(std::string_view option, std::string_view text,
                                  std::uint64_t max);
 // "[tcp|udp:]HOST:CONTAINER".
 Result<PortForward> parse_port(std::string_view text);
-// "KEY=VALUE" with KEY a shell identifier.
+// One string of execve's argv or envp is at most MAX_ARG_STRLEN bytes, its NUL included: 32 pages,
+// 128 KiB with the 4 KiB pages of x86-64 (more with larger pages). An --env entry reaches nspawn
+// as "--setenv=KEY=VALUE", and the command of exec as KEY=VALUE.
+inline constexpr std::size_t kMaxEnvEntryBytes = 32 * 4096 - sizeof("--setenv=");
+// All --env entries of a container together. execve takes argv and envp up to a quarter of the
+// stack limit (2 MiB under the default 8 MiB); the spec holding them is capped at 1 MiB
+// (kMaxRecordBytes) and also holds the rest.
+inline constexpr std::size_t kMaxEnvTotalBytes = 256 * 1024;
+// "KEY=VALUE" with KEY a shell identifier, at most kMaxEnvEntryBytes.
 Result<std::string> parse_env(std::string_view option, std::string_view text);
 // "HOST:CONTAINER[:ro|:rw]", both absolute, neither with "..", a control character, ':', ',' or
 // '\'. The container path is normalized ("//", "/./", a trailing '/'), then refused when it is

@@ -79,6 +79,21 @@ std::string to_string(const PortForward& port) {
     return port.protocol + ":" + std::to_string(port.host) + ":" + std::to_string(port.container);
 }
 
+std::optional<PortForward> clashing_port(const std::vector<PortForward>& mine,
+                                         const std::vector<PortForward>& theirs) {
+    for (const auto& m : mine)
+        for (const auto& t : theirs)
+            if (m.protocol == t.protocol && m.host == t.host)
+                return m;
+    return std::nullopt;
+}
+
+Error port_claimed(const PortForward& port, const std::string& other, const std::string& how) {
+    return Error::usage("--port " + to_string(port) + ": host port " + std::to_string(port.host) +
+                        "/" + port.protocol + " is forwarded to container " + other + " already (" +
+                        how + ")");
+}
+
 const char* to_string(NetworkMode mode) {
     const char* name = jsonmap::name_of(volt_json_names(NetworkMode{}), mode);
     return name ? name : "?";
@@ -225,10 +240,16 @@ Result<Spec> build_spec(const CreateRequest& r, CustomFiles* files) {
                                 r.network);
         s.dns.push_back(d);
     }
+    std::size_t env_bytes = 0;
     for (const auto& e : r.env) {
         auto v = parse_env("--env", e);
         if (!v)
             return std::move(v).error();
+        env_bytes += e.size() + 1;
+        if (env_bytes > kMaxEnvTotalBytes)
+            return Error::usage("--env: " + std::to_string(r.env.size()) +
+                                " entries hold more than " + std::to_string(kMaxEnvTotalBytes) +
+                                " bytes together, the most a container takes");
         s.env.push_back(*v);
     }
     for (const auto& v : r.volumes) {

@@ -134,4 +134,14 @@ const char* to_string(InitKind kind);
 // "tcp:8080:80"
 std::string to_string(const PortForward& port);
 
+// The first forward of `mine` whose host port one of `theirs` claims too. Every forward is a DNAT
+// of its protocol and host port for any local address (netlink/nft.hpp), so two forwards clash on
+// protocol and host port alone, whatever their container ports: nftables takes both rules, and
+// the later container's never matches.
+std::optional<PortForward> clashing_port(const std::vector<PortForward>& mine,
+                                         const std::vector<PortForward>& theirs);
+// A usage error for a clash found by clashing_port: "--port tcp:8080:80: host port 8080/tcp is
+// forwarded to container web already (how)".
+Error port_claimed(const PortForward& port, const std::string& other, const std::string& how);
+
 }  // namespace volt::runtime

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "base/log.hpp"
@@ -73,6 +74,25 @@ Result<Locked> lock_and_load(const Paths& paths, const std::string& name) {
     VOLT_TRY_ASSIGN(auto lock, lock_container(paths, name));
     VOLT_TRY_ASSIGN(auto spec, load_spec(paths, name));
     return Locked{std::move(lock), std::move(spec)};
+}
+
+Status refuse_claimed_ports(const Paths& paths, const Spec& spec) {
+    if (spec.ports.empty())
+        return {};
+    auto names = fs::list_dir(paths.root + "/config");
+    if (!names)
+        return names.error().code() == ENOENT ? Status() : Status(std::move(names).error());
+    std::sort(names->begin(), names->end());  // the same container named on every run
+    for (const auto& other : *names) {
+        if (other == spec.name || !validate_name(other))
+            continue;
+        auto theirs = load_spec(paths, other);
+        if (!theirs)
+            continue;
+        if (auto clash = clashing_port(spec.ports, theirs->ports))
+            return port_claimed(*clash, other, "two containers cannot forward one host port");
+    }
+    return {};
 }
 
 }  // namespace volt::runtime

@@ -28,6 +28,11 @@ Result<Spec> load_spec(const Paths& paths, const std::string& name);
 // Not part of load_spec, so that delete still removes a container whose spec fails it.
 Status check_stored_spec(const Spec& spec);
 
+// create: a host port of spec's forwards that another container's spec forwards too is refused,
+// naming that container (clashing_port). Specs that cannot be read are passed over: they are
+// listed as broken, and boot checks again against what runs.
+Status refuse_claimed_ports(const Paths& paths, const Spec& spec);
+
 // The container's lock, held, and its spec: how every verb that changes a container begins.
 struct Locked {
     fs::FileLock lock;

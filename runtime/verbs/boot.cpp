@@ -362,7 +362,9 @@ std::optional<Error> child_error(int fd) {
 
 Status boot_detached(const Paths& paths, const std::string& name, const BootOptions& options) {
     const int timeout_s = options.ready_timeout_seconds;
-    VOLT_TRY(load_spec(paths, name));
+    VOLT_TRY_ASSIGN(const Spec spec, load_spec(paths, name));
+    for (const auto& w : unapplied_options(spec))  // the child's go to the console log
+        log::warn("%s", w.c_str());
     {
         // Checked here too (boot_foreground checks again under its own lock) so that a second
         // boot does not truncate the console log of the running one, and a crashed run is

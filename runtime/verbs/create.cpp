@@ -98,6 +98,7 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     if (!image)
         return std::move(image).error();
     spec.image = *image;
+    VOLT_TRY(refuse_claimed_ports(paths, spec));
     if ((request.start || request.enable) && !system_bus_present(paths))
         return Error::usage(std::string(request.start ? "--start" : "--enable") +
                             " needs a running systemd, and this host has no system bus; "

@@ -135,6 +135,31 @@ Status collect_stale(const Paths& paths) {
     });
 }
 
+// Under the network lock, so that two boots cannot both pass: a host port that a running
+// container forwards (its state's ports, which its boot recorded under this lock) is refused,
+// naming it.
+Status refuse_ports_in_use(const Paths& paths, const Spec& spec) {
+    if (spec.ports.empty())
+        return {};
+    auto names = fs::list_dir(paths.run_dir);
+    if (!names)
+        return names.error().code() == ENOENT ? Status() : Status(std::move(names).error());
+    for (const auto& other : *names) {
+        if (other == spec.name || !running(paths, other))
+            continue;
+        auto state = read_state(paths, other);
+        if (!state || !*state)
+            continue;
+        std::vector<PortForward> theirs;
+        for (const auto& text : (**state).network.ports)
+            if (auto pf = parse_port(text))
+                theirs.push_back(*pf);
+        if (auto clash = clashing_port(spec.ports, theirs))
+            return port_claimed(*clash, other, "it is running");
+    }
+    return {};
+}
+
 Result<fs::FileLock> lock_network(const Paths& paths) {
     VOLT_TRY(fs::mkdir_p(paths.network_dir(), 0755));
     return fs::FileLock::acquire(paths.network_lock());
@@ -165,6 +190,7 @@ NetworkSetup::NetworkSetup(fs::FileLock lock, NetworkPlan plan)
 Result<NetworkSetup> NetworkSetup::prepare(const Paths& paths, const Spec& spec) {
     VOLT_TRY_ASSIGN(fs::FileLock lock, lock_network(paths));
     VOLT_TRY_CTX(collect_stale(paths), "collecting stale network state");
+    VOLT_TRY(refuse_ports_in_use(paths, spec));
     const std::string bridge = bridge_name(spec);
 
     NetworkFacts facts;

@@ -2,8 +2,10 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "base/log.hpp"
 #include "runtime/cli/verbs/entries.hpp"
 #include "runtime/cli/verbs/shared.hpp"
+#include "runtime/plan/boot_plan.hpp"
 
 namespace volt::cli::verbs {
 
@@ -54,6 +56,8 @@ int run_create(const Invocation& inv, const CreateCmd& c) {
     auto spec = runtime::create(inv.paths, c.request);
     if (!spec)
         return fail(spec.error());
+    for (const auto& w : runtime::unapplied_options(*spec))
+        log::warn("%s", w.c_str());
     std::printf("%s\n", spec->name.c_str());
     return 0;
 }
