@@ -72,8 +72,7 @@ std::vector<std::string> unapplied_options(const Spec& spec) {
     std::vector<std::string> out;
     if (!spec.kernel.empty())
         out.push_back(spec.name + ": --kernel " + spec.kernel +
-                      " is recorded only, not applied: a systemd-nspawn container runs on the "
-                      "host's kernel");
+                      " is recorded only: a systemd-nspawn container runs on the host's kernel");
     return out;
 }
 

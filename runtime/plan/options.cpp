@@ -243,8 +243,6 @@ Result<std::uint64_t> parse_since(std::string_view text, std::uint64_t now_usec)
             ++digits;
         if (digits == 0 || !to_u64(span.substr(0, digits), n))
             return invalid();
-        if (n > kMaxSeconds)
-            return bad("--since", text, "too far back");
         std::string_view unit = span.substr(digits);
         while (unit.starts_with(' '))
             unit.remove_prefix(1);
@@ -261,8 +259,8 @@ Result<std::uint64_t> parse_since(std::string_view text, std::uint64_t now_usec)
             seconds = 7 * 86400;
         else
             return invalid();
-        if (n * seconds > kMaxSeconds)
-            return bad("--since", text, "too far back");
+        if (n > kMaxSeconds / seconds)  // before the epoch, and before n * seconds overflows
+            return 0;
         std::uint64_t back = n * seconds * kSecond;
         return back > now_usec ? 0 : now_usec - back;
     }

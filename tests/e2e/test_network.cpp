@@ -183,3 +183,57 @@ TEST_CASE("a container whose nspawn was SIGKILLed leaves nothing after delete", 
                !Catch::Contains(name));
     CHECK(test::tree(sb.run_dir()) == std::vector<std::string>{".netns"});
 }
+
+TEST_CASE(
+    "two containers cannot forward one host port: refused at create and at boot, naming "
+    "the other (issue 15)",
+    "[e2e][network]") {
+    test::require_container_host();
+    test::Sandbox sb;
+    const std::string a = sb.unique_name("hm-pa");
+    const std::string b = sb.unique_name("hm-pb");
+    create_and_boot(sb, a, {"--port", "8080:80"});
+
+    // At create, against the other containers' specs: the protocol and the host port clash,
+    // whatever the container port.
+    auto refused = sb.volt({"create", b, "--image", test::busybox_rootfs(), "--port", "8080:81"});
+    CHECK(refused.code == 2);
+    CHECK(refused.err ==
+          "volt-run: --port tcp:8080:81: host port 8080/tcp is forwarded to "
+          "container " +
+              a + " already (two containers cannot forward one host port)\n");
+    CHECK_FALSE(fs::exists(sb.paths().config_dir(b)));
+    // Another protocol on the same port is another DNAT match: allowed.
+    auto udp = sb.volt({"create", b, "--image", test::busybox_rootfs(), "--port", "udp:8080:80"});
+    INFO(udp.err);
+    REQUIRE(udp.code == 0);
+
+    // At boot, against what runs, under the network lock: b's spec claims a's port (a spec
+    // written by hand, or two creates that raced), and boot refuses before it builds anything.
+    auto text = fs::read_file(sb.paths().spec_file(b));
+    REQUIRE(text);
+    auto spec = nlohmann::json::parse(*text);
+    spec["network"]["ports"][0]["protocol"] = "tcp";
+    REQUIRE(fs::write_file_atomic(sb.paths().spec_file(b), spec.dump(), 0600));
+    for (bool detach : {false, true}) {
+        std::vector<std::string> boot = {"boot", b};
+        if (detach)
+            boot.insert(boot.begin() + 1, "--detach");
+        auto r = sb.volt(boot);
+        INFO(r.err);
+        CHECK(r.code == 2);
+        CHECK(r.err.find("--port tcp:8080:80: host port 8080/tcp is forwarded to container " + a +
+                         " already (it is running)") != std::string::npos);
+        CHECK(sb.inspect(b)["state"] == "stopped");
+        CHECK_FALSE(test::has_nft_rules_of(b));
+        auto leases = fs::read_file(sb.paths().leases("voltbr0"));
+        CHECK((!leases || leases->find(b) == std::string::npos));
+    }
+    // Once a is stopped the port is free for b.
+    REQUIRE(sb.volt({"stop", "--time", "0", a}).code == 0);
+    auto booted = sb.volt({"boot", "--detach", "--timeout", "60", b});
+    INFO(booted.err);
+    CHECK(booted.code == 0);
+    CHECK(test::has_nft_rules_of(b));
+    CHECK(sb.volt({"stop", "--time", "0", b}).code == 0);
+}

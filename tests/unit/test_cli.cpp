@@ -120,6 +120,38 @@ TEST_CASE("global paths: flags override what the environment gave", "[unit]") {
     CHECK(std::get<Invocation>(r).paths.run_dir == "/run/env");
 }
 
+TEST_CASE(
+    "an option given an empty value is refused naming it, never read as not given "
+    "(issue 15)",
+    "[unit]") {
+    const std::vector<std::vector<const char*>> lines = {
+        {"create", "web", "--image", "/i", "--memory", ""},
+        {"create", "web", "--image", "/i", "--cpus", ""},
+        {"create", "web", "--image", "/i", "--pids-max", ""},
+        {"create", "web", "--image", "/i", "--kernel", ""},
+        {"create", "web", "--image", "/i", "--port", ""},
+        {"update", "web", "--memory-high", ""},
+        {"update", "web", "--io-weight", ""},
+        {"logs", "web", "--since", ""},
+        {"exec", "--workdir", "", "web", "--", "true"},
+        {"--root", "", "list"},
+        {"--subnet", "", "list"},
+    };
+    for (const auto& line : lines) {
+        auto out = output_of(parse_args(line));
+        INFO(out.text);
+        CHECK(out.exit_code == kExitUsage);
+        CHECK(std::count(out.text.begin(), out.text.end(), '\n') == 1);
+        CHECK(out.text.find(": invalid value '': an empty value is not allowed") !=
+              std::string::npos);
+    }
+    CHECK(output_of(parse_args({"create", "web", "--image", "/i", "--memory", ""}))
+              .text.starts_with("volt-run: --memory: "));
+    CHECK(output_of(parse_args({"--root", "", "list"})).text.starts_with("volt-run: --root: "));
+    // A value given is still taken as it is.
+    CHECK(command_of<LogsCmd>(parse_args({"logs", "web", "--since", "today"})).since == "today");
+}
+
 TEST_CASE("a usage error is one line whatever bytes the bad value holds", "[unit]") {
     for (const char* bad : {"a\nb", "web\x1b[2J", "caf\xff", "x\ry"}) {
         auto out = output_of(parse_args({"stop", "web", "--time", bad}));

@@ -145,6 +145,18 @@ TEST_CASE("subnets parse, and bad ones are refused naming the value", "[unit]") 
                Catch::Contains("did you mean 10.88.0.0/16"));
 }
 
+TEST_CASE("a subnet no bridge can use is refused where it is given (issue 15)", "[unit]") {
+    for (const char* bad : {"127.0.0.0/8", "127.1.0.0/16", "0.0.0.0/8", "0.0.0.0/1", "224.0.0.0/4",
+                            "240.0.0.0/8", "255.255.255.0/24"}) {
+        auto r = parse_subnet(bad);
+        REQUIRE_FALSE(r);
+        CHECK_THAT(r.error().describe(), Catch::Contains(std::string("'") + bad + "': overlaps"));
+    }
+    for (const char* good : {"10.88.0.0/16", "192.168.7.0/30", "172.16.0.0/12", "1.0.0.0/8",
+                             "128.0.0.0/2", "192.0.0.0/3"})
+        CHECK(parse_subnet(good).ok());
+}
+
 TEST_CASE("host interface names fit IFNAMSIZ and are deterministic", "[unit]") {
     CHECK(host_ifname("web1") == "ve-web1");
     CHECK(host_ifname("twelve-chars") == "ve-twelve-chars");

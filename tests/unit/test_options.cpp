@@ -136,6 +136,21 @@ TEST_CASE("environment entries", "[unit]") {
     CHECK_FALSE(parse_env("--env", "A=x\ny").ok());
 }
 
+TEST_CASE("an --env entry longer than the kernel passes as one argument is refused (issue 15)",
+          "[unit]") {
+    // nspawn gets "--setenv=" + the entry: with its NUL, at most MAX_ARG_STRLEN (32 pages).
+    CHECK(kMaxEnvEntryBytes + sizeof("--setenv=") == 32 * 4096);
+    std::string longest = "E=" + std::string(kMaxEnvEntryBytes - 2, 'x');
+    CHECK(parse_env("--env", longest).ok());
+    std::string over = longest + "x";
+    std::string why = message_of(parse_env("--env", over));
+    CHECK(why.starts_with("--env: invalid value 'E=xxx"));
+    CHECK(why.find(std::to_string(over.size()) + " bytes") != std::string::npos);
+    CHECK(why.find("MAX_ARG_STRLEN") != std::string::npos);
+    CHECK(why.size() < 300);  // the value is not repeated whole
+    CHECK(message_of(parse_env("-e", std::string(128 << 10, 'A'))).starts_with("-e: "));
+}
+
 TEST_CASE("volumes", "[unit]") {
     auto v = parse_volume("/tmp:/data:ro");
     REQUIRE(v.ok());
@@ -242,4 +257,33 @@ TEST_CASE("logs --since: dates, times, epochs, days and spans back from now", "[
         REQUIRE_FALSE(r);
         CHECK(r.error().describe().find(std::string("'") + bad + "'") != std::string::npos);
     }
+}
+
+TEST_CASE("logs --since: impossible dates and times are refused, not moved (issue 15)", "[unit]") {
+    ::setenv("TZ", "UTC", 1);
+    ::tzset();
+    constexpr std::uint64_t kS = 1000000;
+    const std::uint64_t now = 1795386330ULL * kS;
+    CHECK(*parse_since("2024-02-29", now) == 1709164800ULL * kS);  // a leap day
+    CHECK(*parse_since("2026-12-31 23:59:59", now) == 1798761599ULL * kS);
+    for (const char* bad : {"2026-02-31", "2025-02-29", "2100-02-29", "2026-04-31",
+                            "2026-06-31 10:00", "2026-01-01 10:00:60", "2026-00-10"}) {
+        auto r = parse_since(bad, now);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().describe().find(std::string("--since: invalid value '") + bad + "'") !=
+              std::string::npos);
+    }
+    // A local time that a change to summer time skips does not exist either.
+    ::setenv("TZ", "Europe/Berlin", 1);
+    ::tzset();
+    if (parse_since("2026-01-01", now)) {  // the zone is installed
+        CHECK(message_of(parse_since("2026-03-29 02:30", now)).find("no such date or time") !=
+              std::string::npos);
+        CHECK(parse_since("2026-03-29 03:30", now).ok());
+    }
+    ::setenv("TZ", "UTC", 1);
+    ::tzset();
+    // Far past the year 9999: refused instead of wrapping around.
+    CHECK(message_of(parse_since("@99999999999999999", now)).find("--since") != std::string::npos);
+    CHECK(*parse_since("-99999999999999999d", now) == 0);  // from the beginning, no overflow
 }

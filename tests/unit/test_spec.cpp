@@ -531,3 +531,27 @@ TEST_CASE("a state with bytes that are not UTF-8 is written, not thrown", "[unit
     REQUIRE(back.ok());
     CHECK(back->cgroup == "/sys/fs/cgroup/volt.slice/\xef\xbf\xbd");
 }
+
+TEST_CASE("two forwards clash on protocol and host port, whatever the container port (issue 15)",
+          "[unit]") {
+    const std::vector<PortForward> theirs = {{"tcp", 8080, 80}, {"udp", 53, 53}};
+    CHECK(clashing_port({{"tcp", 8080, 9999}}, theirs) == PortForward{"tcp", 8080, 9999});
+    CHECK(clashing_port({{"tcp", 8081, 80}, {"udp", 53, 5353}}, theirs) ==
+          PortForward{"udp", 53, 5353});
+    CHECK_FALSE(clashing_port({{"udp", 8080, 80}, {"tcp", 53, 53}}, theirs));
+    CHECK_FALSE(clashing_port({}, theirs));
+    CHECK(port_claimed({"tcp", 8080, 80}, "web", "it is running").describe() ==
+          "--port tcp:8080:80: host port 8080/tcp is forwarded to container web already (it is "
+          "running)");
+}
+
+TEST_CASE("all --env entries of a container together are capped (issue 15)", "[unit]") {
+    CreateRequest r;
+    r.name = "web";
+    const std::string entry = "E=" + std::string(64 << 10, 'x');
+    r.env = {entry, entry, entry};
+    REQUIRE(build_spec(r).ok());
+    r.env.push_back(entry);
+    CHECK(message_of(build_spec(r)) ==
+          "--env: 4 entries hold more than 262144 bytes together, the most a container takes");
+}
