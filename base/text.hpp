@@ -1,6 +1,8 @@
 // Checks of text that becomes a path, a file name or a line in a file systemd reads. Pure.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -109,6 +111,33 @@ inline std::string printable(std::string_view s) {
         }
     }
     return out;
+}
+
+// Deeper than any file of ours nests. nlohmann parses any depth, but its parser and copying or
+// comparing a value recurse once per level: 100000 levels overflow the stack (a SIGSEGV, no error
+// to catch), so every JSON text is measured with json_nesting_depth before it is parsed.
+inline constexpr std::size_t kMaxJsonNesting = 64;
+
+// The deepest nesting of arrays and objects in a JSON text, strings skipped. Linear, no parse.
+inline std::size_t json_nesting_depth(std::string_view text) {
+    std::size_t depth = 0, deepest = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            deepest = std::max(deepest, ++depth);
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return deepest;
 }
 
 }  // namespace volt::text

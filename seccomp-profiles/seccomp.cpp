@@ -273,35 +273,12 @@ std::string_view builtin_profile_text(std::string_view name) {
 namespace {
 
 // Nesting a profile never needs (it has five levels: the profile, syscalls, a rule, args, an
-// arg). nlohmann parses any depth, but copying or comparing a value recurses once per level: a
-// profile nested 100000 deep overflowed the stack.
-constexpr std::size_t kMaxNesting = 64;
+// arg); text::kMaxJsonNesting says why there is a limit at all.
+constexpr std::size_t kMaxNesting = text::kMaxJsonNesting;
 // A filter holds at most BPF_MAXINSNS (4096) instructions and every rule takes at least one, so
 // no more rules (syscall names times rules) can ever load; libseccomp's time grows faster than
 // their number (20000 took 7 s, 40000 40 s).
 constexpr std::size_t kMaxRules = 4096;
-
-// The deepest nesting of arrays and objects in a JSON text, strings skipped.
-std::size_t nesting_depth(std::string_view text) {
-    std::size_t depth = 0, deepest = 0;
-    bool in_string = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
-        if (in_string) {
-            if (c == '\\')
-                ++i;
-            else if (c == '"')
-                in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            deepest = std::max(deepest, ++depth);
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            --depth;
-        }
-    }
-    return deepest;
-}
 
 Result<Bpf> compile_profile(std::string_view json_text, const std::string& source,
                             const CompileOptions& options, std::vector<std::string>* warnings) {
@@ -311,7 +288,7 @@ Result<Bpf> compile_profile(std::string_view json_text, const std::string& sourc
         ::uname(&u);
         target.kernel_release = u.release;
     }
-    if (nesting_depth(json_text) > kMaxNesting)
+    if (text::json_nesting_depth(json_text) > kMaxNesting)
         return Error::usage(source + ": nested deeper than " + std::to_string(kMaxNesting) +
                             " levels");
     json profile;

@@ -192,6 +192,9 @@ Result<T> from(const json& j) {
 // The JSON document in text, or one line saying why it is none (nlohmann's message, printable:
 // it can quote the bytes it stopped at).
 inline Result<json> parse(const std::string& text) {
+    if (text::json_nesting_depth(text) > text::kMaxJsonNesting)
+        return Error(0, "not JSON of ours: nested deeper than " +
+                            std::to_string(text::kMaxJsonNesting) + " levels");
     try {
         return json::parse(text);
     } catch (const std::exception& e) {

@@ -524,6 +524,13 @@ TEST_CASE(
         {"state", R"({"nspawn_pid": -1})", {"exec", "{d}", "--", "true"}, R, "state.json"},
         {"state", "{", {"resume", "{d}"}, R, "state.json"},
         {"state", "", {"update", "{d}", "--memory", "1G"}, R, "state.json"},
+        // 100000 levels: nlohmann's parser recursed once per level and boot and stats died of
+        // SIGSEGV (exit 139); every JSON text is measured before it is parsed now.
+        {"spec", deep("[", "]", 100000), {"boot", "{d}"}, R, "nested deeper than 64"},
+        {"spec", deep("{\"a\":", "}", 50000), {"inspect", "{d}"}, R, "nested deeper than 64"},
+        {"state", deep("[", "]", 100000), {"stats", "{d}"}, R, "nested deeper than 64"},
+        {"state", deep("{\"a\":", "}", 50000), {"exec", "{d}", "--", "true"}, R,
+         "nested deeper than 64"},
         {"seccomp", "{", {"exec", "{d}", "--", "true"}, U, "not running"},
         {"landlock", "{", {"exec", "{d}", "--", "true"}, U, "not running"},
     };
