@@ -1,8 +1,12 @@
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -360,6 +364,63 @@ std::optional<Error> child_error(int fd) {
     return Error(code, text.substr(static_cast<size_t>(used)), static_cast<ErrorKind>(kind));
 }
 
+// Whether the container's unit collects this run: boot is its ExecStart= (INVOCATION_ID, in the
+// unit's own cgroup), and its ExecStopPost= (volt-run stop) runs however nspawn exits. A process
+// of ours left in the unit's cgroup would also break cgroup v2's no-internal-processes rule once
+// container/ below it has controllers.
+bool collected_by_unit(const Paths& paths, const std::string& name) {
+    if (!paths.invocation_id)
+        return false;
+    auto self = cgroup::self_membership();
+    return self && in_own_unit(name, true, self->unified);
+}
+
+// The record of an error for the report pipe, which child_error rebuilds.
+void report_error(int fd, const Error& e) {
+    std::string record = std::to_string(static_cast<int>(e.kind()));
+    record.append(" ").append(std::to_string(e.code())).append(" ").append(e.message());
+    (void)fs::write_all(fd, record, "the report pipe");
+}
+
+// After READY of a boot --detach: leaves behind a process that collects the run once nspawn
+// (pid, our unreaped child: the pid names it) exits, however it exits: halted, killed, the guest
+// powered off. A hand boot has no unit whose ExecStopPost= would. The reaper is in a session of
+// its own, in / and holds nothing but a pidfd of nspawn and the console log as stderr: no lock
+// (flock belongs to the open file description, which every inherited fd shares), no notify
+// socket, no terminal. It sits in the caller's cgroups, never the container's, so that
+// collecting can remove them.
+void leave_reaper(const Paths& paths, const std::string& name, pid_t nspawn, int pidfd,
+                  int log_fd) {
+    auto started = proc::stat(nspawn);
+    if (!started) {
+        log::warn("no reaper for %s (%s): stop or delete collects its run", name.c_str(),
+                  started.error().describe().c_str());
+        return;
+    }
+    pid_t pid = ::fork();
+    if (pid < 0)
+        log::warn("no reaper for %s (fork: %s): stop or delete collects its run", name.c_str(),
+                  std::strerror(errno));
+    if (pid != 0)
+        return;
+    ::setsid();
+    (void)!::chdir("/");
+    ::prctl(PR_SET_NAME, "volt-reaper");
+    int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    ::dup2(log_fd, 2);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    if (pidfd != 3)
+        ::dup2(pidfd, 3);
+    (void)sys::close_range(4);
+    (void)proc::pidfd_wait_exit(3, -1);
+    Status st = collect_exited_run(paths, name, nspawn, started->start_time);
+    if (!st)
+        log::warn("collecting the run of %s after its nspawn exited: %s", name.c_str(),
+                  st.error().describe().c_str());
+    ::_exit(st ? 0 : 1);
+}
+
 Status boot_detached(const Paths& paths, const std::string& name, const BootOptions& options) {
     const int timeout_s = options.ready_timeout_seconds;
     VOLT_TRY_ASSIGN(const Spec spec, load_spec(paths, name));
@@ -422,9 +483,7 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
         Status st = boot_foreground(paths, name, options);
         std::fprintf(stderr, "volt-run: %s\n", st.error().describe().c_str());
         std::fflush(stderr);
-        std::string record = std::to_string(static_cast<int>(st.error().kind())) + " " +
-                             std::to_string(st.error().code()) + " " + st.error().message();
-        (void)fs::write_all(report_write.get(), record, "the report pipe");
+        report_error(report_write.get(), st.error());
         ::_exit(1);
     }
     report_write.reset();
@@ -451,6 +510,8 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
                 std::string msg(buf, static_cast<size_t>(n));
                 if (("\n" + msg).find("\nREADY=1") != std::string::npos) {
                     child.release();  // it lives on as the container's nspawn
+                    if (options.supervise && !collected_by_unit(paths, name))
+                        leave_reaper(paths, name, pid, child.pidfd(), log_fd);
                     return {};
                 }
             }
@@ -472,9 +533,8 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
                                 " s; stopped it again (console log: " + log_path + ")");
 }
 
-}  // namespace
-
-Status boot(const Paths& paths, const std::string& name, const BootOptions& options) {
+// Today's boot without a supervisor: in place (this process becomes nspawn) or --detach.
+Status boot_unsupervised(const Paths& paths, const std::string& name, const BootOptions& options) {
     // One boot at a time, refused at once rather than queued: a second boot --detach would
     // otherwise take over the first one's notify socket and both would fail. The lock is not
     // inherited past execve: a running nspawn holds none (its state refuses a boot), and the
@@ -489,6 +549,128 @@ Status boot(const Paths& paths, const std::string& name, const BootOptions& opti
     if (options.detach)
         return boot_detached(paths, name, options);
     return boot_foreground(paths, name, options);
+}
+
+// A hand boot in the foreground: volt-run stays as nspawn's parent, so that however the run
+// ends (Ctrl-C, the guest powering off, a SIGKILL of nspawn) it leaves nothing. The child does
+// the whole boot and becomes nspawn, so the pid the state records is nspawn's, as under the
+// unit. The parent was forked before any lock was taken or cgroup joined: it holds no lock
+// while nspawn runs and stays in the caller's cgroups, which collecting could not remove.
+Result<int> boot_supervised(const Paths& paths, const std::string& name,
+                            const BootOptions& options) {
+    // Blocked before the fork, so that none is lost or ends us before it is handled; the child
+    // unblocks them first thing. SIGTTOU too: restoring the terminal below must not stop us.
+    sigset_t handled, previous;
+    sigemptyset(&handled);
+    for (int sig : {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGTTOU})
+        sigaddset(&handled, sig);
+    if (::sigprocmask(SIG_BLOCK, &handled, &previous) < 0)
+        return Error::from_errno("sigprocmask");
+    struct sigaction ignore {
+    }, old_int{}, old_quit{};
+    ignore.sa_handler = SIG_IGN;
+    // Left as the caller had them however we return (pending SIGINTs ignored until then).
+    struct Restore {
+        sigset_t mask;
+        struct sigaction* sig_int;
+        struct sigaction* sig_quit;
+        bool set = false;
+        ~Restore() {
+            if (set) {
+                ::sigaction(SIGINT, sig_int, nullptr);
+                ::sigaction(SIGQUIT, sig_quit, nullptr);
+            }
+            ::sigprocmask(SIG_SETMASK, &mask, nullptr);
+        }
+    } restore{previous, &old_int, &old_quit};
+    // nspawn puts an interactive terminal in raw mode; killed, it cannot put it back.
+    termios tty{};
+    const bool restore_tty = ::tcgetattr(0, &tty) == 0;
+
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) < 0)
+        return Error::from_errno("pipe");
+    UniqueFd report_read(report[0]), report_write(report[1]);
+    pid_t pid = ::fork();
+    if (pid < 0)
+        return Error::from_errno("fork");
+    if (pid == 0) {
+        ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+        report_read.reset();
+        Status st = boot_unsupervised(paths, name, options);
+        report_error(report_write.get(), st.error());
+        ::_exit(1);
+    }
+    report_write.reset();
+    // The terminal sends Ctrl-C and Ctrl-\ to its whole foreground process group: what they
+    // mean is nspawn's to decide (it is in the group); we stay to collect.
+    // Unblocked once ignored: a blocked signal is kept pending even while ignored, and would end
+    // us when the caller's mask comes back.
+    ::sigaction(SIGINT, &ignore, &old_int);
+    ::sigaction(SIGQUIT, &ignore, &old_quit);
+    restore.set = true;
+    sigset_t terminal;
+    sigemptyset(&terminal);
+    sigaddset(&terminal, SIGINT);
+    sigaddset(&terminal, SIGQUIT);
+    ::sigprocmask(SIG_UNBLOCK, &terminal, nullptr);
+    // The child's error if it failed before it became nspawn (its steps undid what they made);
+    // EOF once it exec'd nspawn, or died.
+    std::optional<Error> failed = child_error(report_read.get());
+
+    // SIGTERM and SIGHUP (someone ending the boot, the terminal closing) are nspawn's: it halts
+    // the guest. The pid is our unreaped child's, so it names nspawn until we reap it.
+    sigset_t waited;
+    sigemptyset(&waited);
+    for (int sig : {SIGTERM, SIGHUP, SIGCHLD})
+        sigaddset(&waited, sig);
+    siginfo_t exited{};
+    for (;;) {
+        siginfo_t si;
+        int sig = ::sigwaitinfo(&waited, &si);
+        if (sig < 0)
+            continue;  // EINTR: a stop and continue (Ctrl-Z, fg)
+        if (sig != SIGCHLD) {
+            ::kill(pid, sig);
+            continue;
+        }
+        exited = {};
+        if (::waitid(P_PID, static_cast<id_t>(pid), &exited, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+            exited.si_pid == pid)
+            break;
+    }
+    // A SIGTERM or SIGHUP that came as nspawn exited was meant for it, not for us.
+    const timespec now{0, 0};
+    while (::sigtimedwait(&waited, nullptr, &now) > 0) {
+    }
+    if (restore_tty)
+        ::tcsetattr(0, TCSADRAIN, &tty);
+    // Collected while the child is a zombie, whose pid and start time cannot name another
+    // process; stop or delete may have collected the run already, then nothing is left to do.
+    auto started = proc::stat(pid);
+    Status collected = started ? collect_exited_run(paths, name, pid, started->start_time)
+                               : Status(std::move(started).error());
+    siginfo_t reaped{};
+    while (::waitid(P_PID, static_cast<id_t>(pid), &reaped, WEXITED) < 0 && errno == EINTR) {
+    }
+    const int code = proc::exit_code_of(exited);
+    if (failed)
+        return std::move(*failed);
+    if (!collected)
+        return std::move(collected).error().context("collecting the run of " + name +
+                                                    " after nspawn exited (exit status " +
+                                                    std::to_string(code) + ")");
+    log::debug("nspawn of %s exited (exit status %d); its run is collected", name.c_str(), code);
+    return code;
+}
+
+}  // namespace
+
+Result<int> boot(const Paths& paths, const std::string& name, const BootOptions& options) {
+    if (!options.detach && options.supervise && !collected_by_unit(paths, name))
+        return boot_supervised(paths, name, options);
+    VOLT_TRY(boot_unsupervised(paths, name, options));
+    return 0;
 }
 
 }  // namespace volt::runtime

@@ -29,13 +29,21 @@ struct BootOptions {
     // Fork, boot in the background, and return once the container reports READY.
     bool detach = false;
     int ready_timeout_seconds = 90;
+    // Collect the run when nspawn exits, however it exits, unless the container's unit does
+    // (ExecStopPost=): in the foreground volt-run stays as nspawn's parent (a supervisor that
+    // forwards SIGTERM and SIGHUP and ignores the terminal's SIGINT and SIGQUIT); with detach a
+    // reaper is left behind after READY. false: this process becomes nspawn and nobody collects
+    // (the fault-injection tests of boot's steps, which need the steps in their own process).
+    bool supervise = true;
     // For fault-injection tests: called before each step of the boot plan; an error it returns
     // fails that step, and what ran before is undone.
     Steps::Hook before_step;
 };
-// Foreground: sets up the container's cgroup, records state and execs systemd-nspawn (returns only
-// on failure). Detached: returns once the container is READY.
-Status boot(const Paths& paths, const std::string& name, const BootOptions& options);
+// Foreground: sets up the container's cgroup, records state and execs systemd-nspawn; supervised
+// (see BootOptions::supervise), in a child, returning nspawn's exit status (128+N for signal N)
+// once its run is collected; otherwise in this process (returns only on failure). Detached:
+// returns 0 once the container is READY.
+Result<int> boot(const Paths& paths, const std::string& name, const BootOptions& options);
 
 // ExecOptions: runtime/plan/exec_plan.hpp.
 // Runs argv inside the running container and returns its exit code (128+N for signal N).

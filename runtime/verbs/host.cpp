@@ -10,6 +10,7 @@
 #include "base/proc.hpp"
 #include "cgroup/cgroup.hpp"
 #include "runtime/rootfs/container_root.hpp"
+#include "runtime/store/store.hpp"
 #include "runtime/verbs/network.hpp"
 
 namespace volt::runtime {
@@ -77,6 +78,30 @@ Status collect_run(const Paths& paths, const std::string& name, const State& sta
     if (!state.cgroup_devices.empty())
         VOLT_TRY(remove_container_cgroup(state.cgroup_devices));
     return fs::remove_tree(paths.state_dir(name));
+}
+
+Status collect_exited_run(const Paths& paths, const std::string& name, pid_t pid,
+                          std::uint64_t start_time) {
+    auto records = [&](const std::optional<State>& state) {
+        return state && state->nspawn_pid == pid && state->nspawn_start_time == start_time;
+    };
+    // First without the lock (the state file is replaced atomically): when stop or delete holds
+    // the lock to collect this very run, we need not queue behind them, nor open a lock file in a
+    // config directory that delete is removing.
+    if (auto state = read_state(paths, name); !state || !records(*state))
+        return {};
+    auto lock = lock_container(paths, name);
+    if (!lock) {
+        if (!fs::is_directory(paths.config_dir(name)))
+            return {};  // deleted meanwhile: delete collected the run
+        return std::move(lock).error();
+    }
+    VOLT_TRY_ASSIGN(auto state, read_state(paths, name));
+    if (!records(state))
+        return {};
+    log::debug("collecting the run of %s: its nspawn (pid %d) exited", name.c_str(),
+               static_cast<int>(pid));
+    return collect_run(paths, name, *state);
 }
 
 Status collect_by_name(const Paths& paths, const std::string& name) {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,13 @@ pid_t find_leader(pid_t nspawn_pid);
 // Removes what a container's run left behind once nspawn is gone: its cgroups (both
 // hierarchies) and its runtime state. Kills stragglers in the cgroup first.
 Status collect_run(const Paths& paths, const std::string& name, const State& state);
+
+// What the supervisor of a hand boot and the reaper of `boot --detach` do once the nspawn they
+// watched, (pid, start_time), has exited: under the container's lock (waiting for it), collects
+// the run if the state still records that nspawn. Nothing when stop, delete or a later boot got
+// there first (no state, another nspawn, the container gone).
+Status collect_exited_run(const Paths& paths, const std::string& name, pid_t pid,
+                          std::uint64_t start_time);
 
 // Removes what a run may have left without a record of it (a boot killed before it wrote its
 // state, a state file damaged since): the network made for the name, and the container's

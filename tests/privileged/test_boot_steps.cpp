@@ -42,7 +42,8 @@ Outcome boot_failing_at(const runtime::Paths& paths, const std::string& name,
                 return Error(0, "injected failure at " + std::string(step));
             return {};
         };
-        Status st = runtime::boot(paths, name, o);
+        o.supervise = false;  // the steps in this process, which must come home after them
+        auto st = runtime::boot(paths, name, o);
         bool injected = !st && st.error().describe() == "injected failure at " + fail_at;
         bool home = fs::read_file("/proc/self/cgroup").value() == before;
         std::string verdict = std::string("=") + (injected ? "1" : "0") + (home ? "1" : "0") + " " +
@@ -69,30 +70,6 @@ Outcome boot_failing_at(const runtime::Paths& paths, const std::string& name,
         }
     }
     return out;
-}
-
-// Whether any cgroup hierarchy has a directory of the container's.
-bool cgroups_left(const std::string& name) {
-    for (const char* h : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd",
-                          "/sys/fs/cgroup/devices"})
-        for (const char* slice :
-             {"/volt.slice/volt-hybrid-", "/user.slice/volt.slice/volt-hybrid-"})
-            if (fs::exists(std::string(h) + slice + name))
-                return true;
-    // Below wherever the test runs (boot makes volt.slice under its own cgroup).
-    auto self = fs::read_file("/proc/self/cgroup");
-    const std::string own = self ? *self : std::string();
-    for (auto line : fs::split(own, '\n')) {
-        auto colon = line.rfind(':');
-        if (colon == std::string_view::npos)
-            continue;
-        std::string path(line.substr(colon + 1));
-        for (const char* h : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd",
-                              "/sys/fs/cgroup/devices", "/sys/fs/cgroup"})
-            if (fs::exists(std::string(h) + path + "/volt.slice/volt-hybrid-" + name))
-                return true;
-    }
-    return false;
 }
 
 }  // namespace
@@ -128,7 +105,7 @@ TEST_CASE("a boot failing at any step of its plan leaves nothing and returns the
             // Exactly the steps up to the failing one were entered.
             auto at = std::find(all.steps.begin(), all.steps.end(), step);
             CHECK(o.steps == std::vector<std::string>(all.steps.begin(), at + 1));
-            CHECK_FALSE(cgroups_left(name));
+            CHECK_FALSE(test::cgroups_left(name));
             CHECK_FALSE(fs::exists(paths.state_file(name)));
             CHECK_FALSE(fs::exists(paths.netns(name)));
             auto sock = netlink::RouteSocket::open();

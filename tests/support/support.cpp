@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -19,6 +20,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 namespace volt::test {
@@ -45,6 +47,30 @@ bool listed_unavailable(const std::string& test_name) {
     return false;
 }
 
+// The environment with `env`'s entries, which replace inherited ones of the same name: getenv
+// returns the first match, so an appended VOLT_ROOT would lose to one exported in the caller's
+// shell, and the test would work on that shell's containers.
+std::vector<std::string> environment_with(const std::vector<std::string>& env) {
+    auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+    std::vector<std::string> envs;
+    for (char** e = environ; *e; ++e) {
+        std::string entry = *e;
+        bool replaced = std::any_of(env.begin(), env.end(), [&](const std::string& given) {
+            return name_of(given) == name_of(entry);
+        });
+        if (!replaced)
+            envs.push_back(std::move(entry));
+    }
+    envs.insert(envs.end(), env.begin(), env.end());
+    return envs;
+}
+
+// Children of ours that a Background waits for itself: reap_orphans leaves them.
+std::set<pid_t>& waited_by_owner() {
+    static std::set<pid_t> pids;
+    return pids;
+}
+
 }  // namespace
 
 TempDir::TempDir(const std::string& prefix) {
@@ -67,20 +93,7 @@ RunResult run(const std::vector<std::string>& argv, const std::vector<std::strin
     if (::pipe2(out_pipe, O_CLOEXEC) < 0 || ::pipe2(err_pipe, O_CLOEXEC) < 0 ||
         ::pipe2(in_pipe, O_CLOEXEC) < 0)
         throw std::runtime_error("pipe");
-    // The given entries replace inherited ones of the same name: getenv returns the first match,
-    // so an appended VOLT_ROOT would lose to one exported in the caller's shell, and the test
-    // would work on that shell's containers.
-    auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
-    std::vector<std::string> envs;
-    for (char** e = environ; *e; ++e) {
-        std::string entry = *e;
-        bool replaced = std::any_of(env.begin(), env.end(), [&](const std::string& given) {
-            return name_of(given) == name_of(entry);
-        });
-        if (!replaced)
-            envs.push_back(std::move(entry));
-    }
-    envs.insert(envs.end(), env.begin(), env.end());
+    std::vector<std::string> envs = environment_with(env);
     std::vector<char*> cargv, cenv;
     for (const auto& a : argv)
         cargv.push_back(const_cast<char*>(a.c_str()));
@@ -175,12 +188,44 @@ std::string volt_run_binary() {
     return VOLT_RUN_BINARY;
 }
 
+std::vector<pid_t> children_of_self() {
+    std::vector<pid_t> out;
+    // Orphans are adopted by whichever of our threads: each thread's children.
+    std::vector<std::string> tasks;
+    if (DIR* d = ::opendir("/proc/self/task")) {
+        while (dirent* e = ::readdir(d))
+            if (e->d_name[0] != '.')
+                tasks.emplace_back(e->d_name);
+        ::closedir(d);
+    }
+    for (const auto& task : tasks) {
+        auto text = fs::read_file("/proc/self/task/" + task + "/children");
+        if (!text)
+            continue;
+        for (auto word : fs::split(*text, ' '))
+            if (!word.empty())
+                out.push_back(static_cast<pid_t>(std::stol(std::string(word))));
+    }
+    return out;
+}
+
+std::vector<pid_t> children_named(const std::string& comm) {
+    std::vector<pid_t> out;
+    for (pid_t child : children_of_self()) {
+        auto text = fs::read_file("/proc/" + std::to_string(child) + "/comm");
+        if (text && *text == comm + "\n")
+            out.push_back(child);
+    }
+    return out;
+}
+
 namespace {
 
 // Orphans reparented to us as subreaper (run() waits for its own children by pid).
 void reap_orphans() {
-    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-    }
+    for (pid_t child : children_of_self())
+        if (!waited_by_owner().count(child))
+            ::waitpid(child, nullptr, WNOHANG);
 }
 
 }  // namespace
@@ -274,6 +319,87 @@ std::vector<std::string> tree(const std::string& path) {
         64, FTW_PHYS);
     std::sort(out.begin(), out.end());
     return out;
+}
+
+Background::Background(const Sandbox& sb, const std::vector<std::string>& args)
+    : output_(sb.dir() / "background.out") {
+    std::vector<std::string> argv = {volt_run_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<std::string> envs = environment_with(sb.env());
+    std::vector<char*> cargv, cenv;
+    for (const auto& a : argv)
+        cargv.push_back(const_cast<char*>(a.c_str()));
+    cargv.push_back(nullptr);
+    for (const auto& e : envs)
+        cenv.push_back(const_cast<char*>(e.c_str()));
+    cenv.push_back(nullptr);
+    int out = ::open(output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    REQUIRE(out >= 0);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        ::setpgid(0, 0);
+        int null = ::open("/dev/null", O_RDONLY);
+        ::dup2(null, 0);
+        ::dup2(out, 1);
+        ::dup2(out, 2);
+        ::execve(cargv[0], cargv.data(), cenv.data());
+        ::_exit(127);
+    }
+    ::close(out);
+    REQUIRE(pid_ > 0);
+    ::setpgid(pid_, pid_);  // also here: signalled at once, it must already lead its group
+    waited_by_owner().insert(pid_);
+}
+
+Background::~Background() {
+    if (pid_ > 0 && !code_) {
+        ::kill(-pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    waited_by_owner().erase(pid_);
+}
+
+std::optional<int> Background::wait(int timeout_ms) {
+    if (code_)
+        return code_;
+    for (int waited = 0;; waited += 50) {
+        int status = 0;
+        pid_t r = ::waitpid(pid_, &status, WNOHANG);
+        if (r == pid_) {
+            code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            return code_;
+        }
+        if (r < 0 || waited >= timeout_ms)
+            return std::nullopt;
+        ::usleep(50 * 1000);
+    }
+}
+
+std::string Background::output() const {
+    return fs::read_file(output_).value_or("");
+}
+
+bool cgroups_left(const std::string& name) {
+    for (const char* h : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd",
+                          "/sys/fs/cgroup/devices"})
+        for (const char* slice :
+             {"/volt.slice/volt-hybrid-", "/user.slice/volt.slice/volt-hybrid-"})
+            if (fs::exists(std::string(h) + slice + name))
+                return true;
+    // Below wherever the test runs (boot makes volt.slice under its own cgroup).
+    auto self = fs::read_file("/proc/self/cgroup");
+    const std::string own = self ? *self : std::string();
+    for (auto line : fs::split(own, '\n')) {
+        auto colon = line.rfind(':');
+        if (colon == std::string_view::npos)
+            continue;
+        std::string path(line.substr(colon + 1));
+        for (const char* h : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd",
+                              "/sys/fs/cgroup/devices", "/sys/fs/cgroup"})
+            if (fs::exists(std::string(h) + path + "/volt.slice/volt-hybrid-" + name))
+                return true;
+    }
+    return false;
 }
 
 bool has_nft_rules_of(const std::string& owner) {

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,37 @@ class Sandbox {
 // to be reaped: orphans of the test (a detached nspawn) are reaped here, since every Sandbox
 // makes the test a child subreaper.
 bool process_alive(pid_t pid);
+
+// Our children, adopted orphans included (/proc/self/task/*/children).
+std::vector<pid_t> children_of_self();
+// Those of them whose comm is `comm` (a boot --detach's reaper is "volt-reaper").
+std::vector<pid_t> children_named(const std::string& comm);
+
+// volt-run ARGS run in the background against a sandbox, in a process group of its own (as a
+// shell runs a job), stdin /dev/null, its output in a file; killed with its group and reaped at
+// the end unless wait() saw it exit. Orphan reaping (process_alive) leaves it to wait().
+class Background {
+  public:
+    Background(const Sandbox& sb, const std::vector<std::string>& args);
+    ~Background();
+    Background(const Background&) = delete;
+    Background& operator=(const Background&) = delete;
+    pid_t pid() const { return pid_; }  // also its process group
+    // Its exit code (128+N for signal N) once it exited, waiting up to timeout_ms; nullopt if
+    // it still runs then.
+    std::optional<int> wait(int timeout_ms);
+    // What it wrote to stdout and stderr so far.
+    std::string output() const;
+
+  private:
+    std::string output_;
+    pid_t pid_ = -1;
+    std::optional<int> code_;
+};
+
+// Whether any cgroup hierarchy has a directory of the container's (below each hierarchy's root
+// or below the test's own cgroups, where boot puts volt.slice).
+bool cgroups_left(const std::string& name);
 
 // A tiny image in dir (an /etc with an os-release): enough for create, which does not boot it.
 std::string tiny_image(const TempDir& dir);

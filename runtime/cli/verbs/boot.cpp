@@ -17,7 +17,10 @@ void add_boot(CLI::App& sub, BootCmd& c) {
 }
 
 int run_boot(const Invocation& inv, const BootCmd& c) {
-    return exit_code(runtime::boot(inv.paths, c.name, c.options));
+    auto code = runtime::boot(inv.paths, c.name, c.options);
+    if (!code)
+        return fail(code.error());
+    return *code;
 }
 
 }  // namespace volt::cli::verbs
