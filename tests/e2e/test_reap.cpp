@@ -57,8 +57,11 @@ Run wait_running(const test::Sandbox& sb, const std::string& name, test::Backgro
         if (r.code == 0) {
             json info = json::parse(r.out);
             if (info["state"] == "running" && info["leader_pid"].get<pid_t>() > 0 &&
-                sb.volt({"exec", name, "--", "true"}).code == 0)
-                return run_of(info);
+                sb.volt({"exec", name, "--", "true"}).code == 0) {
+                Run run = run_of(info);
+                CHECK(run.nspawn != boot.pid());  // volt-run supervises: its child became nspawn
+                return run;
+            }
         }
         ::usleep(100 * 1000);
     }
@@ -182,7 +185,6 @@ TEST_CASE("a foreground boot whose nspawn is SIGKILLed leaves nothing, exit stat
     create(sb, name);
     test::Background boot(sb, {"boot", name});
     Run run = wait_running(sb, name, boot);
-    CHECK(run.nspawn != boot.pid());  // volt-run supervises; its child became nspawn
     REQUIRE(::kill(run.nspawn, SIGKILL) == 0);
     auto code = boot.wait(kPatienceMs);
     INFO(boot.output());
