@@ -591,11 +591,14 @@ Result<int> boot_supervised(const Paths& paths, const std::string& name,
     if (::pipe2(report, O_CLOEXEC) < 0)
         return Error::from_errno("pipe");
     UniqueFd report_read(report[0]), report_write(report[1]);
+    const long long fork_start = now_us();
     pid_t pid = ::fork();
     if (pid < 0)
         return Error::from_errno("fork");
     if (pid == 0) {
         ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+        // What the supervisor adds in front of boot's set-up (tools/bench/boot-setup.sh).
+        log::debug("supervisor: forked in %lld us", now_us() - fork_start);
         report_read.reset();
         Status st = boot_unsupervised(paths, name, options);
         report_error(report_write.get(), st.error());

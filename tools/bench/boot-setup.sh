@@ -6,6 +6,8 @@
 # Usage: tools/bench/boot-setup.sh BUILD_DIR [N] [extra create options...]
 # The network mode is --network none unless VOLT_BENCH_NETWORK names another; with private or a
 # bridge, run it under `unshare --net --mount` so that voltbr0 is made in a throwaway namespace.
+# VOLT_BENCH_FOREGROUND=1 boots in the foreground (volt-run supervising nspawn) instead of with
+# --detach, and also reports the supervisor's fork in front of the set-up.
 set -eu
 build=${1:?usage: boot-setup.sh BUILD_DIR [N] [create options...]}
 n=${2:-50}
@@ -20,13 +22,33 @@ name=bootbench-$$
 trap '"$volt" delete --force --time 0 "$name" >/dev/null 2>&1; rm -rf "$dir" "$run"' EXIT
 "$volt" create "$name" --image "$rootfs" --network "${VOLT_BENCH_NETWORK:-none}" "$@" >/dev/null
 : > "$dir/times"
+: > "$dir/forks"
 i=0
 while [ "$i" -lt "$n" ]; do
-  "$volt" -vv boot --detach "$name" 2>/dev/null
-  sed -n 's/.*boot set-up took \([0-9]*\) us.*/\1/p' "$VOLT_RUN_DIR/$name/console.log" >> "$dir/times"
-  "$volt" stop --time 5 "$name"
+  if [ -n "${VOLT_BENCH_FOREGROUND:-}" ]; then
+    # A hand boot in the foreground: volt-run forks first and supervises nspawn.
+    "$volt" -vv boot "$name" </dev/null >"$dir/boot.log" 2>&1 &
+    boot=$!
+    tries=0
+    until "$volt" exec "$name" -- true 2>/dev/null; do
+      tries=$((tries + 1)); [ "$tries" -lt 600 ] || { cat "$dir/boot.log" >&2; exit 1; }
+      sleep 0.05
+    done
+    "$volt" stop --time 5 "$name"
+    wait "$boot" || true
+  else
+    "$volt" -vv boot --detach "$name" 2>/dev/null
+    cp "$VOLT_RUN_DIR/$name/console.log" "$dir/boot.log"
+    "$volt" stop --time 5 "$name"
+  fi
+  sed -n 's/.*boot set-up took \([0-9]*\) us.*/\1/p' "$dir/boot.log" >> "$dir/times"
+  sed -n 's/.*supervisor: forked in \([0-9]*\) us.*/\1/p' "$dir/boot.log" >> "$dir/forks"
   i=$((i + 1))
 done
-sort -n "$dir/times" | awk '{ v[NR] = $1 } END {
-  printf "boot set-up over %d boots: median %d us, p90 %d us, min %d us, max %d us\n",
-         NR, v[int((NR + 1) / 2)], v[int(NR * 0.9 + 0.5)], v[1], v[NR] }'
+summary() {
+  sort -n "$2" | awk -v what="$1" '{ v[NR] = $1 } END { if (NR)
+    printf "%s over %d boots: median %d us, p90 %d us, min %d us, max %d us\n",
+           what, NR, v[int((NR + 1) / 2)], v[int(NR * 0.9 + 0.5)], v[1], v[NR] }'
+}
+summary "boot set-up" "$dir/times"
+summary "supervisor fork (foreground)" "$dir/forks"
