@@ -155,9 +155,19 @@ TEST_CASE("list tells paused and dead containers from running and stopped ones",
     CHECK(r.err.find("did not halt") == std::string::npos);
     CHECK(state_of()["state"] == "stopped");
 
-    // Dead: nspawn killed, its guest left running in the cgroup. Not "running", not "stopped";
-    // exec refuses; stop collects the processes and the cgroup.
+    // Dead: nspawn killed, its guest left running in the cgroup, and nobody to collect the run
+    // (its reaper killed first: what a run under a unit whose ExecStopPost failed, or a
+    // supervisor killed with nspawn, leaves). Not "running", not "stopped"; exec refuses; stop
+    // collects the processes and the cgroup.
     REQUIRE(sb.volt({"boot", "--detach", name}).code == 0);
+    (void)test::process_alive(1);  // reaps the earlier boot's reaper, which has exited
+    const auto reapers = test::children_named("volt-reaper");
+    REQUIRE_FALSE(reapers.empty());
+    for (pid_t reaper : reapers) {
+        ::kill(reaper, SIGKILL);
+        while (test::process_alive(reaper))
+            ::usleep(10000);
+    }
     json info = sb.inspect(name);
     const std::string cgroup = info["cgroup"].get<std::string>();
     REQUIRE(::kill(info["nspawn_pid"].get<pid_t>(), SIGKILL) == 0);

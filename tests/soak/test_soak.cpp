@@ -85,6 +85,18 @@ std::string reach_gateway(const test::Sandbox& sb, const std::string& name) {
     return "";
 }
 
+// Once every run is over: the detached boots' reapers (children of ours, the test being a
+// subreaper) have collected and exited, and every orphan is reaped; true when none is left.
+bool reapers_gone() {
+    for (int i = 0; i < 300; ++i) {
+        (void)test::process_alive(1);  // reaps the orphans that have exited
+        if (test::children_named("volt-reaper").empty())
+            return true;
+        ::usleep(100 * 1000);
+    }
+    return false;
+}
+
 int from_environment(const char* name, int fallback) {
     const char* v = std::getenv(name);
     if (!v || !*v)
@@ -225,6 +237,7 @@ TEST_CASE("soak: many create, boot, exec, stop, delete cycles of one name grow n
     // The first cycle makes what every later one shares (the bridge, the nftables table, the
     // lease file's header, the filter cache); growth is counted from there.
     REQUIRE(lifecycle(sb, name, nullptr).empty());
+    REQUIRE(reapers_gone());
     const Snapshot first = snapshot(sb, name);
     std::set<std::string> addresses;
     const auto start = std::chrono::steady_clock::now();
@@ -234,10 +247,12 @@ TEST_CASE("soak: many create, boot, exec, stop, delete cycles of one name grow n
         INFO("cycle " << i);
         REQUIRE(failed == "");
         addresses.insert(address);
+        (void)test::process_alive(1);  // reaps this cycle's exited nspawn and reaper
     }
     const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
     // For docs/RELIABILITY.md: the rate, never asserted.
     WARN(cycles << " cycles, " << (cycles > 1 ? took.count() / (cycles - 1) : 0) << " s a cycle");
+    CHECK(reapers_gone());
     const Snapshot last = snapshot(sb, name);
     CHECK(last == first);
     // Released and leased again: one name keeps coming back to the same address.
@@ -256,6 +271,7 @@ TEST_CASE(
     const std::string marker = sb.unique_name("par");
     // One container first, so that the shared bridge and table exist in both snapshots.
     REQUIRE(lifecycle(sb, marker + "-0", nullptr).empty());
+    REQUIRE(reapers_gone());
     const Snapshot before = snapshot(sb, marker);
 
     std::vector<std::string> failures(static_cast<std::size_t>(parallel));
@@ -271,6 +287,7 @@ TEST_CASE(
         INFO("container " << i + 1);
         CHECK(failures[static_cast<std::size_t>(i)] == "");
     }
+    CHECK(reapers_gone());
     const Snapshot after = snapshot(sb, marker);
     CHECK(after == before);
 }
@@ -321,6 +338,7 @@ TEST_CASE(
     in_parallel([&](const std::string& n) { return reach_gateway(sb, n); });
     in_parallel([&](const std::string& n) { return quiet({"stop", "--time", "20", n}); });
     in_parallel([&](const std::string& n) { return quiet({"delete", n}); });
+    CHECK(reapers_gone());
     CHECK(cgroups_naming(marker).empty());
     for (const auto& n : names)
         CHECK_FALSE(test::has_nft_rules_of(n));
