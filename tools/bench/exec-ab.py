@@ -9,6 +9,7 @@ VOLT_ROOT, VOLT_UNIT_DIR, VOLT_NSPAWN_DIR, VOLT_RUN_DIR) and a container booted 
 when the two versions' runtime state differs (the new one's exec reads what its boot recorded).
 """
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -34,20 +35,30 @@ def parse(argv):
 
 def main():
     sides, iterations = parse(sys.argv[1:])
+    # Wall time from start to the reaped exit, and the CPU time (user + system) volt-run and
+    # the command used: on a busy machine the second is far less noisy than the first.
     times = {k: [] for k in sides}
+    cpu = {k: [] for k in sides}
     for i in range(iterations + WARMUP):
         for key, (binary, env, name) in sides.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             subprocess.run([binary, "exec", name, "--", "/bin/true"], check=True, env=env)
+            elapsed = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
             if i >= WARMUP:
-                times[key].append((time.perf_counter() - start) * 1e6)
+                times[key].append(elapsed * 1e6)
+                cpu[key].append((after.ru_utime + after.ru_stime - before.ru_utime -
+                                 before.ru_stime) * 1e6)
     for key in sides:
         v = sorted(times[key])
-        print("%s median %.0f p90 %.0f mean %.0f us" %
-              (key, statistics.median(v), v[int(len(v) * 0.9)], statistics.mean(v)))
+        print("%s median %.0f p90 %.0f mean %.0f us, cpu median %.0f mean %.0f us" %
+              (key, statistics.median(v), v[int(len(v) * 0.9)], statistics.mean(v),
+               statistics.median(cpu[key]), statistics.mean(cpu[key])))
     old, new = list(sides)[:2]
-    print("%s/%s median %.3f" %
-          (new, old, statistics.median(times[new]) / statistics.median(times[old])))
+    print("%s/%s median %.3f, cpu mean %.3f" %
+          (new, old, statistics.median(times[new]) / statistics.median(times[old]),
+           statistics.mean(cpu[new]) / statistics.mean(cpu[old])))
 
 
 if __name__ == "__main__":
