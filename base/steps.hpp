@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/fault.hpp"
 
 namespace volt {
 
@@ -17,8 +18,8 @@ class Steps {
   public:
     using Undo = std::function<void()>;
     // Called before each step with its name; an error it returns fails that step (the step does
-    // not run). For fault-injection tests; absent in production.
-    using Hook = std::function<Status(std::string_view step)>;
+    // not run). For fault-injection tests (base/fault.hpp); absent in production.
+    using Hook = fault::Hook;
 
     explicit Steps(Hook before_step = {}) : before_(std::move(before_step)) {}
     Steps(const Steps&) = delete;

@@ -25,6 +25,10 @@ Paths Paths::from_environment() {
     take("DBUS_SYSTEM_BUS_ADDRESS", p.system_bus_address);
     take("TERM", p.term);
     take("VOLT_LANDLOCK_MAX_ABI", p.landlock_max_abi);
+    std::string fault_point, fault_trace;
+    take("VOLT_FAULT", fault_point);
+    take("VOLT_FAULT_TRACE", fault_trace);
+    p.fault = fault::kill_at(std::move(fault_point), std::move(fault_trace));
     return p;
 }
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/error.hpp"
+#include "base/fault.hpp"
 
 namespace volt::runtime {
 
@@ -38,10 +39,14 @@ struct Paths {
     // VOLT_LANDLOCK_MAX_ABI: act as a kernel with at most this Landlock ABI would (tests of
     // older kernels); empty for the kernel's own. The CLI refuses anything but a number.
     std::string landlock_max_abi;
+    // Test only: the fault-injection hook every numbered step of create, boot, stop, delete and
+    // update passes through (base/fault.hpp), from VOLT_FAULT and VOLT_FAULT_TRACE. Empty
+    // (nothing injected, nothing traced) unless one of them is set.
+    fault::Hook fault;
 
     // Fills every field from its VOLT_* environment variable where that is set (and not empty),
-    // verbatim: check_global_path is the CLI's to apply, naming the variable; and the
-    // environment facts above. Called by the CLI only.
+    // verbatim: check_global_path is the CLI's to apply, naming the variable; the environment
+    // facts above; and the fault hook (fault::kill_at). Called by the CLI only.
     static Paths from_environment();
 
     // The container's root file system: ROOT/containers/NAME (the old backend's layout).

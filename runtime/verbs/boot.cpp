@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/fault.hpp"
 #include "base/fs.hpp"
 #include "base/log.hpp"
 #include "base/proc.hpp"
@@ -182,7 +183,7 @@ Status enter_landlock(const Spec& spec, const landlock::Plan& plan) {
     return {};
 }
 
-Status boot_foreground(const Paths& paths, const std::string& name, const BootOptions& options) {
+Status boot_foreground(const Paths& paths, const std::string& name) {
     const long long setup_start = now_us();
     VOLT_TRY_ASSIGN(auto locked, lock_and_load(paths, name));
     const Spec& spec = locked.spec;
@@ -212,7 +213,7 @@ Status boot_foreground(const Paths& paths, const std::string& name, const BootOp
     std::optional<NetworkSetup> network;
     UniqueFd netns, host_netns;
     // Carried out step by step; a failure at any step undoes exactly the steps before it.
-    Steps steps(options.before_step);
+    Steps steps(fault::prefixed(paths.fault, "boot:"));
     VOLT_TRY(place_self(steps, plan, placed));
     VOLT_TRY(steps.run("limits", [&] {
         return write_limits(paths, name, spec.resources, placed.unified,
@@ -258,10 +259,12 @@ Status boot_foreground(const Paths& paths, const std::string& name, const BootOp
         VOLT_TRY(steps.run(
             "network",
             [&]() -> Status {
-                auto built = network->build([&](std::string_view step) {
-                    log::debug("network: %.*s done at %lld us", static_cast<int>(step.size()),
-                               step.data(), now_us() - setup_start);
-                });
+                auto built = network->build(
+                    [&](std::string_view step) {
+                        log::debug("network: %.*s done at %lld us", static_cast<int>(step.size()),
+                                   step.data(), now_us() - setup_start);
+                    },
+                    fault::prefixed(paths.fault, "boot:network:"));
                 network.reset();  // the network lock, which teardown takes again
                 if (!built) {
                     // What build made before it failed is gone with its own undo; whatever a
@@ -435,6 +438,8 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
             return std::move(lock).error();
         VOLT_TRY(collect_previous_run(paths, name));
     }
+    // The parent's own steps; those of the child are boot_foreground's.
+    VOLT_TRY(fault::at(paths.fault, "boot:console log"));
     VOLT_TRY(fs::mkdir_p(paths.state_dir(name), 0700));
     std::string log_path = paths.console_log(name);
     int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -454,6 +459,7 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
     if (notify_path.size() >= sizeof addr.sun_path)
         return Error(ENAMETOOLONG, "notify socket " + notify_path);
     std::memcpy(addr.sun_path, notify_path.data(), notify_path.size());
+    VOLT_TRY(fault::at(paths.fault, "boot:notify socket"));
     ::unlink(notify_path.c_str());  // from a crashed boot
     if (::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
         return Error::from_errno("bind " + notify_path);
@@ -469,6 +475,7 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
         return Error::from_errno("pipe");
     UniqueFd report_read(report[0]), report_write(report[1]);
 
+    VOLT_TRY(fault::at(paths.fault, "boot:fork"));
     pid_t pid = ::fork();
     if (pid < 0)
         return Error::from_errno("fork");
@@ -480,7 +487,7 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
         ::dup2(log_fd, 1);
         ::dup2(log_fd, 2);
         ::setenv("NOTIFY_SOCKET", notify_path.c_str(), 1);
-        Status st = boot_foreground(paths, name, options);
+        Status st = boot_foreground(paths, name);
         std::fprintf(stderr, "volt-run: %s\n", st.error().describe().c_str());
         std::fflush(stderr);
         report_error(report_write.get(), st.error());
@@ -548,7 +555,7 @@ Status boot_unsupervised(const Paths& paths, const std::string& name, const Boot
     }
     if (options.detach)
         return boot_detached(paths, name, options);
-    return boot_foreground(paths, name, options);
+    return boot_foreground(paths, name);
 }
 
 // A hand boot in the foreground: volt-run stays as nspawn's parent, so that however the run

@@ -35,14 +35,13 @@ struct BootOptions {
     // reaper is left behind after READY. false: this process becomes nspawn and nobody collects
     // (the fault-injection tests of boot's steps, which need the steps in their own process).
     bool supervise = true;
-    // For fault-injection tests: called before each step of the boot plan; an error it returns
-    // fails that step, and what ran before is undone.
-    Steps::Hook before_step;
 };
 // Foreground: sets up the container's cgroup, records state and execs systemd-nspawn; supervised
 // (see BootOptions::supervise), in a child, returning nspawn's exit status (128+N for signal N)
 // once its run is collected; otherwise in this process (returns only on failure). Detached:
-// returns 0 once the container is READY.
+// returns 0 once the container is READY. Each step of the plan is a fault point "boot:STEP"
+// (paths.fault; those of the network "boot:network:STEP"): an error the hook returns fails that
+// step, and what ran before is undone.
 Result<int> boot(const Paths& paths, const std::string& name, const BootOptions& options);
 
 // ExecOptions: runtime/plan/exec_plan.hpp.

@@ -1,12 +1,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <functional>
-#include <vector>
+#include <optional>
 
+#include "base/fault.hpp"
 #include "base/fs.hpp"
 #include "base/log.hpp"
 #include "base/proc.hpp"
+#include "base/steps.hpp"
 #include "runtime/plan/nspawn.hpp"
 #include "runtime/plan/options.hpp"
 #include "runtime/rootfs/rootfs.hpp"
@@ -19,24 +20,6 @@
 
 namespace volt::runtime {
 namespace {
-
-// Undo actions run in reverse unless the work was committed: create either completes or
-// leaves nothing of the container behind.
-class Rollback {
-  public:
-    ~Rollback() {
-        if (committed_)
-            return;
-        for (auto it = undo_.rbegin(); it != undo_.rend(); ++it)
-            (*it)();
-    }
-    void add(std::function<void()> fn) { undo_.push_back(std::move(fn)); }
-    void commit() { committed_ = true; }
-
-  private:
-    std::vector<std::function<void()>> undo_;
-    bool committed_ = false;
-};
 
 void remove_quietly(const std::string& path) {
     auto st = fs::remove_tree(path);
@@ -115,25 +98,43 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
                                  (back ? std::string("a value does not read back unchanged")
                                        : back.error().describe()));
 
-    VOLT_TRY(fs::mkdir_p(paths.root + "/config", 0700));
-    VOLT_TRY(fs::mkdir_p(paths.root + "/containers", 0700));
+    // Carried out step by step (base/steps.hpp): a failure at any step undoes the steps before
+    // it, and a crash between two leaves what delete --force removes (a config directory
+    // without spec.json is a create that never finished).
+    // What the undos use is declared before the steps, so that it outlives their rollback.
+    const std::string config = paths.config_dir(name);
+    std::optional<fs::FileLock> lock;
+    Steps steps(fault::prefixed(paths.fault, "create:"));
+    VOLT_TRY(steps.run("directories", [&]() -> Status {
+        VOLT_TRY(fs::mkdir_p(paths.root + "/config", 0700));
+        return fs::mkdir_p(paths.root + "/containers", 0700);
+    }));
 
-    Rollback rollback;
     // Claim the name: mkdir is atomic. A directory without spec.json is what a crashed create
     // left; its lock tells whether someone is still at work.
-    std::string config = paths.config_dir(name);
-    bool claimed = ::mkdir(config.c_str(), 0700) == 0;
-    if (!claimed && errno != EEXIST)
-        return Error::from_errno("mkdir " + config);
-    auto lock = lock_container(paths, name);
-    if (!lock) {
-        if (claimed)
+    VOLT_TRY(steps.run(
+        "claim",
+        [&]() -> Status {
+            bool claimed = ::mkdir(config.c_str(), 0700) == 0;
+            if (!claimed && errno != EEXIST)
+                return Error::from_errno("mkdir " + config);
+            auto locked = lock_container(paths, name);
+            if (!locked) {
+                if (claimed)
+                    remove_quietly(config);
+                return std::move(locked).error();
+            }
+            lock.emplace(std::move(locked).value());
+            if (fs::exists(paths.spec_file(name))) {
+                lock.reset();
+                return Error::usage("container " + name + " already exists");
+            }
+            return {};
+        },
+        [&] {
             remove_quietly(config);
-        return std::move(lock).error();
-    }
-    if (fs::exists(paths.spec_file(name)))
-        return Error::usage("container " + name + " already exists");
-    rollback.add([config] { remove_quietly(config); });
+            lock.reset();
+        }));
 
     std::string rootfs = paths.rootfs(name);
     VOLT_TRY(refuse_existing(rootfs, "root file system"));
@@ -141,46 +142,76 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     VOLT_TRY(refuse_existing(paths.nspawn_file(name), "settings file"));
 
     std::string staging = paths.rootfs_staging(name);
-    VOLT_TRY(fs::remove_tree(staging));  // from a crashed create
-    rollback.add([staging] { remove_quietly(staging); });
-    log::info("copying %s to %s", spec.image.c_str(), rootfs.c_str());
-    auto copied = rootfs::copy_tree(spec.image, staging);
-    if (!copied)
-        return std::move(copied).error().context("copying image " + spec.image);
-    log::debug("copied %llu files, %llu directories, %llu bytes",
-               static_cast<unsigned long long>(copied->files),
-               static_cast<unsigned long long>(copied->directories),
-               static_cast<unsigned long long>(copied->bytes));
-    if (copied->skipped_devices > 0)
-        log::warn("%s: %llu device node%s in image %s not copied (a container gets nspawn's /dev)",
-                  name.c_str(), static_cast<unsigned long long>(copied->skipped_devices),
-                  copied->skipped_devices == 1 ? "" : "s", spec.image.c_str());
-    spec.init = detect_init(staging);
-    spec.created = utc_now();
+    VOLT_TRY(steps.run(
+        "copy",
+        [&]() -> Status {
+            VOLT_TRY(fs::remove_tree(staging));  // from a crashed create
+            log::info("copying %s to %s", spec.image.c_str(), rootfs.c_str());
+            auto copied = rootfs::copy_tree(spec.image, staging);
+            if (!copied) {  // the undo runs only once the step succeeded: what it copied goes now
+                remove_quietly(staging);
+                return std::move(copied).error().context("copying image " + spec.image);
+            }
+            log::debug("copied %llu files, %llu directories, %llu bytes",
+                       static_cast<unsigned long long>(copied->files),
+                       static_cast<unsigned long long>(copied->directories),
+                       static_cast<unsigned long long>(copied->bytes));
+            if (copied->skipped_devices > 0)
+                log::warn(
+                    "%s: %llu device node%s in image %s not copied (a container gets nspawn's "
+                    "/dev)",
+                    name.c_str(), static_cast<unsigned long long>(copied->skipped_devices),
+                    copied->skipped_devices == 1 ? "" : "s", spec.image.c_str());
+            spec.init = detect_init(staging);
+            spec.created = utc_now();
+            return {};
+        },
+        [staging] { remove_quietly(staging); }));
 
-    VOLT_TRY(fs::mkdir_p(paths.unit_dir));
-    std::string unit = paths.unit_file(name);
-    rollback.add([unit] { ::unlink(unit.c_str()); });
-    VOLT_TRY(fs::write_file_atomic(
-        unit, units::render_service({name, unit_command(*self, paths), unit_device_allow(spec)})));
-    VOLT_TRY(fs::mkdir_p(paths.nspawn_dir));
-    std::string settings = paths.nspawn_file(name);
-    rollback.add([settings] { ::unlink(settings.c_str()); });
-    VOLT_TRY(fs::write_file_atomic(settings, units::render_nspawn(nspawn_settings(spec))));
+    const std::string unit = paths.unit_file(name);
+    VOLT_TRY(steps.run(
+        "unit",
+        [&]() -> Status {
+            VOLT_TRY(fs::mkdir_p(paths.unit_dir));
+            return fs::write_file_atomic(
+                unit,
+                units::render_service({name, unit_command(*self, paths), unit_device_allow(spec)}));
+        },
+        [unit] { ::unlink(unit.c_str()); }));
+    const std::string settings = paths.nspawn_file(name);
+    VOLT_TRY(steps.run(
+        "settings",
+        [&]() -> Status {
+            VOLT_TRY(fs::mkdir_p(paths.nspawn_dir));
+            return fs::write_file_atomic(settings, units::render_nspawn(nspawn_settings(spec)));
+        },
+        [settings] { ::unlink(settings.c_str()); }));
 
-    // The very texts build_spec checked, not the files read again.
+    // The very texts build_spec checked, not the files read again. In the config directory,
+    // which the claim's undo removes.
     if (spec.seccomp.front() == '/')
-        VOLT_TRY(fs::write_file_atomic(paths.seccomp_profile(name), custom.seccomp_profile, 0600));
+        VOLT_TRY(steps.run("seccomp profile", [&] {
+            return fs::write_file_atomic(paths.seccomp_profile(name), custom.seccomp_profile, 0600);
+        }));
     if (spec.landlock.front() == '/')
-        VOLT_TRY(fs::write_file_atomic(paths.landlock_policy(name), custom.landlock_policy, 0600));
+        VOLT_TRY(steps.run("landlock policy", [&] {
+            return fs::write_file_atomic(paths.landlock_policy(name), custom.landlock_policy, 0600);
+        }));
 
-    if (::rename(staging.c_str(), rootfs.c_str()) < 0)
-        return Error::from_errno("rename " + staging + " to " + rootfs);
-    rollback.add([rootfs] { remove_quietly(rootfs); });
+    VOLT_TRY(steps.run(
+        "rootfs",
+        [&]() -> Status {
+            if (::rename(staging.c_str(), rootfs.c_str()) < 0)
+                return Error::from_errno("rename " + staging + " to " + rootfs);
+            return {};
+        },
+        [rootfs] { remove_quietly(rootfs); }));
     // The commit point: from here on the container exists.
-    VOLT_TRY(fs::write_file_atomic(paths.spec_file(name), to_json(spec), 0600));
-    rollback.commit();
-    lock->release();  // the unit's boot takes it
+    VOLT_TRY(steps.run(
+        "spec", [&] { return fs::write_file_atomic(paths.spec_file(name), to_json(spec), 0600); }));
+    steps.commit();
+    lock.reset();  // the unit's boot takes it
+    VOLT_TRY(fault::at(paths.fault, "create:systemd"));
     VOLT_TRY_CTX(register_with_systemd(paths, name, request),
                  "container " + name + " was created, but");
     return spec;

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "base/fault.hpp"
 #include "base/fs.hpp"
 #include "base/log.hpp"
 #include "base/proc.hpp"
@@ -67,16 +68,25 @@ Status empty_cgroup(const std::string& path) {
 }  // namespace
 
 Status collect_run(const Paths& paths, const std::string& name, const State& state) {
-    if (!state.network.empty())
+    const auto& fault = paths.fault;
+    if (!state.network.empty()) {
+        VOLT_TRY(fault::at(fault, "collect:network"));
         VOLT_TRY_CTX(teardown_network(paths, name), "removing the network of " + name);
+    }
     if (!state.cgroup.empty()) {
+        VOLT_TRY(fault::at(fault, "collect:cgroup"));
         VOLT_TRY(empty_cgroup(state.cgroup));
         VOLT_TRY(remove_container_cgroup(state.cgroup));
     }
-    if (!state.cgroup_v1.empty())
+    if (!state.cgroup_v1.empty()) {
+        VOLT_TRY(fault::at(fault, "collect:cgroup v1"));
         VOLT_TRY(remove_container_cgroup(state.cgroup_v1));
-    if (!state.cgroup_devices.empty())
+    }
+    if (!state.cgroup_devices.empty()) {
+        VOLT_TRY(fault::at(fault, "collect:cgroup devices"));
         VOLT_TRY(remove_container_cgroup(state.cgroup_devices));
+    }
+    VOLT_TRY(fault::at(fault, "collect:state"));
     return fs::remove_tree(paths.state_dir(name));
 }
 
@@ -105,7 +115,9 @@ Status collect_exited_run(const Paths& paths, const std::string& name, pid_t pid
 }
 
 Status collect_by_name(const Paths& paths, const std::string& name) {
+    VOLT_TRY(fault::at(paths.fault, "collect by name:network"));
     VOLT_TRY_CTX(teardown_network(paths, name), "removing the network of " + name);
+    VOLT_TRY(fault::at(paths.fault, "collect by name:cgroups"));
     VOLT_TRY_ASSIGN(auto mounts, cgroup::find_mounts(paths.cgroup_root));
     VOLT_TRY_ASSIGN(auto self, cgroup::self_membership());
     const std::string rel = "/volt.slice/volt-hybrid-" + name;
@@ -130,6 +142,7 @@ Status collect_by_name(const Paths& paths, const std::string& name) {
         }
         first = false;
     }
+    VOLT_TRY(fault::at(paths.fault, "collect by name:state"));
     return fs::remove_tree(paths.state_dir(name));
 }
 

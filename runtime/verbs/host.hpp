@@ -30,7 +30,8 @@ bool system_bus_present(const Paths& paths);
 pid_t find_leader(pid_t nspawn_pid);
 
 // Removes what a container's run left behind once nspawn is gone: its cgroups (both
-// hierarchies) and its runtime state. Kills stragglers in the cgroup first.
+// hierarchies) and its runtime state. Kills stragglers in the cgroup first. Its fault points
+// (paths.fault) are "collect:network", "collect:cgroup", … whichever verb collects.
 Status collect_run(const Paths& paths, const std::string& name, const State& state);
 
 // What the supervisor of a hand boot and the reaper of `boot --detach` do once the nspawn they
@@ -43,7 +44,8 @@ Status collect_exited_run(const Paths& paths, const std::string& name, pid_t pid
 // Removes what a run may have left without a record of it (a boot killed before it wrote its
 // state, a state file damaged since): the network made for the name, and the container's
 // cgroups where a boot not under its unit puts them, below the caller's cgroup and below each
-// hierarchy's root (killing what runs in them first), and the runtime state directory.
+// hierarchy's root (killing what runs in them first), and the runtime state directory. Fault
+// points "collect by name:network", "…:cgroups", "…:state".
 Status collect_by_name(const Paths& paths, const std::string& name);
 
 // Removes a container's cgroup with everything below it, then its volt.slice parent if that is

@@ -1,6 +1,7 @@
 // Resource verbs on a container's cgroup: update (live limits), stats, pause and resume.
 #include <algorithm>
 
+#include "base/fault.hpp"
 #include "base/fs.hpp"
 #include "base/log.hpp"
 #include "cgroup/cgroup.hpp"
@@ -92,11 +93,13 @@ Result<Spec> update(const Paths& paths, const std::string& name, const ResourceR
         return std::move(state).error();
     if (*state && open_nspawn(**state)) {
         // Live: only what changed is written, and it must be enforceable now.
+        VOLT_TRY(fault::at(paths.fault, "update:limits"));
         std::vector<std::string> unenforced;
         VOLT_TRY(write_limits(paths, name, *changes, (*state)->cgroup, false, unenforced,
                               "leave this limit for a host that has the controller"));
     }
     // The spec follows, so that the next boot has the same limits.
+    VOLT_TRY(fault::at(paths.fault, "update:spec"));
     VOLT_TRY(fs::write_file_atomic(paths.spec_file(name), to_json(updated), 0600));
     return updated;
 }

@@ -1,6 +1,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include "base/fault.hpp"
 #include "base/fs.hpp"
 #include "base/log.hpp"
 #include "base/proc.hpp"
@@ -32,9 +33,11 @@ Status stop_locked(const Paths& paths, const std::string& name, int grace_second
         if (auto cg = cgroup::Cgroup::open(s.cgroup); cg && cg->frozen().value_or(false))
             VOLT_TRY_CTX(cg->freeze(false), "resuming " + name + " to stop it");
         // nspawn turns SIGTERM into the guest's halt signal and exits once the guest is down.
+        VOLT_TRY(fault::at(paths.fault, "stop:signal"));
         VOLT_TRY_CTX(sys::pidfd_send_signal(nspawn.get(), SIGTERM), "signalling nspawn");
         if (!proc::pidfd_wait_exit(nspawn.get(), grace_seconds * 1000)) {
             log::info("%s did not halt within %d s; killing it", name.c_str(), grace_seconds);
+            VOLT_TRY(fault::at(paths.fault, "stop:kill"));
             auto cg = cgroup::Cgroup::open(s.cgroup);
             if (cg)
                 VOLT_TRY_CTX(cg->kill(), "killing " + name);
@@ -46,6 +49,7 @@ Status stop_locked(const Paths& paths, const std::string& name, int grace_second
             }
         }
     }
+    VOLT_TRY(fault::at(paths.fault, "stop:collect"));
     return collect_run(paths, name, s);
 }
 
@@ -138,6 +142,10 @@ Status remove(const Paths& paths, const std::string& name, bool force, int grace
     auto systemd = connect_if_present(paths);
     if (!systemd)
         return std::move(systemd).error();
+    // Each step is a fault point "delete:STEP"; a crash between two leaves a container that
+    // delete (with --force once its spec is gone) removes the rest of.
+    auto point = fault::prefixed(paths.fault, "delete:");
+    VOLT_TRY(fault::at(point, "stop"));
     {
         VOLT_TRY_ASSIGN(auto state, state_for_delete(paths, name, force));
         auto by_systemd = stop_through_systemd(*systemd, paths, name, state, true,
@@ -158,9 +166,11 @@ Status remove(const Paths& paths, const std::string& name, bool force, int grace
     }
     // Whatever a run left without a record (killed before its state was written, a damaged
     // state): found by the container's name.
+    VOLT_TRY(fault::at(point, "collect"));
     VOLT_TRY(collect_by_name(paths, name));
     const std::string unit = units::service_name(name);
     if (*systemd && fs::exists(paths.unit_file(name))) {
+        VOLT_TRY(fault::at(point, "disable"));
         auto st = (*systemd)->status(unit);
         if (!st)
             return std::move(st).error();
@@ -168,17 +178,26 @@ Status remove(const Paths& paths, const std::string& name, bool force, int grace
             VOLT_TRY((*systemd)->disable(unit));
     }
     // The spec goes last: until then the container is listed and delete can be run again.
-    for (const auto& file : {paths.unit_file(name), paths.nspawn_file(name)})
-        VOLT_TRY(fs::remove_tree(file));
+    VOLT_TRY(fault::at(point, "unit file"));
+    VOLT_TRY(fs::remove_tree(paths.unit_file(name)));
+    VOLT_TRY(fault::at(point, "settings file"));
+    VOLT_TRY(fs::remove_tree(paths.nspawn_file(name)));
     if (*systemd) {
+        VOLT_TRY(fault::at(point, "reload"));
         VOLT_TRY((*systemd)->reload());
         VOLT_TRY((*systemd)->reset_failed(unit));
     }
+    VOLT_TRY(fault::at(point, "staging"));
     VOLT_TRY(fs::remove_tree(paths.rootfs_staging(name)));
+    VOLT_TRY(fault::at(point, "rootfs"));
     VOLT_TRY_CTX(fs::remove_tree(paths.rootfs(name)), "removing root file system");
+    VOLT_TRY(fault::at(point, "state"));
     VOLT_TRY(fs::remove_tree(paths.state_dir(name)));
+    VOLT_TRY(fault::at(point, "lease"));
     VOLT_TRY_CTX(release_lease(paths, name), "releasing the address of " + name);
+    VOLT_TRY(fault::at(point, "spec"));
     VOLT_TRY(fs::remove_tree(paths.spec_file(name)));
+    VOLT_TRY(fault::at(point, "config"));
     return fs::remove_tree(paths.config_dir(name));
 }
 

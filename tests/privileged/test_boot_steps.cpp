@@ -25,8 +25,7 @@ struct Outcome {
     bool back_in_own_cgroup = false;
 };
 
-Outcome boot_failing_at(const runtime::Paths& paths, const std::string& name,
-                        const std::string& fail_at) {
+Outcome boot_failing_at(runtime::Paths paths, const std::string& name, const std::string& fail_at) {
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     pid_t pid = ::fork();
@@ -34,17 +33,18 @@ Outcome boot_failing_at(const runtime::Paths& paths, const std::string& name,
     if (pid == 0) {
         ::close(fds[0]);
         std::string before = fs::read_file("/proc/self/cgroup").value();
-        runtime::BootOptions o;
-        o.before_step = [&](std::string_view step) -> Status {
+        paths.fault = [&](std::string_view step) -> Status {
             std::string line = std::string(step) + "\n";
             (void)!::write(fds[1], line.data(), line.size());
             if (step == fail_at)
                 return Error(0, "injected failure at " + std::string(step));
             return {};
         };
+        runtime::BootOptions o;
         o.supervise = false;  // the steps in this process, which must come home after them
         auto st = runtime::boot(paths, name, o);
-        bool injected = !st && st.error().describe() == "injected failure at " + fail_at;
+        // A step of the network's own carries its context ("network: injected …").
+        bool injected = !st && st.error().describe().ends_with("injected failure at " + fail_at);
         bool home = fs::read_file("/proc/self/cgroup").value() == before;
         std::string verdict = std::string("=") + (injected ? "1" : "0") + (home ? "1" : "0") + " " +
                               (st ? std::string("ok") : st.error().describe()) + "\n";
@@ -88,13 +88,16 @@ TEST_CASE("a boot failing at any step of its plan leaves nothing and returns the
     const runtime::Paths paths = sb.paths();
 
     // All the steps this host's boot has: fail at the last one (exec), before execve.
-    Outcome all = boot_failing_at(paths, name, "exec");
+    Outcome all = boot_failing_at(paths, name, "boot:exec");
     REQUIRE(all.failed_as_injected);
-    REQUIRE(all.steps.size() >= 8);
-    CHECK(all.steps.front() == "cgroup");
-    CHECK(all.steps.back() == "exec");
-    for (const char* step : {"device program", "join cgroup", "limits", "network lease", "state",
-                             "network", "join netns", "landlock"})
+    REQUIRE(all.steps.size() >= 15);
+    CHECK(all.steps.front() == "boot:cgroup");
+    CHECK(all.steps.back() == "boot:exec");
+    for (const char* step : {"boot:cgroup", "boot:device program", "boot:join cgroup",
+                             "boot:limits", "boot:network lease", "boot:state", "boot:network",
+                             "boot:network:bridge", "boot:network:sysctl", "boot:network:netns",
+                             "boot:network:veth", "boot:network:addresses", "boot:network:nftables",
+                             "boot:network:resolv.conf", "boot:join netns", "boot:landlock"})
         CHECK(std::find(all.steps.begin(), all.steps.end(), step) != all.steps.end());
 
     for (const auto& step : all.steps) {

@@ -267,7 +267,9 @@ std::vector<std::string> Sandbox::env() const {
             "VOLT_NSPAWN_DIR=" + nspawn_dir(),
             "VOLT_RUN_DIR=" + run_dir(),
             "VOLT_CGROUP_ROOT=",
-            "VOLT_SUBNET="};
+            "VOLT_SUBNET=",
+            "VOLT_FAULT=",
+            "VOLT_FAULT_TRACE="};
 }
 
 RunResult Sandbox::volt(const std::vector<std::string>& args) const {
