@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -164,6 +166,31 @@ Status write_file_atomic(const std::string& path, std::string_view content, mode
     if (durable)
         if (auto dfd = open_dir(dir))
             ::fsync(dfd->get());
+    return {};
+}
+
+Status remove_temporaries(const std::string& path) {
+    const std::string dir = dirname(path);
+    const std::string prefix = basename(path) + ".tmp.";
+    constexpr std::size_t kRandom = 6;  // mkostemp's XXXXXX
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? Status() : Error::from_errno("open " + dir);
+    UniqueFd dir_fd(fd);
+    VOLT_TRY_ASSIGN(auto names, list_dir(dir_fd.get()));
+    for (const auto& n : names) {
+        if (n.size() != prefix.size() + kRandom || !n.starts_with(prefix))
+            continue;
+        if (!std::all_of(n.end() - kRandom, n.end(),
+                         [](unsigned char c) { return std::isalnum(c) != 0; }))
+            continue;
+        struct stat st;
+        if (::fstatat(dir_fd.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+            !S_ISREG(st.st_mode))
+            continue;  // gone meanwhile, or not a file of ours
+        if (::unlinkat(dir_fd.get(), n.c_str(), 0) < 0 && errno != ENOENT)
+            return Error::from_errno("unlink " + dir + "/" + n);
+    }
     return {};
 }
 

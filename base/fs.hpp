@@ -30,11 +30,20 @@ Result<std::string> read_file_at(int dirfd, const char* name);
 enum class Durability { durable, volatile_ok };
 
 // Writes content to path so that readers see either the old or the new file, never a mix:
-// a temporary file in the same directory, rename over path. `durable` adds fsync of the file
-// and of the directory, so the new content survives a crash; runtime state, which a reboot
-// makes meaningless anyway, skips them (they cost ~1 ms of boot on a disk).
+// a temporary file in the same directory (PATH.tmp.XXXXXX), rename over path. `durable` adds fsync
+// of the file and of the directory, so the new content survives a crash; runtime state, which a
+// reboot makes meaningless anyway, skips them (they cost ~1 ms of boot on a disk).
 Status write_file_atomic(const std::string& path, std::string_view content, mode_t mode = 0644,
                          Durability durability = Durability::durable);
+
+// Removes the temporary files write_file_atomic left for path: those of a writer killed between
+// making one and its rename, which nothing else ever removes. Each is path's name + ".tmp." +
+// the six letters or digits mkostemp chose, in path's directory; nothing else is touched (a
+// missing directory is success). Whether a writer is still at work cannot be told from a file,
+// so this is only for a caller that holds the lock every writer of path holds (the container's
+// lock for its spec, state, unit and settings files, the network lock for the leases): no
+// temporary of a live writer can exist then.
+Status remove_temporaries(const std::string& path);
 
 // Writes all of data to fd (retrying short writes and EINTR); `what` names it in errors.
 Status write_all(int fd, std::string_view data, const std::string& what);

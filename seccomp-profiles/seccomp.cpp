@@ -509,9 +509,19 @@ Result<Bpf> compile_cached(std::string_view json_text, const std::string& source
                           bpf->insns.size() * sizeof(sock_filter));
     std::string file = key + "\n" + std::to_string(bpf->insns.size()) + " " + hex(fnv1a(body)) +
                        "\n" + std::string(body);
-    // A cache: failing to keep it only costs the next compile.
-    if (fs::mkdir_p(cache_dir, 0700))
-        (void)fs::write_file_atomic(path, file, 0600, fs::Durability::volatile_ok);
+    // A cache: failing to keep it only costs the next compile. Written under the cache's lock,
+    // taken without waiting (busy: another volt-run is writing one, and this one skips it), so
+    // that its holder may remove the temporaries of writes that were killed before their rename.
+    if (!fs::mkdir_p(cache_dir, 0700))
+        return bpf;
+    auto lock = fs::FileLock::acquire(cache_dir + "/lock", false);
+    if (!lock)
+        return bpf;
+    if (auto names = fs::list_dir(cache_dir))
+        for (const auto& n : *names)
+            if (auto at = n.find(".bpf.tmp."); at != std::string::npos)
+                (void)fs::remove_temporaries(cache_dir + "/" + n.substr(0, at + 4));
+    (void)fs::write_file_atomic(path, file, 0600, fs::Durability::volatile_ok);
     return bpf;
 }
 

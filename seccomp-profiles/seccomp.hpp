@@ -50,7 +50,9 @@ std::string_view builtin_profile_text(std::string_view name);
 // compile() through a cache directory: the key covers the profile (its digest), libseccomp's
 // version, the kernel release, the architecture and the options, and each cache file carries its
 // key and a checksum, so a stale or corrupted file is detected and rebuilt. `hit` says which
-// happened. `digest` names the profile in the key; profile_digest(json_text) when empty.
+// happened. `digest` names the profile in the key; profile_digest(json_text) when empty. A cache
+// file is written under cache_dir/lock, by whoever gets it at once (the others skip the write),
+// which also removes what writes killed before their rename left.
 Result<Bpf> compile_cached(std::string_view json_text, const std::string& source,
                            const CompileOptions& options, const std::string& cache_dir,
                            bool* hit = nullptr, const std::string& digest = {});

@@ -53,6 +53,8 @@ long long now_ms() {
 // Under the container's lock: refuses a container that runs, and collects what a crashed run
 // left (its cgroups, network and state).
 Status collect_previous_run(const Paths& paths, const std::string& name) {
+    // A state write killed before its rename; boot is the only writer, under this lock.
+    VOLT_TRY(fs::remove_temporaries(paths.state_file(name)));
     VOLT_TRY_ASSIGN(auto previous, read_state(paths, name));
     if (!previous)
         return {};

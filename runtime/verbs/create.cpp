@@ -140,6 +140,10 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     VOLT_TRY(refuse_existing(rootfs, "root file system"));
     VOLT_TRY(refuse_existing(paths.unit_file(name), "unit file"));
     VOLT_TRY(refuse_existing(paths.nspawn_file(name), "settings file"));
+    // What a create or delete of this name killed half-way left, under the lock its writers held.
+    for (const auto& file : {paths.unit_file(name), paths.nspawn_file(name), paths.spec_file(name),
+                             paths.seccomp_profile(name), paths.landlock_policy(name)})
+        VOLT_TRY(fs::remove_temporaries(file));
 
     std::string staging = paths.rootfs_staging(name);
     VOLT_TRY(steps.run(

@@ -67,6 +67,11 @@ Status release_leases_if(const Paths& paths,
     auto files = fs::list_dir(paths.network_dir());
     if (!files)
         return files.error().code() == ENOENT ? Status() : Status(std::move(files).error());
+    // A lease file's save killed before its rename left a temporary: every writer holds the
+    // network lock, and so does our caller.
+    for (const auto& f : *files)
+        if (auto at = f.find(".leases.tmp."); at != std::string::npos)
+            VOLT_TRY(fs::remove_temporaries(paths.network_dir() + "/" + f.substr(0, at + 7)));
     for (const auto& f : *files) {
         if (!f.ends_with(".leases"))
             continue;

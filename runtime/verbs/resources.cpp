@@ -98,8 +98,10 @@ Result<Spec> update(const Paths& paths, const std::string& name, const ResourceR
         VOLT_TRY(write_limits(paths, name, *changes, (*state)->cgroup, false, unenforced,
                               "leave this limit for a host that has the controller"));
     }
-    // The spec follows, so that the next boot has the same limits.
+    // The spec follows, so that the next boot has the same limits. With it go the temporaries
+    // of a write of it that was killed (its writers hold this lock).
     VOLT_TRY(fault::at(paths.fault, "update:spec"));
+    VOLT_TRY(fs::remove_temporaries(paths.spec_file(name)));
     VOLT_TRY(fs::write_file_atomic(paths.spec_file(name), to_json(updated), 0600));
     return updated;
 }

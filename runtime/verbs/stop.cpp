@@ -177,11 +177,14 @@ Status remove(const Paths& paths, const std::string& name, bool force, int grace
         if (st->unit_file_state == "enabled")
             VOLT_TRY((*systemd)->disable(unit));
     }
-    // The spec goes last: until then the container is listed and delete can be run again.
+    // The spec goes last: until then the container is listed and delete can be run again. With
+    // each file the temporaries a create killed while writing it left (under this lock).
     VOLT_TRY(fault::at(point, "unit file"));
     VOLT_TRY(fs::remove_tree(paths.unit_file(name)));
+    VOLT_TRY(fs::remove_temporaries(paths.unit_file(name)));
     VOLT_TRY(fault::at(point, "settings file"));
     VOLT_TRY(fs::remove_tree(paths.nspawn_file(name)));
+    VOLT_TRY(fs::remove_temporaries(paths.nspawn_file(name)));
     if (*systemd) {
         VOLT_TRY(fault::at(point, "reload"));
         VOLT_TRY((*systemd)->reload());

@@ -222,6 +222,32 @@ TEST_CASE("atomic writes replace the file and leave no temporary behind", "[unit
     CHECK_FALSE(fs::write_file_atomic(dir / "missing/x", "y").ok());
 }
 
+TEST_CASE("remove_temporaries removes a killed write's leftovers of one file and nothing else",
+          "[unit]") {
+    test::TempDir dir;
+    REQUIRE(fs::write_file_atomic(dir / "spec.json", "{}").ok());
+    // What write_file_atomic makes for spec.json: its name, ".tmp.", six letters or digits.
+    for (const char* leftover : {"spec.json.tmp.AbC123", "spec.json.tmp.000000"})
+        REQUIRE(fs::write_file_atomic(dir / leftover, "half").ok());
+    const std::vector<std::string> kept = {"other.json.tmp.AbC123",   // another file's
+                                           "spec.json",               // the file itself
+                                           "spec.json.tmp.Ab-123",    // not mkostemp's letters
+                                           "spec.json.tmp.AbC12",     // too short
+                                           "spec.json.tmp.AbC1234",   // too long
+                                           "spec.json.tmp.AbC123.x",  // another file's name
+                                           "xspec.json.tmp.AbC123"};
+    for (const auto& k : kept)
+        if (k != "spec.json")
+            REQUIRE(fs::write_file_atomic(dir / k, "keep").ok());
+    REQUIRE(fs::mkdir_p(dir / "spec.json.tmp.subdir").ok());  // not a file: never ours
+    REQUIRE(fs::remove_temporaries(dir / "spec.json").ok());
+    std::vector<std::string> expected = kept;
+    expected.push_back("spec.json.tmp.subdir");
+    std::sort(expected.begin(), expected.end());
+    CHECK(test::tree(dir.path()) == expected);
+    CHECK(fs::remove_temporaries(dir / "missing/spec.json").ok());  // no directory: nothing
+}
+
 TEST_CASE("remove_tree never follows symlinks out of the tree", "[unit]") {
     test::TempDir outside, dir;
     REQUIRE(fs::write_file_atomic(outside / "keep", "precious").ok());

@@ -142,6 +142,7 @@ TEST_CASE("a seccomp cache file whose count wraps to its size is rebuilt, not re
     REQUIRE(first.ok());
     auto files = fs::list_dir(cache.path());
     REQUIRE(files.ok());
+    std::erase_if(*files, [](const std::string& f) { return !f.ends_with(".bpf"); });  // the lock
     REQUIRE(files->size() == 1);
     std::string path = cache / files->front();
     auto bytes = fs::read_file(path);

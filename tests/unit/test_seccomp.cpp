@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "base/fs.hpp"
 #include "base/hash.hpp"
 #include "seccomp-profiles/seccomp.hpp"
 #include "seccomp_eval.hpp"
@@ -218,6 +219,32 @@ TEST_CASE("nspawn's restrictions are cached under a revision their text is pinne
     // cached from the old text is never taken for the new one.
     CHECK(hash::hex(hash::fnv1a(nspawn_restrictions_profile(~0ULL))) == "b092ab5c44e674a4");
     CHECK(hash::hex(hash::fnv1a(nspawn_restrictions_profile(0))) == "b1d50d9c3968a040");
+}
+
+TEST_CASE("a cache write removes what killed writes left, but not while another holds the lock",
+          "[unit]") {
+    test::TempDir cache;
+    const std::string text(builtin_profile_text("default"));
+    CompileOptions o;
+    o.target.caps = 0x3fULL;
+    REQUIRE(compile_cached(text, "default", o, cache.path()).ok());  // makes the directory
+    const std::string leftover = cache / "0123456789abcdef.bpf.tmp.Xy12Z9";
+    REQUIRE(fs::write_file_atomic(leftover, "half a filter").ok());
+    {
+        // A writer at work holds the lock: the next writer neither waits nor touches its files.
+        auto busy = fs::FileLock::acquire(cache / "lock");
+        REQUIRE(busy.ok());
+        o.target.caps = 0x1ULL;  // a miss: compiled, and not stored
+        bool hit = true;
+        REQUIRE(compile_cached(text, "default", o, cache.path(), &hit).ok());
+        CHECK_FALSE(hit);
+        CHECK(fs::exists(leftover));
+        CHECK_FALSE(load_cached(profile_digest(text), o, cache.path()));
+    }
+    // Once it is free, the next write removes the leftover and stores its own filter.
+    REQUIRE(compile_cached(text, "default", o, cache.path()).ok());
+    CHECK_FALSE(fs::exists(leftover));
+    CHECK(load_cached(profile_digest(text), o, cache.path()));
 }
 
 TEST_CASE("a compiled filter is found again by its profile's digest, without the profile",

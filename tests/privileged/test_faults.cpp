@@ -1,0 +1,115 @@
+// The temporaries killed writes leave (fs::write_file_atomic's PATH.tmp.XXXXXX) are removed by
+// whoever holds the lock all writers of that file hold: create, update, delete and boot, each for
+// the container's files it locks. A live writer's temporary is never removed.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "base/fs.hpp"
+#include "support.hpp"
+
+using namespace volt;
+
+namespace {
+
+// What a write killed before its rename leaves beside `path` (fs::write_file_atomic's name).
+std::string leftover_of(const std::string& path, const std::string& random) {
+    REQUIRE(random.size() == 6);
+    const std::string temp = path + ".tmp." + random;
+    REQUIRE(fs::mkdir_p(fs::dirname(temp)));
+    REQUIRE(fs::write_file_atomic(temp, "half written"));
+    return temp;
+}
+
+}  // namespace
+
+TEST_CASE("create, update and delete remove the temporaries killed writes of a container left",
+          "[privileged]") {
+    test::Sandbox sb;
+    test::TempDir src;
+    const std::string img = test::tiny_image(src);
+    const runtime::Paths p = sb.paths();
+    const std::string name = sb.unique_name("hf-temps");
+    const std::string other = sb.unique_name("hf-other");
+    auto create = [&](const std::string& n) {
+        auto r = sb.volt({"create", n, "--image", img, "--network", "none"});
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+    };
+    create(other);
+    // Another container's temporary is never touched by what is done to this one.
+    const std::string others = leftover_of(p.unit_file(other), "Other1");
+
+    // A create of the name that was killed while writing the unit and the settings file.
+    std::vector<std::string> left = {leftover_of(p.unit_file(name), "Unit01"),
+                                     leftover_of(p.nspawn_file(name), "Nspwn1")};
+    create(name);
+    for (const auto& t : left) {
+        INFO(t);
+        CHECK_FALSE(fs::exists(t));
+    }
+    // An update killed while writing the spec.
+    left = {leftover_of(p.spec_file(name), "Spec01")};
+    REQUIRE(sb.volt({"update", name, "--memory", "64M"}).code == 0);
+    CHECK_FALSE(fs::exists(left[0]));
+
+    // delete: every one of the container's, the leases' too (under the network lock).
+    left = {leftover_of(p.spec_file(name), "Spec02"), leftover_of(p.unit_file(name), "Unit02"),
+            leftover_of(p.nspawn_file(name), "Nspwn2"), leftover_of(p.state_file(name), "State1"),
+            leftover_of(p.leases("voltbr0"), "Lease1")};
+    auto removed = sb.volt({"delete", name});
+    INFO(removed.err);
+    REQUIRE(removed.code == 0);
+    for (const auto& t : left) {
+        INFO(t);
+        CHECK_FALSE(fs::exists(t));
+    }
+    CHECK(fs::exists(others));
+    CHECK(sb.volt({"inspect", other}).code == 0);
+}
+
+TEST_CASE("a live writer's temporary is never removed: its lock makes the collector wait",
+          "[privileged]") {
+    test::Sandbox sb;
+    test::TempDir src;
+    const std::string img = test::tiny_image(src);
+    const runtime::Paths p = sb.paths();
+    const std::string name = sb.unique_name("hf-live");
+    REQUIRE(sb.volt({"create", name, "--image", img, "--network", "none"}).code == 0);
+    // This process writes the spec, as every writer does: under the container's lock.
+    auto lock = fs::FileLock::acquire(p.lock_file(name));
+    REQUIRE(lock);
+    const std::string temp = leftover_of(p.spec_file(name), "Live01");
+    test::RunResult updated;
+    std::thread collector([&] { updated = sb.volt({"update", name, "--memory", "32M"}); });
+    ::usleep(300 * 1000);
+    CHECK(fs::exists(temp));  // the update waits for the lock
+    // The write completes (its rename), then the lock is given up.
+    auto spec = fs::read_file(p.spec_file(name));
+    REQUIRE(spec);
+    REQUIRE(::rename(temp.c_str(), p.spec_file(name).c_str()) == 0);
+    REQUIRE(fs::write_file_atomic(p.spec_file(name), *spec, 0600));
+    lock->release();
+    collector.join();
+    INFO(updated.err);
+    CHECK(updated.code == 0);
+    CHECK(test::tree(p.config_dir(name)) == std::vector<std::string>{"lock", "spec.json"});
+    CHECK(sb.volt({"delete", name}).code == 0);
+}
+
+TEST_CASE("boot removes the temporary a killed boot's state write left", "[privileged]") {
+    test::require_container_host();
+    test::Sandbox sb;
+    test::TempDir src;
+    const std::string img = test::tiny_image(src);
+    const runtime::Paths p = sb.paths();
+    const std::string name = sb.unique_name("hf-state");
+    REQUIRE(sb.volt({"create", name, "--image", img, "--network", "none"}).code == 0);
+    const std::string temp = leftover_of(p.state_file(name), "State2");
+    // Collected first, under the lock, whatever nspawn makes of an image without an init.
+    auto booted = sb.volt({"boot", "--detach", "--timeout", "10", name});
+    INFO(booted.err);
+    CHECK_FALSE(fs::exists(temp));
+    CHECK(sb.volt({"delete", "--force", "--time", "0", name}).code == 0);
+}
