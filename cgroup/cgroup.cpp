@@ -1,9 +1,11 @@
 #include "cgroup/cgroup.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,6 +80,11 @@ Result<Mounts> parse_mounts(const std::string& mountinfo) {
     if (m.unified.empty())
         return Error(ENOENT, "no cgroup2 file system is mounted");
     return m;
+}
+
+bool on_cgroup2(const std::string& path) {
+    struct statfs st;
+    return ::statfs(path.c_str(), &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 Result<Mounts> find_mounts(const std::string& unified_override) {

@@ -27,6 +27,8 @@ struct Mounts {
 
 // Pure: finds the cgroup2 mount and the v1 name=systemd mount in /proc/self/mountinfo text.
 Result<Mounts> parse_mounts(const std::string& mountinfo);
+// Whether path is a directory of a cgroup2 file system (statfs).
+bool on_cgroup2(const std::string& path);
 // Reads /proc/self/mountinfo. A non-empty override names the cgroup2 mount to use instead.
 Result<Mounts> find_mounts(const std::string& unified_override = {});
 

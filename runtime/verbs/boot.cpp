@@ -68,6 +68,10 @@ Status collect_previous_run(const Paths& paths, const std::string& name) {
 // What plan_boot needs from the host; reading it changes nothing.
 Result<BootFacts> gather_facts(const Paths& paths, const Spec& spec) {
     BootFacts f;
+    // Checked before anything is made below it.
+    if (!paths.cgroup_root.empty() && !cgroup::on_cgroup2(paths.cgroup_root))
+        return Error::usage("--cgroup-root " + paths.cgroup_root +
+                            ": not a directory of a cgroup2 file system");
     VOLT_TRY_ASSIGN(auto mounts, cgroup::find_mounts(paths.cgroup_root));
     VOLT_TRY_ASSIGN(auto self, cgroup::self_membership());
     f.mount_unified = mounts.unified;
@@ -109,10 +113,22 @@ Status place_self(Steps& steps, const BootPlan& plan, Placement& placed) {
     VOLT_TRY(steps.run(
         "cgroup",
         [&]() -> Status {
-            VOLT_TRY_ASSIGN_CTX(auto made, cgroup::Cgroup::create(p.unified), "creating cgroup");
-            VOLT_TRY_ASSIGN(bool populated, made.populated());
-            cg.emplace(std::move(made));
-            if (populated)
+            // Only volt.slice and the container's own directory are made, below the caller's
+            // cgroup, which must exist: a --cgroup-root whose tree does not hold it would have
+            // every missing directory up to it made, and none of them removed again.
+            if (!fs::is_directory(p.origin_unified))
+                return Error(ENOENT, "cgroup " + p.origin_unified +
+                                         ", where this process should be, does not exist");
+            // What a failure below made is removed here: the step's undo runs only once it
+            // succeeded.
+            auto made = cgroup::Cgroup::create(p.unified);
+            auto populated = made ? made->populated() : Result<bool>(std::move(made).error());
+            if (!populated) {
+                (void)remove_container_cgroup(p.unified);
+                return std::move(populated).error().context("creating cgroup");
+            }
+            cg.emplace(std::move(made).value());
+            if (*populated)
                 return Error(EBUSY,
                              "cgroup " + p.unified + " still has processes of an earlier run");
             return {};
@@ -137,6 +153,8 @@ Status place_self(Steps& steps, const BootPlan& plan, Placement& placed) {
                     placed.devices.clear();
                     return {};
                 }
+                if (!st)  // the directory may exist by now: the undo runs only after success
+                    (void)remove_container_cgroup(p.devices);
                 VOLT_TRY_CTX(std::move(st), "v1 device policy");
                 return {};
             },
@@ -216,6 +234,25 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
     UniqueFd netns, host_netns;
     // Carried out step by step; a failure at any step undoes exactly the steps before it.
     Steps steps(fault::prefixed(paths.fault, "boot:"));
+    // The cgroups are recorded before they are made, so that whatever a crash leaves from here
+    // on is found by the next boot, stop or delete where this boot made it: below this process's
+    // own cgroup, which a later command need not share. No pid yet: nothing is signalled.
+    VOLT_TRY(steps.run(
+        "record",
+        [&]() -> Status {
+            State planned;
+            planned.cgroup = plan.placement.unified;
+            planned.cgroup_v1 = plan.placement.v1;
+            planned.cgroup_devices = plan.placement.devices;
+            planned.under_systemd = plan.placement.under_systemd;
+            planned.started = utc_now();
+            return write_state(paths, name, planned);
+        },
+        [&] {
+            (void)fs::remove_tree(paths.state_file(name));
+            // The directory too, unless it holds boot --detach's console log.
+            ::rmdir(paths.state_dir(name).c_str());
+        }));
     VOLT_TRY(place_self(steps, plan, placed));
     VOLT_TRY(steps.run("limits", [&] {
         return write_limits(paths, name, spec.resources, placed.unified,

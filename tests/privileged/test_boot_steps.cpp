@@ -91,7 +91,7 @@ TEST_CASE("a boot failing at any step of its plan leaves nothing and returns the
     Outcome all = boot_failing_at(paths, name, "boot:exec");
     REQUIRE(all.failed_as_injected);
     REQUIRE(all.steps.size() >= 15);
-    CHECK(all.steps.front() == "boot:cgroup");
+    CHECK(all.steps.front() == "boot:record");
     CHECK(all.steps.back() == "boot:exec");
     for (const char* step : {"boot:cgroup", "boot:device program", "boot:join cgroup",
                              "boot:limits", "boot:network lease", "boot:state", "boot:network",

@@ -1,6 +1,7 @@
 // The temporaries killed writes leave (fs::write_file_atomic's PATH.tmp.XXXXXX) are removed by
 // whoever holds the lock all writers of that file hold: create, update, delete and boot, each for
-// the container's files it locks. A live writer's temporary is never removed.
+// the container's files it locks. A live writer's temporary is never removed. A --cgroup-root
+// that boot cannot use makes nothing below it.
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -112,4 +113,41 @@ TEST_CASE("boot removes the temporary a killed boot's state write left", "[privi
     INFO(booted.err);
     CHECK_FALSE(fs::exists(temp));
     CHECK(sb.volt({"delete", "--force", "--time", "0", name}).code == 0);
+}
+
+TEST_CASE("a --cgroup-root boot cannot use makes nothing below it", "[privileged]") {
+    test::require_container_host();
+    const std::string mount = test::writable_cgroup2();
+    test::Sandbox sb;
+    test::TempDir src;
+    const std::string img = test::tiny_image(src);
+    const std::string name = sb.unique_name("hf-cgroot");
+    REQUIRE(sb.volt({"create", name, "--image", img, "--network", "none"}).code == 0);
+
+    // No cgroup2 file system: refused in one line before anything is made.
+    test::TempDir plain;
+    auto r = sb.volt({"--cgroup-root", plain.path(), "boot", name});
+    INFO(r.err);
+    CHECK(r.code == 2);
+    CHECK(r.err.find("not a directory of a cgroup2 file system") != std::string::npos);
+    CHECK(test::tree(plain.path()).empty());
+
+    // A cgroup2 directory whose tree does not hold the caller's cgroup: boot does not make it.
+    const std::string root = mount + "/hf-root-" + std::to_string(::getpid());
+    const std::string caller = mount + "/hf-caller-" + std::to_string(::getpid());
+    REQUIRE(fs::mkdir_p(root));
+    REQUIRE(fs::mkdir_p(caller));
+    r = sb.volt({"--cgroup-root", root, "boot", name}, {}, {caller});
+    INFO(r.err);
+    CHECK(r.code == 125);
+    CHECK(r.err.find("does not exist") != std::string::npos);
+    std::vector<std::string> dirs;
+    for (const auto& e : test::tree(root))
+        if (fs::is_directory(root + "/" + e))
+            dirs.push_back(e);
+    CHECK(dirs.empty());
+    CHECK_FALSE(fs::exists(sb.run_dir() + "/" + name + "/state.json"));
+    ::rmdir(root.c_str());
+    ::rmdir(caller.c_str());
+    CHECK(sb.volt({"delete", name}).code == 0);
 }

@@ -88,7 +88,10 @@ TempDir::~TempDir() {
 }
 
 RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-              const std::string& stdin_text) {
+              const std::string& stdin_text, const std::vector<std::string>& cgroups) {
+    std::vector<std::string> procs;
+    for (const auto& c : cgroups)
+        procs.push_back(c + "/cgroup.procs");
     int out_pipe[2], err_pipe[2], in_pipe[2];
     if (::pipe2(out_pipe, O_CLOEXEC) < 0 || ::pipe2(err_pipe, O_CLOEXEC) < 0 ||
         ::pipe2(in_pipe, O_CLOEXEC) < 0)
@@ -103,6 +106,12 @@ RunResult run(const std::vector<std::string>& argv, const std::vector<std::strin
     cenv.push_back(nullptr);
     pid_t pid = ::fork();
     if (pid == 0) {
+        for (const auto& p : procs) {
+            int fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || ::write(fd, "0", 1) != 1)
+                ::_exit(126);
+            ::close(fd);
+        }
         ::dup2(in_pipe[0], 0);
         ::dup2(out_pipe[1], 1);
         ::dup2(err_pipe[1], 2);
@@ -273,9 +282,22 @@ std::vector<std::string> Sandbox::env() const {
 }
 
 RunResult Sandbox::volt(const std::vector<std::string>& args) const {
+    return volt(args, {});
+}
+
+RunResult Sandbox::volt(const std::vector<std::string>& args,
+                        const std::vector<std::string>& extra_env,
+                        const std::vector<std::string>& cgroups) const {
     std::vector<std::string> argv = {volt_run_binary()};
     argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, env());
+    std::vector<std::string> environment = env();
+    for (const auto& e : extra_env) {
+        // A later entry of the same name replaces the sandbox's.
+        const std::string key = e.substr(0, e.find('=') + 1);
+        std::erase_if(environment, [&](const std::string& have) { return have.starts_with(key); });
+        environment.push_back(e);
+    }
+    return run(argv, environment, {}, cgroups);
 }
 
 nlohmann::json Sandbox::inspect(const std::string& name) const {

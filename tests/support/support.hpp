@@ -35,9 +35,10 @@ struct RunResult {
     std::string err;
 };
 
-// Runs argv (argv[0] an absolute path) with extra environment entries, capturing its output.
+// Runs argv (argv[0] an absolute path) with extra environment entries, capturing its output;
+// moved into each of the cgroup directories `cgroups` first (one per hierarchy).
 RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
-              const std::string& stdin_text = {});
+              const std::string& stdin_text = {}, const std::vector<std::string>& cgroups = {});
 
 // Ends the current test as skipped because the machine lacks `facility`, unless
 // VOLT_TESTS_MUST_RUN=1 and the test is not listed in the README as unavailable on our CI
@@ -64,6 +65,10 @@ class Sandbox {
     Sandbox();
     ~Sandbox();
     RunResult volt(const std::vector<std::string>& args) const;
+    // The same with more environment entries ("VOLT_FAULT=create:copy"), in the cgroup
+    // directories `cgroups` when given (see run()).
+    RunResult volt(const std::vector<std::string>& args, const std::vector<std::string>& extra_env,
+                   const std::vector<std::string>& cgroups = {}) const;
     // `volt-run inspect --json NAME`, which must succeed.
     nlohmann::json inspect(const std::string& name) const;
     const TempDir& dir() const { return dir_; }
