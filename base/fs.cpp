@@ -194,6 +194,29 @@ Status remove_temporaries(const std::string& path) {
     return {};
 }
 
+Status remove_lock_file(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT || errno == ELOOP ? Status() : Error::from_errno("open " + path);
+    UniqueFd owner(fd);
+    struct stat held;
+    if (::fstat(fd, &held) < 0)
+        return Error::from_errno("stat " + path);
+    if (!S_ISREG(held.st_mode))
+        return {};
+    struct flock whole {};
+    whole.l_type = F_WRLCK;
+    whole.l_whence = SEEK_SET;
+    if (::fcntl(fd, F_OFD_SETLK, &whole) < 0)
+        return errno == EAGAIN || errno == EACCES ? Status() : Error::from_errno("lock " + path);
+    // Still the file at path: not unlinked and made again meanwhile by its owner.
+    struct stat now;
+    if (::lstat(path.c_str(), &now) == 0 && now.st_ino == held.st_ino &&
+        now.st_dev == held.st_dev && ::unlink(path.c_str()) < 0 && errno != ENOENT)
+        return Error::from_errno("unlink " + path);
+    return {};
+}
+
 Status write_existing(int dirfd, const char* name, std::string_view value) {
     int fd = ::openat(dirfd, name, O_WRONLY | O_CLOEXEC);
     if (fd < 0)

@@ -45,6 +45,13 @@ Status write_file_atomic(const std::string& path, std::string_view content, mode
 // temporary of a live writer can exist then.
 Status remove_temporaries(const std::string& path);
 
+// Removes the lock file path (systemd's kind: an OFD write lock on the whole file, as
+// systemd-nspawn takes on a container's root) unless someone holds a lock on it. The lock is
+// taken first and the file unlinked while it is held, as systemd's own release_lock_file() does:
+// a process about to lock it then finds it unlinked and makes a new one. Nothing there, or not a
+// regular file, is success with nothing done.
+Status remove_lock_file(const std::string& path);
+
 // Writes all of data to fd (retrying short writes and EINTR); `what` names it in errors.
 Status write_all(int fd, std::string_view data, const std::string& what);
 

@@ -48,6 +48,13 @@ Status collect_exited_run(const Paths& paths, const std::string& name, pid_t pid
 // points "collect by name:network", "…:cgroups", "…:state".
 Status collect_by_name(const Paths& paths, const std::string& name);
 
+// What systemd-nspawn removes when it exits, and leaves when it is killed: its lock files for
+// the container's root (ROOT/containers/.#NAME.lck, and /run/systemd/nspawn/locks/inode-DEV:INO
+// by the root's inode), each unless a lock is held on it (a running nspawn's), and its
+// propagation directory /run/systemd/nspawn/propagate/NAME, as nspawn's own exit removes it.
+// For a caller that knows the container's nspawn is gone.
+Status collect_nspawn_leftovers(const Paths& paths, const std::string& name);
+
 // Removes a container's cgroup with everything below it, then its volt.slice parent if that is
 // empty now (busy while other containers run).
 Status remove_container_cgroup(const std::string& path);

@@ -38,9 +38,17 @@ Status stop_locked(const Paths& paths, const std::string& name, int grace_second
         if (!proc::pidfd_wait_exit(nspawn.get(), grace_seconds * 1000)) {
             log::info("%s did not halt within %d s; killing it", name.c_str(), grace_seconds);
             VOLT_TRY(fault::at(paths.fault, "stop:kill"));
-            auto cg = cgroup::Cgroup::open(s.cgroup);
-            if (cg)
-                VOLT_TRY_CTX(cg->kill(), "killing " + name);
+            // The guest first (nspawn's payload/): nspawn then sees its container die and exits
+            // by itself, removing its lock files and propagation directory, which it leaves when
+            // it is killed. Everything else of the container's only if it does not.
+            auto payload = cgroup::Cgroup::open(s.cgroup + "/payload");
+            if (payload)
+                VOLT_TRY_CTX(payload->kill(), "killing " + name);
+            if (!payload || !proc::pidfd_wait_exit(nspawn.get(), kAfterKillMs)) {
+                auto cg = cgroup::Cgroup::open(s.cgroup);
+                if (cg)
+                    VOLT_TRY_CTX(cg->kill(), "killing " + name);
+            }
             if (!proc::pidfd_wait_exit(nspawn.get(), kAfterKillMs)) {
                 (void)sys::pidfd_send_signal(nspawn.get(), SIGKILL);
                 if (!proc::pidfd_wait_exit(nspawn.get(), kAfterKillMs))

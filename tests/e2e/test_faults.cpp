@@ -1,0 +1,89 @@
+// What systemd-nspawn makes for a run and removes when it exits (its lock files for the root, its
+// propagation directory) is removed by volt-run when nspawn was killed instead, and a stop that
+// must kill lets nspawn exit by itself. Each case runs in the fresh network and mount namespaces
+// tests/ns-run gives it.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "base/fs.hpp"
+#include "support.hpp"
+
+using namespace volt;
+
+namespace {
+
+std::vector<std::string> boot(const std::string& name) {
+    return {"boot", "--detach", "--timeout", "60", name};
+}
+
+}  // namespace
+
+TEST_CASE("what a killed systemd-nspawn leaves of a run is removed by delete", "[e2e][faults]") {
+    test::require_container_host();
+    test::Sandbox sb;
+    const std::string name = sb.unique_name("hf-nspawn");
+    REQUIRE(
+        sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none"}).code ==
+        0);
+    auto booted = sb.volt(boot(name));
+    INFO(booted.err);
+    REQUIRE(booted.code == 0);
+    const std::string root = sb.root() + "/containers/" + name;
+    struct stat st;
+    REQUIRE(::stat(root.c_str(), &st) == 0);
+    // nspawn's lock files for the root, and its propagation directory: gone when it exits, left
+    // when it is killed (by the OOM killer, say).
+    const std::vector<std::string> leftovers = {
+        sb.root() + "/containers/.#" + name + ".lck",
+        "/run/systemd/nspawn/locks/inode-" + std::to_string(static_cast<unsigned long>(st.st_dev)) +
+            ":" + std::to_string(static_cast<unsigned long>(st.st_ino)),
+        "/run/systemd/nspawn/propagate/" + name};
+    for (const auto& path : leftovers) {
+        INFO(path);
+        CHECK(fs::exists(path));
+    }
+    // While nspawn runs, its locks are held: a collection leaves them.
+    REQUIRE(fs::remove_lock_file(leftovers[0]));
+    REQUIRE(fs::remove_lock_file(leftovers[1]));
+    CHECK(fs::exists(leftovers[0]));
+    CHECK(fs::exists(leftovers[1]));
+    const pid_t nspawn = sb.inspect(name)["nspawn_pid"].get<pid_t>();
+    REQUIRE(::kill(nspawn, SIGKILL) == 0);
+    for (int i = 0; i < 100 && test::process_alive(nspawn); ++i)
+        ::usleep(20 * 1000);
+    auto removed = sb.volt({"delete", "--force", "--time", "0", name});
+    INFO(removed.err);
+    CHECK(removed.code == 0);
+    for (const auto& path : leftovers) {
+        INFO(path);
+        CHECK_FALSE(fs::exists(path));
+    }
+}
+
+TEST_CASE("stop --time 0 kills the guest first, so that nspawn exits and removes what it made",
+          "[e2e][faults]") {
+    test::require_container_host();
+    test::Sandbox sb;
+    const std::string name = sb.unique_name("hf-halt");
+    REQUIRE(
+        sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none"}).code ==
+        0);
+    REQUIRE(sb.volt(boot(name)).code == 0);
+    const std::string root = sb.root() + "/containers/" + name;
+    struct stat st;
+    REQUIRE(::stat(root.c_str(), &st) == 0);
+    // Killed before volt-run collects what nspawn leaves: nspawn removed it all itself.
+    auto stopped = sb.volt({"stop", "--time", "0", name}, {"VOLT_FAULT=collect:nspawn"});
+    INFO(stopped.err);
+    CHECK(stopped.code == 128 + SIGKILL);
+    CHECK_FALSE(fs::exists(sb.root() + "/containers/.#" + name + ".lck"));
+    CHECK_FALSE(fs::exists("/run/systemd/nspawn/locks/inode-" +
+                           std::to_string(static_cast<unsigned long>(st.st_dev)) + ":" +
+                           std::to_string(static_cast<unsigned long>(st.st_ino))));
+    CHECK_FALSE(fs::exists("/run/systemd/nspawn/propagate/" + name));
+    CHECK(sb.volt({"delete", "--force", name}).code == 0);
+}
