@@ -1,7 +1,9 @@
-// What systemd-nspawn makes for a run and removes when it exits (its lock files for the root, its
-// propagation directory) is removed by volt-run when nspawn was killed instead, and a stop that
-// must kill lets nspawn exit by itself. Each case runs in the fresh network and mount namespaces
-// tests/ns-run gives it.
+// Crash consistency of a booted container: volt-run killed with SIGKILL (VOLT_FAULT,
+// base/fault.hpp) at every step of boot (each step of its private network too), of stop, and of
+// delete --force of a running container. After each kill, delete --force removes what the
+// attempt made and the name can be created again, and nothing of it is left: no file, temporary
+// or lock, cgroup, link, namespace, nftables rule, lease or mount (test::sweep_faults). Each case
+// runs in the fresh network and mount namespaces tests/ns-run gives it, which play the host.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,11 +18,67 @@ using namespace volt;
 
 namespace {
 
+bool has(const std::vector<std::string>& points, const std::string& point) {
+    return std::find(points.begin(), points.end(), point) != points.end();
+}
+
+std::vector<std::string> create_private(const std::string& name) {
+    return {"create",    name,      "--image", test::busybox_rootfs(), "--network",  "private",
+            "--port",    "8080:80", "--dns",   "192.0.2.53",           "--landlock", "none",
+            "--seccomp", "default"};
+}
+
 std::vector<std::string> boot(const std::string& name) {
     return {"boot", "--detach", "--timeout", "60", name};
 }
 
 }  // namespace
+
+TEST_CASE("boot killed at any step, its network's too, leaves what delete --force removes",
+          "[e2e][faults]") {
+    test::require_container_host();
+    test::OtherCgroups elsewhere("hf-elsewhere");
+    test::Sandbox sb;
+    const std::string name = sb.unique_name("hf-boot");
+    const auto create = create_private(name);
+    auto points = test::sweep_faults(sb, name, {create, {create}, boot(name), elsewhere.paths()});
+    for (const char* step :
+         {"boot:console log", "boot:fork", "boot:cgroup", "boot:join cgroup", "boot:network lease",
+          "boot:state", "boot:network", "boot:network:bridge", "boot:network:netns",
+          "boot:network:veth", "boot:network:nftables", "boot:network:resolv.conf",
+          "boot:join netns", "boot:exec"})
+        CHECK(has(points, step));
+}
+
+TEST_CASE("stop killed at any step leaves what delete --force removes", "[e2e][faults]") {
+    test::require_container_host();
+    test::OtherCgroups elsewhere("hf-elsewhere");
+    test::Sandbox sb;
+    const std::string name = sb.unique_name("hf-stop");
+    const auto create = create_private(name);
+    auto points = test::sweep_faults(
+        sb, name, {create, {create, boot(name)}, {"stop", "--time", "0", name}, elsewhere.paths()});
+    for (const char* step :
+         {"stop:signal", "stop:collect", "collect:network", "collect:cgroup", "collect:state"})
+        CHECK(has(points, step));
+}
+
+TEST_CASE("delete --force of a running container killed at any step is completed by another",
+          "[e2e][faults]") {
+    test::require_container_host();
+    test::OtherCgroups elsewhere("hf-elsewhere");
+    test::Sandbox sb;
+    const std::string name = sb.unique_name("hf-rm");
+    const auto create = create_private(name);
+    auto points = test::sweep_faults(sb, name,
+                                     {create,
+                                      {create, boot(name)},
+                                      {"delete", "--force", "--time", "0", name},
+                                      elsewhere.paths()});
+    for (const char* step : {"delete:stop", "stop:signal", "collect:network", "delete:collect",
+                             "collect by name:cgroups", "delete:lease", "delete:config"})
+        CHECK(has(points, step));
+}
 
 TEST_CASE("what a killed systemd-nspawn leaves of a run is removed by delete", "[e2e][faults]") {
     test::require_container_host();

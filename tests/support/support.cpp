@@ -1,6 +1,7 @@
 #include "support.hpp"
 
 #include "base/fs.hpp"
+#include "netlink/link.hpp"
 #include "netlink/nft.hpp"
 
 #include <dirent.h>
@@ -16,10 +17,13 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -433,6 +437,299 @@ bool has_nft_rules_of(const std::string& owner) {
     REQUIRE(rules);
     return std::any_of(rules->begin(), rules->end(),
                        [&](const netlink::NftRule& r) { return r.owner == owner; });
+}
+
+namespace {
+
+std::uint64_t fnv1a(std::string_view bytes) {
+    std::uint64_t h = 14695981039346656037ULL;
+    for (unsigned char c : bytes)
+        h = (h ^ c) * 1099511628211ULL;
+    return h;
+}
+
+// Every entry below dir, one line each: its path, type, mode, owner, and for a file its size and
+// a digest of its bytes (or "unreadable": a namespace's bind mount), for a link its target.
+void snapshot_files(const std::string& dir, const std::string& label,
+                    std::vector<std::string>& out) {
+    static std::vector<std::string>* lines;
+    static std::string prefix;
+    static std::size_t dir_length;
+    lines = &out;
+    prefix = label;
+    dir_length = dir.size();
+    ::nftw(
+        dir.c_str(),
+        [](const char* p, const struct stat* st, int, FTW*) {
+            std::string line = "file " + prefix + std::string(p).substr(dir_length);
+            char mode[16];
+            std::snprintf(mode, sizeof mode, " %04o", static_cast<unsigned>(st->st_mode & 07777));
+            line += mode;
+            line += " " + std::to_string(st->st_uid) + ":" + std::to_string(st->st_gid);
+            if (S_ISDIR(st->st_mode)) {
+                line += " dir";
+            } else if (S_ISLNK(st->st_mode)) {
+                char target[4096];
+                ssize_t n = ::readlink(p, target, sizeof target);
+                line += " link " + std::string(target, n > 0 ? static_cast<size_t>(n) : 0);
+            } else if (S_ISREG(st->st_mode)) {
+                auto bytes = fs::read_file(p);
+                char digest[32];
+                std::snprintf(digest, sizeof digest, "%016llx",
+                              static_cast<unsigned long long>(bytes ? fnv1a(*bytes) : 0));
+                line += " file " + std::to_string(st->st_size) + " " +
+                        (bytes ? std::string(digest) : std::string("unreadable"));
+            } else {
+                line += " special " + std::to_string(st->st_mode & S_IFMT);
+            }
+            lines->push_back(line);
+            return 0;
+        },
+        64, FTW_PHYS);
+}
+
+struct Hierarchy {
+    std::string mount;
+    std::string kind;
+};
+
+// The cgroup hierarchies volt-run uses, from /proc/self/mountinfo.
+std::vector<Hierarchy> cgroup_hierarchies() {
+    std::vector<Hierarchy> out;
+    auto text = fs::read_file("/proc/self/mountinfo");
+    if (!text)
+        return out;
+    for (auto line : fs::split(*text, '\n')) {
+        auto sep = line.find(" - ");
+        if (sep == std::string_view::npos)
+            continue;
+        auto pre = fs::words(line.substr(0, sep));
+        auto post = fs::words(line.substr(sep + 3));
+        if (pre.size() < 5 || post.size() < 3)
+            continue;
+        std::string mount(pre[4]);
+        if (post[0] == "cgroup2") {
+            out.push_back({mount, "cgroup2"});
+        } else if (post[0] == "cgroup") {
+            for (auto opt : fs::split(post[2], ','))
+                if (opt == "name=systemd" || opt == "devices")
+                    out.push_back({mount, std::string(opt)});
+        }
+    }
+    return out;
+}
+
+void snapshot_cgroups(const std::string& name, std::vector<std::string>& out) {
+    static std::vector<std::string>* lines;
+    static std::string wanted;
+    static std::string label;
+    static std::size_t prefix;
+    lines = &out;
+    wanted = name;
+    for (const auto& h : cgroup_hierarchies()) {
+        label = h.kind;
+        prefix = h.mount.size();
+        ::nftw(
+            h.mount.c_str(),
+            [](const char* p, const struct stat* st, int, FTW*) {
+                std::string rel = std::string(p).substr(prefix);
+                if (S_ISDIR(st->st_mode) && rel.find(wanted) != std::string::npos)
+                    lines->push_back("cgroup " + label + " " + rel);
+                return 0;
+            },
+            64, FTW_PHYS | FTW_MOUNT);
+    }
+}
+
+void snapshot_network(std::vector<std::string>& out) {
+    auto sock = netlink::RouteSocket::open();
+    REQUIRE(sock);
+    auto links = sock->links();
+    REQUIRE(links);
+    std::map<int, std::string> names;
+    for (const auto& l : *links)
+        names[l.ifindex] = l.name;
+    for (const auto& l : *links)
+        out.push_back("link " + l.name + " kind " + l.kind + " alias " + l.alias + " master " +
+                      (l.master ? names[l.master] : std::string("-")) + " mtu " +
+                      std::to_string(l.mtu) + (l.up ? " up" : " down"));
+    auto nft = netlink::Nftables::open();
+    REQUIRE(nft);
+    auto rules = nft->rules();
+    REQUIRE(rules);
+    for (const auto& r : *rules)
+        out.push_back("nft " + r.chain + " " + r.owner);
+}
+
+void snapshot_mounts(std::vector<std::string>& out) {
+    auto text = fs::read_file("/proc/self/mountinfo");
+    REQUIRE(text);
+    for (auto line : fs::split(*text, '\n')) {
+        auto sep = line.find(" - ");
+        if (sep == std::string_view::npos)
+            continue;
+        auto pre = fs::words(line.substr(0, sep));
+        auto post = fs::words(line.substr(sep + 3));
+        if (pre.size() < 5 || post.size() < 2)
+            continue;
+        out.push_back("mount " + std::string(pre[4]) + " root " + std::string(pre[3]) + " " +
+                      std::string(post[0]) + " " + std::string(post[1]));
+    }
+}
+
+std::vector<std::string> lines_of_file(const std::string& path) {
+    std::vector<std::string> out;
+    auto text = fs::read_file(path);
+    if (!text)
+        return out;
+    for (auto l : fs::split(*text, '\n'))
+        if (!l.empty())
+            out.emplace_back(l);
+    return out;
+}
+
+std::string command_line(const std::vector<std::string>& args) {
+    std::string out = "volt-run";
+    for (const auto& a : args)
+        out += " " + a;
+    return out;
+}
+
+}  // namespace
+
+OtherCgroups::OtherCgroups(const std::string& base) {
+    auto self = fs::read_file("/proc/self/cgroup");
+    REQUIRE(self);
+    // This process's path in a hierarchy, by its /proc/self/cgroup line ("0::", "N:devices:").
+    auto own = [&](const std::string& kind) {
+        for (auto line : fs::split(*self, '\n')) {
+            auto parts = fs::split(line, ':');
+            if (parts.size() < 3)
+                continue;
+            auto names = fs::split(parts[1], ',');
+            bool match = kind == "cgroup2"
+                             ? parts[0] == "0" && parts[1].empty()
+                             : std::find(names.begin(), names.end(), kind) != names.end();
+            if (match)
+                return std::string(line.substr(parts[0].size() + parts[1].size() + 2));
+        }
+        return std::string("/");
+    };
+    const std::string leaf = "/" + base + "-" + std::to_string(::getpid());
+    for (const auto& h : cgroup_hierarchies()) {
+        const std::string mine = own(h.kind);
+        paths_.push_back(h.mount + (mine == "/" ? "" : mine) + leaf);
+        REQUIRE(fs::mkdir_p(paths_.back()));
+    }
+}
+
+OtherCgroups::~OtherCgroups() {
+    for (const auto& p : paths_)
+        ::rmdir(p.c_str());
+}
+
+std::vector<std::string> host_snapshot(const Sandbox& sb, const std::string& name) {
+    std::vector<std::string> out;
+    snapshot_files(sb.root(), "root", out);
+    snapshot_files(sb.unit_dir(), "units", out);
+    snapshot_files(sb.nspawn_dir(), "nspawn", out);
+    snapshot_files(sb.run_dir(), "run", out);
+    snapshot_cgroups(name, out);
+    // systemd-nspawn's propagation directory of the machine (it removes it when it exits).
+    if (auto names = fs::list_dir("/run/systemd/nspawn/propagate"))
+        for (const auto& n : *names)
+            if (n.find(name) != std::string::npos)
+                out.push_back("nspawn propagate " + n);
+    snapshot_network(out);
+    snapshot_mounts(out);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string snapshot_diff(const std::vector<std::string>& before,
+                          const std::vector<std::string>& after) {
+    std::multiset<std::string> a(before.begin(), before.end()), b(after.begin(), after.end());
+    std::string out;
+    for (const auto& l : a)
+        if (b.count(l) < a.count(l) && out.find("- " + l + "\n") == std::string::npos)
+            out += "- " + l + "\n";
+    for (const auto& l : b)
+        if (a.count(l) < b.count(l) && out.find("+ " + l + "\n") == std::string::npos)
+            out += "+ " + l + "\n";
+    return out;
+}
+
+std::vector<std::string> sweep_faults(const Sandbox& sb, const std::string& name,
+                                      const FaultSweep& sweep) {
+    auto must = [&](const std::vector<std::string>& args,
+                    const std::vector<std::string>& cgroups = {}) {
+        auto r = sb.volt(args, {}, cgroups);
+        INFO(command_line(args) << ": exit " << r.code << ": " << r.err);
+        REQUIRE(r.code == 0);
+    };
+    const std::vector<std::string> force = {"delete", "--force", "--time", "0", name};
+    const std::string trace = sb.dir() / "fault-trace";
+
+    // The points, learned from a run that succeeds.
+    for (const auto& p : sweep.prepare)
+        must(p, sweep.cgroups);
+    ::unlink(trace.c_str());
+    auto learned = sb.volt(sweep.command, {"VOLT_FAULT_TRACE=" + trace}, sweep.cgroups);
+    INFO(command_line(sweep.command) << ": " << learned.err);
+    REQUIRE(learned.code == 0);
+    const std::vector<std::string> points = lines_of_file(trace);
+    REQUIRE_FALSE(points.empty());
+    for (const auto& p : points) {
+        INFO("fault point " << p);
+        CHECK(std::count(points.begin(), points.end(), p) == 1);
+    }
+    if (auto r = sb.volt(force); r.code != 0) {  // a delete under test removed it already
+        INFO(r.err);
+        REQUIRE(r.err.find("no such container") != std::string::npos);
+    }
+    // The host as every attempt must leave it: with what the first run made for every container
+    // (the bridge, the table, the caches), and nothing of this one.
+    const std::vector<std::string> base = host_snapshot(sb, name);
+    for (const auto& line : base) {
+        INFO(line);
+        CHECK(line.find(name) == std::string::npos);
+    }
+
+    for (const auto& point : points) {
+        INFO("fault point " << point << " of " << command_line(sweep.command));
+        for (const auto& p : sweep.prepare)
+            must(p, sweep.cgroups);
+        ::unlink(trace.c_str());
+        auto killed = sb.volt(sweep.command, {"VOLT_FAULT=" + point, "VOLT_FAULT_TRACE=" + trace},
+                              sweep.cgroups);
+        INFO("exit " << killed.code << ": " << killed.err);
+        const auto passed = lines_of_file(trace);
+        CHECK((!passed.empty() && passed.back() == point));
+        CHECK((killed.code == 128 + SIGKILL ||
+               (killed.code != 0 && killed.err.find("(exit status 137)") != std::string::npos)));
+
+        auto forced = sb.volt(force);
+        INFO("delete --force: exit " << forced.code << ": " << forced.err);
+        if (forced.code != 0) {
+            // Nothing of it was made yet: then nothing of it may exist.
+            CHECK(forced.err.find("no such container") != std::string::npos);
+            auto now = host_snapshot(sb, name);
+            INFO(snapshot_diff(base, now));
+            CHECK(now == base);
+        }
+        auto again = sb.volt(sweep.create);
+        INFO("create: exit " << again.code << ": " << again.err);
+        CHECK(again.code == 0);
+        auto removed = sb.volt({"delete", name});
+        INFO("delete: exit " << removed.code << ": " << removed.err);
+        CHECK(removed.code == 0);
+        auto after = host_snapshot(sb, name);
+        INFO(snapshot_diff(base, after));
+        CHECK(after == base);
+        if (after != base)
+            (void)sb.volt(force);  // so that the next point starts clean
+    }
+    return points;
 }
 
 std::string golden(const std::string& name, const std::string& actual) {

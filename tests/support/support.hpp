@@ -131,6 +131,58 @@ std::vector<std::string> tree(const std::string& path);
 // Whether the nftables table volt-run keeps (in this network namespace) has a rule of owner's.
 bool has_nft_rules_of(const std::string& owner);
 
+// What a container may leave on the host, as sorted lines to compare before and after: every
+// file and directory below the sandbox's directories (type, mode, and a digest of a file's bytes:
+// temporaries, locks and leases included), every cgroup directory whose path holds `name` in the
+// hierarchies volt-run uses (cgroup2, name=systemd, devices), systemd-nspawn's propagation
+// directory of the machine, the links (with their alias) and nftables rules of this network
+// namespace, and the mounts of this mount namespace.
+std::vector<std::string> host_snapshot(const Sandbox& sb, const std::string& name);
+
+// The lines only in `before` ("- …") and only in `after` ("+ …"), for a failed comparison.
+std::string snapshot_diff(const std::vector<std::string>& before,
+                          const std::vector<std::string>& after);
+
+// A crash-consistency sweep over the fault points of one volt-run command (VOLT_FAULT,
+// base/fault.hpp), each command given as volt-run's arguments. `create` makes the container
+// again once what a killed command left is deleted; `prepare` brings it to where `command`
+// starts (nothing for create; create, then boot, for stop).
+struct FaultSweep {
+    std::vector<std::string> create;
+    std::vector<std::vector<std::string>> prepare;
+    std::vector<std::string> command;
+    // When given, cgroups other than the test's that `prepare` and `command` run in
+    // (OtherCgroups::paths()), while delete and create run in the test's own: what a killed
+    // boot left below its cgroup must be found by a delete run from elsewhere, as from another
+    // shell.
+    std::vector<std::string> cgroups;
+};
+
+// A cgroup beside the test's own in every hierarchy volt-run uses (cgroup2, name=systemd,
+// devices), at the same path in each, as systemd keeps a process's cgroups; removed at the end.
+class OtherCgroups {
+  public:
+    explicit OtherCgroups(const std::string& base);
+    ~OtherCgroups();
+    OtherCgroups(const OtherCgroups&) = delete;
+    OtherCgroups& operator=(const OtherCgroups&) = delete;
+    const std::vector<std::string>& paths() const { return paths_; }
+
+  private:
+    std::vector<std::string> paths_;
+};
+// Runs the command once with VOLT_FAULT_TRACE to learn its points, in order (so a new step is
+// covered without editing a test), then deletes the container: that run must succeed, name at
+// least one point, and name each once; and what is left must name nothing of the container.
+// Then for every point: create and prepare, run the command with VOLT_FAULT at that point, which
+// must kill it there (SIGKILL, nothing traced after it; a point in a child the command forked,
+// as boot --detach does, kills the child, and the command reports its exit status 137); then
+// `delete --force` must succeed (or find nothing to remove, when nothing was made yet), and
+// `create` again, and after one more delete the host must be as it was (host_snapshot). Returns
+// the points.
+std::vector<std::string> sweep_faults(const Sandbox& sb, const std::string& name,
+                                      const FaultSweep& sweep);
+
 // The one-line message of a result that must have failed.
 template <class T>
 std::string message_of(const Result<T>& r) {
