@@ -96,12 +96,7 @@ void nothing_left(const test::Sandbox& sb, const std::string& name, const Run& r
     CHECK_FALSE(fs::exists(run.cgroup));
     CHECK_FALSE(test::cgroups_left(name));
     CHECK_FALSE(fs::exists(run.netns));
-    auto sock = netlink::RouteSocket::open();
-    REQUIRE(sock);
-    auto links = sock->links();
-    REQUIRE(links);
-    for (const auto& l : *links)
-        CHECK(l.alias != "volt:" + name);
+    CHECK_FALSE(test::has_links_of(name));
     CHECK_FALSE(test::has_nft_rules_of(name));
     auto r = sb.volt({"list", "--json"});
     REQUIRE(r.code == 0);

@@ -17,8 +17,6 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -26,8 +24,6 @@
 #include <vector>
 
 #include "base/fs.hpp"
-#include "netlink/link.hpp"
-#include "netlink/nft.hpp"
 #include "support.hpp"
 
 using namespace volt;
@@ -105,14 +101,6 @@ int from_environment(const char* name, int fallback) {
     return n > 0 ? n : fallback;
 }
 
-std::size_t lines_of(const std::string& path) {
-    std::ifstream in(path);
-    std::size_t n = 0;
-    for (std::string line; std::getline(in, line);)
-        ++n;
-    return n;
-}
-
 std::size_t entries_of(const std::string& dir) {
     std::size_t n = 0;
     if (DIR* d = ::opendir(dir.c_str())) {
@@ -124,78 +112,12 @@ std::size_t entries_of(const std::string& dir) {
     return n;
 }
 
-// Every cgroup directory of every hierarchy whose path names one of the test's containers
-// (other tests run beside this one, so the whole tree is not ours to compare).
-std::vector<std::string> cgroups_naming(const std::string& marker) {
-    std::vector<std::string> found;
-    std::vector<std::string> roots;
-    if (DIR* d = ::opendir("/sys/fs/cgroup")) {
-        while (dirent* e = ::readdir(d))
-            if (e->d_name[0] != '.')
-                roots.push_back(std::string("/sys/fs/cgroup/") + e->d_name);
-        ::closedir(d);
-    }
-    roots.emplace_back("/sys/fs/cgroup");
-    for (const auto& root : roots) {
-        struct stat st;
-        if (::lstat(root.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
-            continue;
-        for (const auto& rel : test::tree(root))
-            if (rel.find(marker) != std::string::npos && rel.find('/') != std::string::npos &&
-                rel.find("cgroup.") == std::string::npos && rel.find('.') != 0) {
-                std::string full = root + "/" + rel;
-                if (::lstat(full.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-                    found.push_back(full);
-            }
-    }
-    return found;
-}
-
-// What a run of volt-run can leave on the host, counted in the test's own namespaces.
-struct Snapshot {
-    std::size_t mounts = 0;            // this mount namespace's mounts (the netns files are mounts)
-    std::size_t links = 0;             // this network namespace's links
-    std::size_t nft_rules = 0;         // rules in volt-run's table
-    std::size_t lease_lines = 0;       // the bridge's lease file
-    std::size_t fds = 0;               // this process's open descriptors
-    std::vector<std::string> files;    // below the data root (the filter cache aside), run, units
-    std::vector<std::string> cgroups;  // directories naming the test's containers
-
-    bool operator==(const Snapshot&) const = default;
-};
-
-std::ostream& operator<<(std::ostream& os, const Snapshot& s) {
-    os << "mounts " << s.mounts << ", links " << s.links << ", nft rules " << s.nft_rules
-       << ", lease lines " << s.lease_lines << ", fds " << s.fds << ", files:";
-    for (const auto& f : s.files)
-        os << ' ' << f;
-    os << ", cgroups:";
-    for (const auto& c : s.cgroups)
-        os << ' ' << c;
-    return os;
-}
-
-Snapshot snapshot(const test::Sandbox& sb, const std::string& marker) {
-    Snapshot s;
-    s.mounts = lines_of("/proc/self/mountinfo");
-    auto route = netlink::RouteSocket::open();
-    REQUIRE(route);
-    auto links = route->links();
-    REQUIRE(links);
-    s.links = links->size();
-    auto nft = netlink::Nftables::open();
-    REQUIRE(nft);
-    auto rules = nft->rules();
-    REQUIRE(rules);
-    s.nft_rules = rules->size();
-    s.lease_lines = lines_of(sb.root() + "/network/voltbr0.leases");
-    s.fds = entries_of("/proc/self/fd");
-    for (const auto& dir : {sb.root(), sb.run_dir(), sb.unit_dir(), sb.nspawn_dir()})
-        for (const auto& rel : test::tree(dir))
-            if (rel.rfind("cache", 0) != 0)
-                s.files.push_back(dir + "/" + rel);
-    s.cgroups = cgroups_naming(marker);
-    return s;
+// What a run of volt-run can leave on the host (test::host_snapshot: files, the cgroups naming
+// `marker`, links, nftables rules, mounts), and the descriptors of the process running volt-run.
+std::vector<std::string> snapshot(const test::Sandbox& sb, const std::string& marker) {
+    auto lines = test::host_snapshot(sb, marker);
+    lines.push_back("fds " + std::to_string(entries_of("/proc/self/fd")));
+    return lines;
 }
 
 // One whole lifecycle in a private network; "" when every step did as it should, else what
@@ -238,7 +160,7 @@ TEST_CASE("soak: many create, boot, exec, stop, delete cycles of one name grow n
     // lease file's header, the filter cache); growth is counted from there.
     REQUIRE(lifecycle(sb, name, nullptr).empty());
     REQUIRE(reapers_gone());
-    const Snapshot first = snapshot(sb, name);
+    const auto first = snapshot(sb, name);
     std::set<std::string> addresses;
     const auto start = std::chrono::steady_clock::now();
     for (int i = 1; i < cycles; ++i) {
@@ -253,8 +175,8 @@ TEST_CASE("soak: many create, boot, exec, stop, delete cycles of one name grow n
     // For docs/RELIABILITY.md: the rate, never asserted.
     WARN(cycles << " cycles, " << (cycles > 1 ? took.count() / (cycles - 1) : 0) << " s a cycle");
     CHECK(reapers_gone());
-    const Snapshot last = snapshot(sb, name);
-    CHECK(last == first);
+    const auto last = snapshot(sb, name);
+    CHECK(test::snapshot_diff(first, last) == "");
     // Released and leased again: one name keeps coming back to the same address.
     if (cycles > 1)
         CHECK(addresses.size() == 1);
@@ -272,7 +194,7 @@ TEST_CASE(
     // One container first, so that the shared bridge and table exist in both snapshots.
     REQUIRE(lifecycle(sb, marker + "-0", nullptr).empty());
     REQUIRE(reapers_gone());
-    const Snapshot before = snapshot(sb, marker);
+    const auto before = snapshot(sb, marker);
 
     std::vector<std::string> failures(static_cast<std::size_t>(parallel));
     std::vector<std::thread> threads;
@@ -288,8 +210,8 @@ TEST_CASE(
         CHECK(failures[static_cast<std::size_t>(i)] == "");
     }
     CHECK(reapers_gone());
-    const Snapshot after = snapshot(sb, marker);
-    CHECK(after == before);
+    const auto after = snapshot(sb, marker);
+    CHECK(test::snapshot_diff(before, after) == "");
 }
 
 TEST_CASE(
@@ -339,7 +261,8 @@ TEST_CASE(
     in_parallel([&](const std::string& n) { return quiet({"stop", "--time", "20", n}); });
     in_parallel([&](const std::string& n) { return quiet({"delete", n}); });
     CHECK(reapers_gone());
-    CHECK(cgroups_naming(marker).empty());
-    for (const auto& n : names)
+    for (const auto& n : names) {
+        CHECK_FALSE(test::cgroups_left(n));
         CHECK_FALSE(test::has_nft_rules_of(n));
+    }
 }

@@ -734,6 +734,15 @@ std::vector<std::string> sweep_faults(const Sandbox& sb, const std::string& name
     return points;
 }
 
+bool has_links_of(const std::string& name) {
+    auto sock = netlink::RouteSocket::open();
+    REQUIRE(sock);
+    auto links = sock->links();
+    REQUIRE(links);
+    return std::any_of(links->begin(), links->end(),
+                       [&](const netlink::LinkInfo& l) { return l.alias == "volt:" + name; });
+}
+
 std::string golden(const std::string& name, const std::string& actual) {
     const std::string path = std::string(VOLT_SOURCE_DIR) + "/tests/golden/" + name;
     if (const char* update = std::getenv("VOLT_UPDATE_GOLDEN"); update && *update == '1')

@@ -130,6 +130,8 @@ std::vector<std::string> tree(const std::string& path);
 
 // Whether the nftables table volt-run keeps (in this network namespace) has a rule of owner's.
 bool has_nft_rules_of(const std::string& owner);
+// Whether a link of this network namespace carries the container's alias ("volt:NAME").
+bool has_links_of(const std::string& name);
 
 // What a container may leave on the host, as sorted lines to compare before and after: every
 // file and directory below the sandbox's directories (type, mode, and a digest of a file's bytes:
