@@ -8,6 +8,7 @@
 #include "cgroup/cgroup.hpp"
 #include "runtime/rootfs/container_root.hpp"
 #include "runtime/store/store.hpp"
+#include "runtime/verbs/console_log.hpp"
 #include "runtime/verbs/container.hpp"
 #include "runtime/verbs/host.hpp"
 #include "units/journal.hpp"
@@ -129,9 +130,37 @@ Result<ServiceStatus> service_status(const Paths& paths, const std::string& name
     return out;
 }
 
+namespace {
+
+// The console log's lines as entries without a time: MESSAGE and _TRANSPORT=console.
+Status console_logs(const Paths& paths, const std::string& name, const LogsOptions& options,
+                    int stop_fd, const std::function<void(const units::JournalEntry&)>& out) {
+    if (options.since_usec)
+        return Error::usage("--since: the console log of " + name +
+                            " has no times (journald is not running on this host)");
+    ConsoleOptions o{.lines = options.lines, .follow = options.follow};
+    auto st = read_console_log(paths.console_log(name), o, stop_fd, [&](std::string_view line) {
+        if (line.ends_with('\r'))  // the guest's pty ends its lines with "\r\n"
+            line.remove_suffix(1);
+        out(units::JournalEntry{0, {{"MESSAGE", std::string(line)}, {"_TRANSPORT", "console"}}});
+    });
+    if (!st && st.error().code() == ENOENT)
+        return Error(0, "no journal on this host (journald is not running) and no console log of " +
+                            name +
+                            ": a run started with `volt-run boot --detach` keeps one "
+                            "until it stops (a foreground boot's console is its terminal)");
+    return st;
+}
+
+}  // namespace
+
 Status logs(const Paths& paths, const std::string& name, const LogsOptions& options, int stop_fd,
             const std::function<void(const units::JournalEntry&)>& out) {
     VOLT_TRY(load_spec(paths, name));
+    // Without journald (our CI machines, a host whose PID 1 is not systemd) nothing is logged
+    // there: the console log boot --detach keeps is all there is.
+    if (!fs::exists("/run/systemd/journal/socket"))
+        return console_logs(paths, name, options, stop_fd, out);
     units::JournalQuery q;
     q.unit = units::service_name(name);
     q.since_usec = options.since_usec;
@@ -156,13 +185,9 @@ Status logs(const Paths& paths, const std::string& name, const LogsOptions& opti
         ++shown;
         out(e);
     }));
-    // Without journald (our CI machines, a host whose PID 1 is not systemd) nothing is logged
-    // there: say so rather than print nothing.
-    if (shown == 0 && !options.follow && !fs::exists("/run/systemd/journal/socket"))
-        return Error(ENOENT,
-                     "no journal on this host (journald is not running); a container "
-                     "booted with `volt-run boot --detach` has its console in " +
-                         paths.console_log(name));
+    // A container booted by hand with --detach has its console in its log, not in the journal.
+    if (shown == 0 && !options.follow && fs::exists(paths.console_log(name)))
+        return console_logs(paths, name, options, stop_fd, out);
     return {};
 }
 

@@ -1,4 +1,5 @@
-// volt-run logs NAME: the container's messages from the journal, its unit's and its guest's.
+// volt-run logs NAME: the container's messages from the journal, its unit's and its guest's; on a
+// host without journald, the console log of `boot --detach`.
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <time.h>
@@ -10,12 +11,18 @@
 #include "runtime/cli/verbs/entries.hpp"
 #include "runtime/cli/verbs/shared.hpp"
 #include "runtime/plan/options.hpp"
+#include "runtime/verbs/console_log.hpp"
 
 namespace volt::cli::verbs {
 namespace {
 
-// One journal entry as `journalctl -o short-iso` would show it.
+// One journal entry as `journalctl -o short-iso` would show it; a console line as itself. The
+// message is the guest's text: its terminal sequences and control characters never reach ours.
 void print_entry(const units::JournalEntry& e) {
+    if (e.realtime_usec == 0 && e.get("_TRANSPORT") == "console") {
+        std::printf("%s\n", runtime::console_text(e.get("MESSAGE")).c_str());
+        return;
+    }
     std::string ident = e.get("SYSLOG_IDENTIFIER");
     if (ident.empty())
         ident = e.get("_COMM");
@@ -23,14 +30,17 @@ void print_entry(const units::JournalEntry& e) {
     if (pid.empty())
         pid = e.get("_PID");
     std::string host = e.get("_HOSTNAME");
-    std::printf("%s %s %s%s: %s\n", local_time(e.realtime_usec).c_str(),
-                host.empty() ? "-" : host.c_str(), ident.c_str(),
-                pid.empty() ? "" : ("[" + pid + "]").c_str(), e.get("MESSAGE").c_str());
+    host = host.empty() ? "-" : runtime::console_text(host);
+    std::printf("%s %s %s%s: %s\n", local_time(e.realtime_usec).c_str(), host.c_str(),
+                runtime::console_text(ident).c_str(),
+                pid.empty() ? "" : ("[" + runtime::console_text(pid) + "]").c_str(),
+                runtime::console_text(e.get("MESSAGE")).c_str());
 }
 
 void print_entry_json(const units::JournalEntry& e) {
     nlohmann::json j = nlohmann::json::object();
-    j["__REALTIME_TIMESTAMP"] = std::to_string(e.realtime_usec);
+    if (e.realtime_usec != 0)  // console lines have no time
+        j["__REALTIME_TIMESTAMP"] = std::to_string(e.realtime_usec);
     for (const auto& [k, v] : e.fields)
         j[k] = v;
     // Journal values may be binary: invalid UTF-8 is replaced rather than thrown on.
