@@ -162,4 +162,36 @@ std::string utc_now() {
     return buf;
 }
 
+std::optional<std::int64_t> parse_utc(std::string_view text) {
+    // Exactly "YYYY-MM-DDTHH:MM:SSZ": digits where utc_now writes them, and fields in range.
+    constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:ddZ";
+    if (text.size() != kShape.size())
+        return std::nullopt;
+    for (std::size_t i = 0; i < kShape.size(); ++i)
+        if (kShape[i] == 'd' ? (text[i] < '0' || text[i] > '9') : text[i] != kShape[i])
+            return std::nullopt;
+    auto num = [&](std::size_t at, std::size_t len) {
+        int v = 0;
+        for (std::size_t i = at; i < at + len; ++i)
+            v = v * 10 + (text[i] - '0');
+        return v;
+    };
+    tm t{};
+    t.tm_year = num(0, 4) - 1900;
+    t.tm_mon = num(5, 2) - 1;
+    t.tm_mday = num(8, 2);
+    t.tm_hour = num(11, 2);
+    t.tm_min = num(14, 2);
+    t.tm_sec = num(17, 2);
+    if (t.tm_mon > 11 || t.tm_mday < 1 || t.tm_mday > 31 || t.tm_hour > 23 || t.tm_min > 59 ||
+        t.tm_sec > 60)
+        return std::nullopt;
+    tm normalized = t;
+    time_t secs = ::timegm(&normalized);
+    // timegm carries 2026-02-31 into March: a day the month lacks is not a time utc_now wrote.
+    if (normalized.tm_mday != t.tm_mday)
+        return std::nullopt;
+    return static_cast<std::int64_t>(secs);
+}
+
 }  // namespace volt::runtime

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.hpp"
@@ -98,5 +99,8 @@ UniqueFd open_nspawn(const State& state);
 
 // The current time, UTC, RFC 3339 ("2026-11-22T17:00:00Z").
 std::string utc_now();
+// The seconds since the epoch of a time utc_now wrote; nullopt for any other text (a state file
+// is not trusted).
+std::optional<std::int64_t> parse_utc(std::string_view text);
 
 }  // namespace volt::runtime

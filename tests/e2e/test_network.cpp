@@ -80,8 +80,19 @@ TEST_CASE("private: the guest has its address, reaches the gateway, and ports ar
     CHECK(net["gateway"] == "10.88.0.1");
     CHECK(net["bridge"] == "voltbr0");
     CHECK(net["ports"] == json::array({"tcp:8080:80"}));
+    CHECK(info["uptime_seconds"].get<std::int64_t>() >= 0);
 
-    auto r = sb.volt({"exec", name, "--", "ip", "-4", "-o", "addr", "show", "host0"});
+    // list shows the run's address, forwards and uptime in its row.
+    auto r = sb.volt({"list"});
+    REQUIRE(r.code == 0);
+    std::string row;
+    for (const auto& line : fs::split(r.out, '\n'))
+        if (line.starts_with(name + " "))
+            row = std::string(line);
+    CHECK_THAT(row, Catch::Matches(
+                        name + R"( +running +[0-9]+ +10\.88\.0\.2 +tcp:8080:80 +[0-9]+[smhd].*)"));
+
+    r = sb.volt({"exec", name, "--", "ip", "-4", "-o", "addr", "show", "host0"});
     INFO(r.err);
     CHECK_THAT(r.out, Catch::Contains("inet 10.88.0.2/16"));
     r = sb.volt({"exec", name, "--", "ip", "route"});

@@ -129,6 +129,8 @@ json container_json(const runtime::Paths& paths, const runtime::ContainerInfo& c
         j["leader_pid"] = c.leader;
         j["cgroup"] = c.state->cgroup;
         j["started"] = c.state->started;
+        if (auto up = uptime_seconds(c))
+            j["uptime_seconds"] = *up;
         j["stats"] = stats_json(cgroup::read_stats(c.state->cgroup));
         if (c.machine)
             j["machine"] = {{"leader", c.machine->leader}, {"addresses", c.machine->addresses}};
@@ -161,7 +163,7 @@ int run_inspect(const Invocation& inv, const InspectCmd& c) {
     if (c.json)
         return print_json(j);
     for (const char* key : {"name", "state", "leftovers", "rootfs", "unit", "settings",
-                            "nspawn_pid", "leader_pid", "cgroup", "started"})
+                            "nspawn_pid", "leader_pid", "cgroup", "started", "uptime_seconds"})
         if (j.contains(key))
             std::printf("%-12s %s\n", key, text_of(j[key]).c_str());
     if (j.contains("network")) {

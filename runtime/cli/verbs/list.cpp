@@ -23,20 +23,36 @@ int run_list(const Invocation& inv, const ListCmd& c) {
             arr.push_back(container_json(inv.paths, info));
         return print_json(arr);
     }
-    std::printf("%-24s %-8s %-8s %-8s %-8s %s\n", "NAME", "STATE", "PID", "INIT", "NETWORK",
-                "IMAGE");
+    // Address, forwards and uptime are the run's: "-" for a container that is not running.
+    auto row = [](const char* name, const char* state, const char* pid, const char* address,
+                  const char* ports, const char* uptime, const char* network, const char* image) {
+        std::printf("%-20s %-8s %-8s %-15s %-18s %-8s %-8s %s\n", name, state, pid, address, ports,
+                    uptime, network, image);
+    };
+    row("NAME", "STATE", "PID", "ADDRESS", "PORTS", "UPTIME", "NETWORK", "IMAGE");
     for (const auto& info : *all) {
         if (!info.broken.empty()) {
             // The reason where the image would be: it names the damaged file.
-            std::printf("%-24s %-8s %-8s %-8s %-8s (%s; delete --force removes it)\n",
-                        info.spec.name.c_str(), state_word(info), "-", "-", "-",
-                        text::printable(info.broken).c_str());
+            std::string why = "(" + text::printable(info.broken) + "; delete --force removes it)";
+            row(info.spec.name.c_str(), state_word(info), "-", "-", "-", "-", "-", why.c_str());
             continue;
         }
-        std::string pid = info.running ? std::to_string(info.leader) : "-";
-        std::printf("%-24s %-8s %-8s %-8s %-8s %s\n", info.spec.name.c_str(), state_word(info),
-                    pid.c_str(), runtime::to_string(info.spec.init),
-                    runtime::to_string(info.spec.network), info.spec.image.c_str());
+        std::string pid = "-", address = "-", ports = "-", uptime = "-";
+        if (info.running) {
+            pid = std::to_string(info.leader);
+            if (info.state && !info.state->network.address.empty())
+                address = info.state->network.address;
+            if (info.state && !info.state->network.ports.empty()) {
+                ports.clear();
+                for (const auto& p : info.state->network.ports)
+                    ports.append(ports.empty() ? "" : ",").append(p);
+            }
+            if (auto up = uptime_seconds(info))
+                uptime = uptime_text(*up);
+        }
+        row(info.spec.name.c_str(), state_word(info), pid.c_str(), address.c_str(),
+            text::printable(ports).c_str(), uptime.c_str(), runtime::to_string(info.spec.network),
+            info.spec.image.c_str());
     }
     return 0;
 }

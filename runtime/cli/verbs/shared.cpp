@@ -1,6 +1,7 @@
 #include "runtime/cli/verbs/shared.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -77,6 +78,31 @@ std::string local_time(std::uint64_t usec) {
     std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
     std::strftime(zone, sizeof zone, "%z", &tm);
     return std::string(date) + zone;
+}
+
+std::string uptime_text(std::int64_t seconds) {
+    if (seconds < 0)
+        return "-";
+    const std::int64_t m = seconds / 60, h = m / 60, d = h / 24;
+    std::string out;
+    if (d > 0)
+        out.append(std::to_string(d)).append("d").append(std::to_string(h % 24)).append("h");
+    else if (h > 0)
+        out.append(std::to_string(h)).append("h").append(std::to_string(m % 60)).append("m");
+    else if (m > 0)
+        out.append(std::to_string(m)).append("m");
+    else
+        out.append(std::to_string(seconds)).append("s");
+    return out;
+}
+
+std::optional<std::int64_t> uptime_seconds(const runtime::ContainerInfo& c) {
+    if (!c.running || !c.state)
+        return std::nullopt;
+    auto started = runtime::parse_utc(c.state->started);
+    if (!started)
+        return std::nullopt;
+    return std::max<std::int64_t>(0, static_cast<std::int64_t>(std::time(nullptr)) - *started);
 }
 
 nlohmann::json stats_json(const cgroup::Stats& s) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 
 #include "base/error.hpp"
@@ -36,6 +37,12 @@ const char* state_word(const runtime::ContainerInfo& c);
 
 // "2026-11-22T17:05:30+0000", in local time; "-" for 0 (never).
 std::string local_time(std::uint64_t usec);
+
+// A duration as list shows it: "45s", "12m", "3h12m", "2d4h"; "-" when negative.
+std::string uptime_text(std::int64_t seconds);
+// How long a running container has run (from its state's start time); nullopt when it is not
+// running or the time is not readable.
+std::optional<std::int64_t> uptime_seconds(const runtime::ContainerInfo& c);
 
 // A cgroup's counters; null for those it does not have.
 nlohmann::json stats_json(const cgroup::Stats& s);
