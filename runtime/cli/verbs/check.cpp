@@ -1,5 +1,6 @@
 // volt-run check: what this host offers volt-run (Landlock ABI, seccomp, user namespaces,
-// cgroup2, systemd-nspawn, the system bus).
+// cgroup2 and its layout, systemd-nspawn, the system bus, nftables, IPv4 forwarding) and which of
+// create's options it can therefore enforce.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -28,9 +29,17 @@ int run_check(const Invocation& inv, const CheckCmd& c) {
         {"seccomp", h.seccomp},
         {"user_namespaces", h.user_namespaces},
         {"cgroup2", {{"mount", h.cgroup2}, {"controllers", h.cgroup2_controllers}}},
+        {"cgroup_layout", h.cgroup_layout},
         {"systemd_nspawn", h.nspawn},
         {"system_bus", h.system_bus},
+        {"nftables", {{"available", h.nftables_error.empty()}, {"error", h.nftables_error}}},
+        {"ip_forward", h.ip_forward},
     };
+    auto enforceable = runtime::enforceable_options(h);
+    json options = json::array();
+    for (const auto& e : enforceable)
+        options.push_back({{"options", e.options}, {"enforced", e.enforced}, {"how", e.how}});
+    j["create_options"] = options;
     if (c.json)
         return print_json(j);
     auto yes = [](bool b) { return b ? "yes" : "no"; };
@@ -47,8 +56,15 @@ int run_check(const Invocation& inv, const CheckCmd& c) {
     std::printf("cgroup2          %s (controllers: %s)\n",
                 h.cgroup2.empty() ? "not mounted" : h.cgroup2.c_str(),
                 controllers.empty() ? "none" : controllers.c_str());
+    std::printf("cgroup layout    %s\n", h.cgroup_layout.c_str());
     std::printf("systemd-nspawn   %s\n", yes(h.nspawn));
     std::printf("system bus       %s\n", yes(h.system_bus));
+    std::printf("nftables         %s\n",
+                h.nftables_error.empty() ? "yes" : ("no (" + h.nftables_error + ")").c_str());
+    std::printf("IPv4 forwarding  %s\n", h.ip_forward ? "on" : "off (boot turns it on)");
+    std::printf("create options this host enforces:\n");
+    for (const auto& e : enforceable)
+        std::printf("  %s %s: %s\n", e.enforced ? "+" : "-", e.options.c_str(), e.how.c_str());
     return 0;
 }
 
