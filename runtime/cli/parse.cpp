@@ -126,6 +126,7 @@ std::variant<Invocation, Output> parse_unchecked(int argc, const char* const* ar
     Invocation inv;
     inv.paths = paths_from_env;
     CLI::App app("volt-run: low-level runtime for Volt's hybrid-native containers", "volt-run");
+    // Once, in volt-run --help; each command's man page has it too (EXIT STATUS).
     app.footer(kFooter);
     app.set_version_flag("--version", std::string("volt-run ") + VOLT_VERSION);
     app.require_subcommand(1);
@@ -147,7 +148,7 @@ std::variant<Invocation, Output> parse_unchecked(int argc, const char* const* ar
         if (!built[i].alias.empty())
             sub->alias(std::string(built[i].alias));
         built[i].add_options(*sub, commands[i]);
-        sub->footer(kFooter);
+        sub->footer("");  // a subcommand inherits volt-run's footer: the exit codes stay once
         subs.push_back(sub);
     }
 

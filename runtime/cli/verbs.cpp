@@ -70,7 +70,7 @@ constexpr Verb kVerbs[] = {
                                               "Show a container's spec and runtime state"),
     row<CheckCmd, add_check, run_check>(
         "check", "",
-        "Probe this host: Landlock ABI, namespaces, cgroup2, systemd-nspawn, system bus"),
+        "Probe this host (Landlock, seccomp, cgroup2, nftables, nspawn, bus) and what it enforces"),
     row<UpdateCmd, add_update, run_update>(
         "update", "", "Change resource limits: live on a running container, and for the next boot"),
     row<StatsCmd, add_stats, run_stats>(
@@ -84,7 +84,8 @@ constexpr Verb kVerbs[] = {
     row<StatusCmd, add_status, run_status>(
         "status", "", "What systemd and machined report of the container's unit and machine"),
     row<LogsCmd, add_logs, run_logs>(
-        "logs", "", "The container's messages from the journal: its unit's and its guest's"),
+        "logs", "",
+        "The container's messages: from the journal, or its console log without journald"),
 };
 
 constexpr bool one_row_per_alternative() {

@@ -567,6 +567,10 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
             if (auto failed = child_error(report_read.get()))
                 return std::move(*failed).context("booting " + name);
             std::string why = last_line_of(log_path);
+            // A line of volt-run's own (the child's warnings go to the log) is not prefixed
+            // twice when main prints this error.
+            if (why.starts_with("volt-run: "))
+                why.erase(0, 10);
             return Error(0, "booting " + name + " failed (exit status " +
                                 std::to_string(code ? *code : -1) + ")" +
                                 (why.empty() ? "" : ": " + why) + "; console log: " + log_path);

@@ -4,6 +4,8 @@
 
 #include "runtime/cli/cli.hpp"
 #include "runtime/cli/verbs.hpp"
+#include "runtime/cli/verbs/shared.hpp"
+#include "runtime/verbs/check.hpp"
 
 using namespace volt;
 using namespace volt::cli;
@@ -298,4 +300,85 @@ TEST_CASE("every verb in the table parses to its own alternative and its help sh
     auto before_verb = output_of(parse_args({"frobnicate", "create", "web", "--image", "x"}));
     CHECK(before_verb.exit_code == kExitUsage);
     CHECK(before_verb.text.find("frobnicate") != std::string::npos);
+}
+
+TEST_CASE("list's uptime: the state's start time read strictly, shown in its two largest units",
+          "[unit]") {
+    CHECK(volt::runtime::parse_utc("1970-01-01T00:00:00Z") == 0);
+    CHECK(volt::runtime::parse_utc("2026-11-22T17:00:00Z") == 1795366800);
+    CHECK(volt::runtime::parse_utc("2024-02-29T00:00:00Z").has_value());
+    for (const char* bad : {"", "2026-11-22T17:00:00", "2026-11-22 17:00:00Z",
+                            "2026-02-31T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-22T24:00:00Z",
+                            "+026-11-22T17:00:00Z", "2026-11-22T17:00:00Z ", "x"})
+        CHECK_FALSE(volt::runtime::parse_utc(bad).has_value());
+    // utc_now's text reads back.
+    CHECK(volt::runtime::parse_utc(volt::runtime::utc_now()).has_value());
+
+    using volt::cli::verbs::uptime_text;
+    CHECK(uptime_text(-1) == "-");
+    CHECK(uptime_text(0) == "0s");
+    CHECK(uptime_text(59) == "59s");
+    CHECK(uptime_text(60) == "1m");
+    CHECK(uptime_text(3600 + 12 * 60 + 5) == "1h12m");
+    CHECK(uptime_text(2 * 86400 + 4 * 3600 + 59) == "2d4h");
+}
+
+TEST_CASE("check: which create options a host enforces follows from its facts", "[unit]") {
+    volt::runtime::HostCheck h;
+    h.landlock_abi = 0;
+    h.cgroup2 = "/sys/fs/cgroup/unified";
+    h.cgroup_layout = "hybrid";
+    h.cgroup2_controllers = {"hugetlb", "pids"};
+    h.nftables_error = "nftables: Operation not supported";
+    auto find = [](const std::vector<volt::runtime::Enforceable>& all, const std::string& opt) {
+        for (const auto& e : all)
+            if (e.options.find(opt) != std::string::npos)
+                return e;
+        FAIL("no row for " << opt);
+        return volt::runtime::Enforceable{};
+    };
+    auto rows = volt::runtime::enforceable_options(h);
+    CHECK_FALSE(find(rows, "--memory").enforced);
+    CHECK_THAT(find(rows, "--memory").how, Catch::Contains("no cgroup2 memory controller"));
+    CHECK(find(rows, "--pids-max").enforced);
+    CHECK_FALSE(find(rows, "--cpus").enforced);
+    CHECK_FALSE(find(rows, "--landlock").enforced);
+    CHECK_FALSE(find(rows, "--port").enforced);
+    CHECK_THAT(find(rows, "--port").how, Catch::Contains("Operation not supported"));
+    CHECK(find(rows, "--device").enforced);
+    CHECK_THAT(find(rows, "--device").how, Catch::Contains("v1 devices controller"));
+    CHECK_FALSE(find(rows, "--kernel").enforced);
+    CHECK_FALSE(find(rows, "--start").enforced);
+
+    h.landlock_abi = 7;
+    h.cgroup2_controllers = {"cpu", "memory", "io", "cpuset", "pids"};
+    h.nftables_error.clear();
+    h.system_bus = true;
+    rows = volt::runtime::enforceable_options(h);
+    for (const char* opt : {"--memory", "--cpus", "--cpuset", "--io-weight", "--pids-max",
+                            "--landlock", "--port", "--start"})
+        CHECK(find(rows, opt).enforced);
+    CHECK_THAT(find(rows, "--landlock").how, Catch::Contains("ABI 7"));
+}
+
+TEST_CASE("help: no default markers, the exit codes once, the user namespace flags exclusive",
+          "[unit]") {
+    auto top = output_of(parse_args({"--help"})).text;
+    CHECK(top.find("Exit codes") != std::string::npos);
+    for (const Verb& verb : verb_table()) {
+        INFO("verb " << verb.name);
+        std::string help = output_of(parse_args({std::string(verb.name).c_str(), "--help"})).text;
+        CHECK(help.find("{false}") == std::string::npos);
+        CHECK(help.find("{true}") == std::string::npos);
+        CHECK(help.find("Exit codes") == std::string::npos);
+    }
+    CHECK(
+        command_of<CreateCmd>(parse_args({"create", "web", "--image", "x"})).request.private_users);
+    CHECK_FALSE(
+        command_of<CreateCmd>(parse_args({"create", "web", "--image", "x", "--no-private-users"}))
+            .request.private_users);
+    auto both = output_of(
+        parse_args({"create", "web", "--image", "x", "--private-users", "--no-private-users"}));
+    CHECK(both.exit_code == kExitUsage);
+    CHECK(both.text.find("--no-private-users") != std::string::npos);
 }

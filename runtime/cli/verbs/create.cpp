@@ -42,8 +42,13 @@ void add_create(CLI::App& sub, CreateCmd& c) {
     sub.add_option("--landlock-mode", r.landlock_mode,
                    "best-effort (enforce what the kernel can, report the level) or require")
         ->capture_default_str();
-    sub.add_flag("--private-users,!--no-private-users", r.private_users,
-                 "Run the container in its own user namespace (default: on)");
+    // Two flags rather than CLI11's "!--no-private-users", whose help shows a "{false}" marker.
+    auto* on = sub.add_flag("--private-users", r.private_users,
+                            "Run the container in its own user namespace (the default)");
+    sub.add_flag_callback(
+           "--no-private-users", [&r] { r.private_users = false; },
+           "Share the host's user namespace (the guest's root is the host's root)")
+        ->excludes(on);
     sub.add_flag("--read-only", r.read_only, "Mount the root file system read-only");
     sub.add_option("--kernel", r.kernel, "Kernel image to record for the container");
     sub.add_flag("--start", r.start,
