@@ -5,7 +5,7 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends \
-  g++ make cmake pkg-config clang-format \
+  g++ make cmake pkg-config clang-format go-md2man dpkg-dev file \
   libseccomp-dev libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libsystemd-dev \
   libcli11-dev nlohmann-json3-dev catch2 \
   systemd systemd-container util-linux iproute2 nftables \

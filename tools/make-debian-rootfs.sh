@@ -1,6 +1,8 @@
 #!/bin/sh
 # Build a Debian bookworm root file system with systemd (minbase + systemd + dbus) for the e2e
-# tests and the README's example, from the Debian mirror this machine's apt already uses.
+# tests and the README's example, from the Debian mirror this machine's apt already uses. It also
+# holds systemd-container and libmnl0, what volt-run's .deb depends on beyond minbase, so that the
+# package test can install that .deb into a copy of it with dpkg (no apt, no network).
 # Usage: make-debian-rootfs.sh DIR [PACKAGE,...]
 #   DIR must not exist (built in DIR.tmp.PID, then renamed); the packages are installed as well.
 # VOLT_DEBIAN_MIRROR overrides the mirror.
@@ -23,7 +25,7 @@ fi
 
 tmp="$out.tmp.$$"
 trap 'rm -rf "$tmp"' EXIT
-debootstrap --variant=minbase --include="systemd,dbus$extra" bookworm "$tmp" "$mirror" >"$tmp.log" 2>&1 || {
+debootstrap --variant=minbase --include="systemd,dbus,systemd-container,libmnl0$extra" bookworm "$tmp" "$mirror" >"$tmp.log" 2>&1 || {
   tail -20 "$tmp.log" >&2; rm -f "$tmp.log"; exit 1; }
 rm -f "$tmp.log"
 # Every container copied from this tree must get its own machine id: leave it empty so systemd
