@@ -66,21 +66,22 @@ std::vector<Enforceable> enforceable_options(const HostCheck& h) {
     limit("--io-weight", "io");
     limit("--pids-max", "pids");
     out.push_back({"--landlock", h.landlock_abi > 0,
-                   h.landlock_abi > 0 ? "Landlock ABI " + std::to_string(h.landlock_abi)
-                                      : std::string("no Landlock (best-effort runs unconfined, "
-                                                    "require refuses)")});
+                   h.landlock_abi > 0
+                       ? std::string("Landlock ABI ").append(std::to_string(h.landlock_abi))
+                       : std::string("no Landlock (best-effort runs unconfined, "
+                                     "require refuses)")});
     out.push_back({"--seccomp", h.seccomp, h.seccomp ? "seccomp filters" : "no seccomp"});
     out.push_back({"--private-users", h.user_namespaces,
                    h.user_namespaces ? "user namespaces" : "user namespaces are off"});
     bool net = h.nftables_error.empty();
     out.push_back({"--network private, --network bridge, --port", net,
                    net ? "veth, bridge and nftables" : "nftables: " + h.nftables_error});
-    out.push_back({"--device", !h.cgroup2.empty(),
-                   h.cgroup2.empty() ? std::string("no cgroup2 for the eBPF device program")
-                                     : "an eBPF device program on the cgroup2 hierarchy" +
-                                           std::string(h.cgroup_layout == "hybrid"
-                                                           ? " and the v1 devices controller"
-                                                           : "")});
+    out.push_back(
+        {"--device", !h.cgroup2.empty(),
+         h.cgroup2.empty()
+             ? std::string("no cgroup2 for the eBPF device program")
+             : std::string("an eBPF device program on the cgroup2 hierarchy")
+                   .append(h.cgroup_layout == "hybrid" ? " and the v1 devices controller" : "")});
     out.push_back(
         {"--start, --enable", h.system_bus,
          h.system_bus ? "systemd over the system bus" : "no system bus (boot --detach instead)"});

@@ -33,7 +33,9 @@ int run_list(const Invocation& inv, const ListCmd& c) {
     for (const auto& info : *all) {
         if (!info.broken.empty()) {
             // The reason where the image would be: it names the damaged file.
-            std::string why = "(" + text::printable(info.broken) + "; delete --force removes it)";
+            std::string why = std::string("(")
+                                  .append(text::printable(info.broken))
+                                  .append("; delete --force removes it)");
             row(info.spec.name.c_str(), state_word(info), "-", "-", "-", "-", "-", why.c_str());
             continue;
         }

@@ -31,10 +31,11 @@ void print_entry(const units::JournalEntry& e) {
         pid = e.get("_PID");
     std::string host = e.get("_HOSTNAME");
     host = host.empty() ? "-" : runtime::console_text(host);
-    std::printf("%s %s %s%s: %s\n", local_time(e.realtime_usec).c_str(), host.c_str(),
-                runtime::console_text(ident).c_str(),
-                pid.empty() ? "" : ("[" + runtime::console_text(pid) + "]").c_str(),
-                runtime::console_text(e.get("MESSAGE")).c_str());
+    std::printf(
+        "%s %s %s%s: %s\n", local_time(e.realtime_usec).c_str(), host.c_str(),
+        runtime::console_text(ident).c_str(),
+        pid.empty() ? "" : std::string("[").append(runtime::console_text(pid)).append("]").c_str(),
+        runtime::console_text(e.get("MESSAGE")).c_str());
 }
 
 void print_entry_json(const units::JournalEntry& e) {
