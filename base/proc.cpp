@@ -77,6 +77,23 @@ Result<std::uint64_t> namespace_inode(pid_t pid, const char* name) {
     return static_cast<std::uint64_t>(st.st_ino);
 }
 
+std::optional<std::uint32_t> map_id(std::string_view map, std::uint32_t id) {
+    for (std::string_view line : fs::split(map, '\n')) {
+        auto w = fs::words(line);
+        std::uint64_t v[3];
+        if (w.size() != 3)
+            continue;
+        bool ok = true;
+        for (int i = 0; i < 3; ++i) {
+            auto [end, ec] = std::from_chars(w[i].data(), w[i].data() + w[i].size(), v[i]);
+            ok = ok && ec == std::errc() && end == w[i].data() + w[i].size();
+        }
+        if (ok && id >= v[0] && id - v[0] < v[2] && v[1] + (id - v[0]) <= UINT32_MAX - 1)
+            return static_cast<std::uint32_t>(v[1] + (id - v[0]));
+    }
+    return std::nullopt;
+}
+
 Result<std::string> self_exe() {
     char buf[4096];
     ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);

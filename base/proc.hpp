@@ -37,6 +37,10 @@ std::optional<std::uint64_t> capabilities_from(std::string_view status, std::str
 
 Result<std::uint64_t> namespace_inode(pid_t pid, const char* name);
 
+// The id outside a user namespace of `id` inside it, by the text of its /proc/PID/uid_map or
+// gid_map ("INSIDE OUTSIDE COUNT" lines); nullopt when the map does not cover it.
+std::optional<std::uint32_t> map_id(std::string_view map, std::uint32_t id);
+
 // The path of the running executable (/proc/self/exe).
 Result<std::string> self_exe();
 

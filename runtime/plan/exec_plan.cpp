@@ -1,10 +1,12 @@
 #include "runtime/plan/exec_plan.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <iterator>
 
 #include "base/fs.hpp"
 #include "base/hash.hpp"
+#include "base/text.hpp"
 #include "runtime/plan/nspawn.hpp"
 #include "runtime/plan/options.hpp"
 
@@ -13,10 +15,13 @@ namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-// The command's environment: defaults, then the container's (spec), then this exec's --env.
-std::vector<std::string> environment(const Spec& spec, const ExecOptions& o,
+// The command's environment: defaults (HOME and USER of the user it runs as), then the
+// container's (spec), then this exec's --env.
+std::vector<std::string> environment(const Spec& spec, const ExecOptions& o, const ExecUser& user,
                                      const std::string& term) {
-    std::vector<std::string> env = {std::string("PATH=") + kDefaultPath, "HOME=/root"};
+    std::vector<std::string> env = {std::string("PATH=") + kDefaultPath, "HOME=" + user.home};
+    if (!user.name.empty())
+        env.push_back("USER=" + user.name);
     if (!term.empty())
         env.push_back("TERM=" + term);
     auto set = [&env](const std::string& kv) {
@@ -70,11 +75,130 @@ std::string rlimit_text(rlim_t v) {
     return v == RLIM_INFINITY ? std::string("unlimited") : std::to_string(v);
 }
 
+// An id of passwd or group, or a --user number: decimal, below (uid_t)-1, which means "none".
+std::optional<std::uint32_t> parse_id(std::string_view text) {
+    std::uint32_t id = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+        id == static_cast<std::uint32_t>(-1))
+        return std::nullopt;
+    return id;
+}
+
+// One well-formed line of passwd (7 fields) or group (4 fields); anything else is skipped.
+std::optional<std::vector<std::string_view>> account_fields(std::string_view line,
+                                                            std::size_t count) {
+    if (line.empty() || line.front() == '#' || line.front() == '+' || line.front() == '-' ||
+        text::has_control(line))
+        return std::nullopt;
+    auto fields = fs::split(line, ':');
+    if (fields.size() != count || fields[0].empty() || !parse_id(fields[2]))
+        return std::nullopt;
+    return fields;
+}
+
+// Calls f(fields) for each well-formed line until it returns true.
+template <class F>
+void each_account(std::string_view file, std::size_t count, F f) {
+    for (std::string_view line : fs::split(file, '\n'))
+        if (auto fields = account_fields(line, count); fields && f(*fields))
+            return;
+}
+
+Error no_such(const std::string& what, std::string_view name, const char* file) {
+    return Error::usage("--user: invalid value '" + text::printable(what) + "': no " +
+                        std::string(file == std::string_view("passwd") ? "user" : "group") + " '" +
+                        text::printable(name) + "' in the container's /etc/" + file);
+}
+
+// The syntax of --user, before anything is looked up: USER or USER:GROUP, neither empty.
+Status check_user(const std::string& spec) {
+    const auto colon = spec.find(':');
+    if (spec.empty() || colon == 0 || colon + 1 == spec.size() || text::has_control(spec))
+        return Error::usage("--user: invalid value '" + text::printable(spec) +
+                            "': expected USER[:GROUP], names or numbers");
+    return {};
+}
+
 }  // namespace
 
+bool needs_account_files(const ExecOptions& o) {
+    return !o.user.empty() || o.argv.empty();
+}
+
+Result<ExecUser> resolve_user(const std::string& spec, std::string_view passwd,
+                              std::string_view group) {
+    if (!spec.empty())
+        VOLT_TRY(check_user(spec));
+    ExecUser u;
+    const auto colon = spec.find(':');
+    const std::string_view user_part = std::string_view(spec).substr(0, colon);
+    const std::optional<std::string_view> group_part =
+        colon == std::string::npos ? std::nullopt
+                                   : std::optional(std::string_view(spec).substr(colon + 1));
+    const std::optional<std::uint32_t> uid =
+        spec.empty() ? std::optional<std::uint32_t>(0) : parse_id(user_part);
+    bool found = false;
+    each_account(passwd, 7, [&](const std::vector<std::string_view>& f) {
+        if (uid ? *parse_id(f[2]) != *uid : f[0] != user_part)
+            return false;
+        auto gid = parse_id(f[3]);
+        if (!gid)
+            return false;  // a malformed entry: as if it were not there
+        u.name = f[0];
+        u.uid = *parse_id(f[2]);
+        u.gid = *gid;
+        if (!f[5].empty())
+            u.home = f[5];
+        if (!f[6].empty())
+            u.shell = f[6];
+        return found = true;
+    });
+    if (!found) {
+        if (!uid)
+            return no_such(spec, user_part, "passwd");
+        u.uid = u.gid = *uid;
+        if (*uid == 0) {
+            u.name = "root";
+            u.home = "/root";
+        }
+    }
+    if (group_part) {
+        auto gid = parse_id(*group_part);
+        bool group_found = gid.has_value();
+        each_account(group, 4, [&](const std::vector<std::string_view>& f) {
+            if (f[0] != *group_part)
+                return false;
+            gid = parse_id(f[2]);
+            return group_found = true;
+        });
+        if (!group_found)
+            return no_such(spec, *group_part, "group");
+        u.gid = *gid;
+    }
+    u.groups.push_back(u.gid);
+    if (!u.name.empty())
+        each_account(group, 4, [&](const std::vector<std::string_view>& f) {
+            const gid_t gid = *parse_id(f[2]);
+            for (std::string_view member : fs::split(f[3], ','))
+                if (member == u.name &&
+                    std::find(u.groups.begin(), u.groups.end(), gid) == u.groups.end())
+                    u.groups.push_back(gid);
+            return false;
+        });
+    return u;
+}
+
 Status check_exec_options(const ExecOptions& o) {
-    if (o.argv.empty())
-        return Error::usage("exec: no command given");
+    if (o.detach && (o.tty || o.interactive))
+        return Error::usage(std::string("--detach cannot be combined with ") +
+                            (o.tty ? "--tty" : "--interactive"));
+    // Once the command is not root it has no capability to install the filters and the Landlock
+    // domain with: they need no_new_privs.
+    if (!o.user.empty())
+        VOLT_TRY(check_user(o.user));
+    if (!o.user.empty() && o.allow_new_privileges)
+        return Error::usage("--allow-new-privileges cannot be combined with --user");
     for (const auto& kv : o.env)
         VOLT_TRY(parse_env("--env", kv));
     if (!o.workdir.empty() && o.workdir[0] != '/')
@@ -95,9 +219,16 @@ Status check_landlock_mode(LandlockMode mode, const std::string& policy,
 Result<ExecPlan> plan_exec(const Spec& spec, const ExecOptions& o, const ExecFacts& facts) {
     VOLT_TRY(check_exec_options(o));
     ExecPlan plan;
-    plan.argv = o.argv;
-    plan.env = environment(spec, o, facts.term);
-    plan.candidates = command_candidates(o.argv[0], plan.env);
+    VOLT_TRY_ASSIGN(ExecUser user, resolve_user(o.user, facts.passwd, facts.group));
+    // No command: the user's login shell, as machinectl shell runs it.
+    plan.argv = o.argv.empty() ? std::vector<std::string>{user.shell} : o.argv;
+    plan.env = environment(spec, o, user, facts.term);
+    plan.candidates = command_candidates(plan.argv[0], plan.env);
+    if (!o.user.empty())
+        plan.user = std::move(user);
+    plan.tty = o.tty;
+    plan.forward_stdin = !o.tty || o.interactive;
+    plan.detach = o.detach;
     if (!o.workdir.empty())
         plan.workdir = o.workdir;
     plan.join_user_namespace = facts.foreign_user_namespace;
@@ -160,6 +291,18 @@ std::string render(const ExecPlan& plan) {
         line("env", e);
     line("try", joined(plan.candidates, " "));
     line("workdir", plan.workdir);
+    if (plan.user) {
+        std::string groups;
+        for (gid_t g : plan.user->groups)
+            groups.append(groups.empty() ? "" : ",").append(std::to_string(g));
+        line("user", (plan.user->name.empty() ? std::string("-") : plan.user->name) + " uid " +
+                         std::to_string(plan.user->uid) + " gid " + std::to_string(plan.user->gid) +
+                         " groups " + groups);
+    }
+    if (plan.tty)
+        line("stdio", plan.forward_stdin ? "pty, stdin forwarded" : "pty, stdin not forwarded");
+    else if (plan.detach)
+        line("stdio", "/dev/null, detached");
     line("namespaces", std::string("mnt uts ipc net cgroup pid") +
                            (plan.join_user_namespace ? " user (as its root)" : ""));
     line("cgroup", plan.cgroup_procs);

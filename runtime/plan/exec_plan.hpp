@@ -5,11 +5,13 @@
 #pragma once
 
 #include <sys/resource.h>
+#include <sys/types.h>
 
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.hpp"
@@ -28,7 +30,39 @@ struct ExecOptions {
     // no_new_privs off: setuid files and file capabilities inside may raise the command's
     // privileges (within the container's bounding set). Off by default, as in crun.
     bool allow_new_privileges = false;
+    // -t: the command's stdin, stdout and stderr are a pty made in the container's devpts, and
+    // the caller's terminal is relayed to it. -i: with -t, the caller's stdin is forwarded (and
+    // its terminal put in raw mode); without -t stdin always passes through.
+    bool tty = false;
+    bool interactive = false;
+    // Started and left running: stdio on /dev/null, in a session of its own, and volt-run
+    // returns 0 once it executes. Without it, the command is killed when volt-run dies.
+    bool detach = false;
+    // --user USER[:GROUP]: names looked up in the container's /etc/passwd and /etc/group, or
+    // numeric ids. Empty: root.
+    std::string user;
 };
+
+// The container's account files, which exec reads only when the plan needs them (--user, or
+// no command: the user's shell is run).
+bool needs_account_files(const ExecOptions& options);
+
+// The user a command runs as.
+struct ExecUser {
+    std::string name;  // from passwd; empty for a numeric id it does not list
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups;  // supplementary: the primary group and those listing the user
+    std::string home = "/";
+    std::string shell = "/bin/sh";
+};
+
+// Resolves --user against the container's /etc/passwd and /etc/group texts (hostile: malformed
+// lines are skipped, never trusted). Empty `user`: root (its passwd entry when there is one).
+// A name neither file lists is a usage error naming it. A numeric uid passwd does not list gets
+// the group of the same number, HOME=/ and /bin/sh.
+Result<ExecUser> resolve_user(const std::string& user, std::string_view passwd,
+                              std::string_view group);
 
 // The options' own mistakes (no command, a bad --env, a relative --workdir), as usage errors
 // naming the option: checked before anything is looked up.
@@ -54,6 +88,9 @@ struct ExecFacts {
     // The digest of the container's seccomp profile as boot recorded it; empty when unknown
     // (the profile is then read and hashed).
     std::string seccomp_digest;
+    // The container's /etc/passwd and /etc/group (empty when it has none), read only when
+    // needs_account_files.
+    std::string passwd, group;
 };
 
 // A seccomp filter the command gets, named the way the cache knows it.
@@ -71,6 +108,12 @@ struct ExecPlan {
     std::vector<std::string> candidates;  // absolute paths to try, in PATH order
     std::string workdir = "/";
     bool join_user_namespace = false;
+    // Switch to this user (after the capabilities are cut to the container's); otherwise the
+    // command runs as the container's root with no supplementary groups.
+    std::optional<ExecUser> user;
+    bool tty = false;
+    bool forward_stdin = true;  // with tty: -i
+    bool detach = false;
     std::string cgroup_procs, cgroup_procs_v1;  // written with the child's pid; v1 may be empty
     std::uint64_t cap_bounding = 0;
     // The init's limits where they differ from ours, and capped at our hard limit for when

@@ -37,14 +37,19 @@
 // cgroup.procs write it saves. docs/BENCHMARKS.md has the numbers.
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -91,7 +96,7 @@ constexpr std::array<int, 6> kForwarded = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIG
 struct ChildFailure {
     // 1 setns, 2 chdir, 3 execve, 4 joining the cgroup, 5 becoming root, 6 Landlock, 7 seccomp,
     // 8 capabilities, 9 session keyring, 10 closing inherited fds, 11 no_new_privs, 12 dumpable,
-    // 13 resource limits
+    // 13 resource limits, 14 becoming --user, 15 stdio (the pty, /dev/null), 16 the parent died
     int stage;
     int err;
 };
@@ -114,6 +119,20 @@ struct ChildPlan {
     const sock_filter* nspawn_filter = nullptr;  // nspawn's restrictions of the guest
     std::size_t nspawn_filter_len = 0;
     bool no_new_privs = true;
+    // --user: the ids switched to once the capabilities are cut (needs no_new_privs: the
+    // filters and the Landlock domain are installed after it, without capabilities).
+    bool set_user = false;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    const gid_t* groups = nullptr;
+    std::size_t group_count = 0;
+    // The pty's slave (-t) or /dev/null (--detach), made the command's stdin, stdout and stderr
+    // in a session of its own; -1: the caller's stdio.
+    int stdio_fd = -1;
+    bool controlling_tty = false;  // stdio_fd becomes the session's controlling terminal
+    // Not --detach: the command gets SIGKILL when volt-run dies (PR_SET_PDEATHSIG), and the
+    // child checks that volt-run, behind this pidfd, had not died before that was set.
+    int parent_pidfd = -1;
     // The container's init's resource limits where they differ from ours, each also capped at
     // our hard limit: what the child sets when raising a hard limit is refused (no
     // CAP_SYS_RESOURCE, as on our CI machines).
@@ -176,8 +195,6 @@ struct ChildPlan {
             (errno != EPERM || ::syscall(SYS_prlimit64, 0, l.resource, &l.capped, nullptr) < 0))
             fail(13, errno);
     }
-    if (::chdir(plan.workdir) < 0)
-        fail(2, errno);
     // The container's capabilities and no more: drop from the bounding set what its init lacks
     // (nspawn drops CAP_SYS_MODULE, CAP_SYS_TIME … for the guest), then cut the effective,
     // permitted and inheritable sets to it.
@@ -199,6 +216,30 @@ struct ChildPlan {
     }
     if (::syscall(SYS_capset, &header, caps) < 0)
         fail(8, errno);
+    if (plan.stdio_fd >= 0) {
+        if (::setsid() < 0 || (plan.controlling_tty && ::ioctl(plan.stdio_fd, TIOCSCTTY, 0) < 0))
+            fail(15, errno);
+        for (int fd = 0; fd < 3; ++fd)
+            if (::dup2(plan.stdio_fd, fd) < 0)
+                fail(15, errno);
+    }
+    // --user: the permitted and effective sets empty themselves as the uid leaves 0.
+    if (plan.set_user && (::syscall(SYS_setgroups, plan.group_count, plan.groups) < 0 ||
+                          ::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) < 0 ||
+                          ::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) < 0))
+        fail(14, errno);
+    // As the user: a directory only it may enter works, one it may not is refused.
+    if (::chdir(plan.workdir) < 0)
+        fail(2, errno);
+    // Set after the last change of credentials, which clears it. Survives execve (no setuid
+    // file can run: no_new_privs). volt-run may have died before: then nothing would kill us.
+    if (plan.parent_pidfd >= 0) {
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+            fail(16, errno);
+        pollfd parent{plan.parent_pidfd, POLLIN, 0};
+        if (::poll(&parent, 1, 0) != 0)
+            fail(16, ESRCH);
+    }
     // A new anonymous session keyring; ENOSYS: a kernel without keys has nothing to leak.
     if (sys::join_new_session_keyring() < 0 && errno != ENOSYS)
         fail(9, errno);
@@ -232,8 +273,7 @@ struct ChildPlan {
     ::_exit(127);  // fail() does not return
 }
 
-Error child_error(const ChildFailure& f, const ExecOptions& o) {
-    const std::string& cmd = o.argv[0];
+Error child_error(const ChildFailure& f, const ExecOptions& o, const std::string& cmd) {
     switch (f.stage) {
         case 1:
             return Error(f.err, "joining the container's namespaces");
@@ -259,6 +299,13 @@ Error child_error(const ChildFailure& f, const ExecOptions& o) {
             return Error(f.err, "making the child not dumpable");
         case 13:
             return Error(f.err, "setting the container's resource limits");
+        case 14:
+            return Error(f.err, "becoming --user " + o.user + " in the container");
+        case 15:
+            return Error(f.err, o.tty ? "making the pty the command's terminal"
+                                      : "connecting the command's stdio to /dev/null");
+        case 16:
+            return Error(f.err, "volt-run was killed while starting the command");
         default:
             break;
     }
@@ -269,9 +316,27 @@ Error child_error(const ChildFailure& f, const ExecOptions& o) {
     return Error(f.err, cmd, ErrorKind::cannot_execute);
 }
 
+// The container's root as its init sees it (/proc/LEADER/root), opened on first use: only what
+// the command needs is opened (Landlock rules, account files, the pty).
+class RootOf {
+  public:
+    explicit RootOf(pid_t leader) : leader_(leader) {}
+    Result<const rootfs::ContainerRoot*> get() {
+        if (!root_) {
+            VOLT_TRY_ASSIGN(auto root, rootfs::ContainerRoot::of_process(leader_));
+            root_.emplace(std::move(root));
+        }
+        return &*root_;
+    }
+
+  private:
+    pid_t leader_;
+    std::optional<rootfs::ContainerRoot> root_;
+};
+
 // The plan's Landlock ruleset, its path rules resolved inside the container's root (as seen by
-// its init, leader). An invalid UniqueFd when there is nothing to enforce.
-Result<UniqueFd> exec_ruleset(const ExecPlan& exec, pid_t leader) {
+// its init). An invalid UniqueFd when there is nothing to enforce.
+Result<UniqueFd> exec_ruleset(const ExecPlan& exec, RootOf& roots) {
     const landlock::Plan& plan = exec.landlock;
     const std::string& policy = exec.landlock_policy;
     if (plan.empty()) {
@@ -281,10 +346,10 @@ Result<UniqueFd> exec_ruleset(const ExecPlan& exec, pid_t leader) {
         return UniqueFd();
     }
     VOLT_TRY_ASSIGN(auto ruleset, landlock::Ruleset::create(plan));
-    VOLT_TRY_ASSIGN(auto root, rootfs::ContainerRoot::of_process(leader));
+    VOLT_TRY_ASSIGN(const rootfs::ContainerRoot* root, roots.get());
     std::string skipped;
     for (const auto& rule : plan.paths) {
-        auto target = root.open_path(rule.path, O_PATH);
+        auto target = root->open_path(rule.path, O_PATH);
         if (!target) {
             if (target.error().code() != ENOENT && target.error().code() != ENOTDIR)
                 return std::move(target).error().context("Landlock rule " + rule.path);
@@ -300,6 +365,169 @@ Result<UniqueFd> exec_ruleset(const ExecPlan& exec, pid_t leader) {
     if (!plan.complete())
         log::warn("Landlock policy %s: %s", policy.c_str(), plan.describe().c_str());
     return ruleset.release();
+}
+
+// A pty pair made in the container's devpts, through its root, so that the command's terminal
+// is the container's /dev/pts/N. The slave belongs to the user the command runs as (its host id
+// when the container has a user namespace of its own); devpts gives it the tty group and mode
+// nspawn mounted it with.
+struct Pty {
+    UniqueFd master, slave;
+};
+
+Result<Pty> open_pty(const rootfs::ContainerRoot& root, pid_t leader, bool foreign_users,
+                     uid_t uid) {
+    // The guest controls what stands at /dev/pts/ptmx: only devpts' own multiplexer is opened,
+    // never a device node it planted there (opened by us, it would be the host's device).
+    VOLT_TRY_ASSIGN(UniqueFd handle, root.open_path("/dev/pts/ptmx", O_PATH));
+    struct ::stat st {};
+    struct ::statfs sfs {};
+    if (::fstat(handle.get(), &st) < 0 || ::fstatfs(handle.get(), &sfs) < 0)
+        return Error::from_errno("the container's /dev/pts/ptmx");
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(5, 2) || sfs.f_type != DEVPTS_SUPER_MAGIC)
+        return Error(0, "the container's /dev/pts/ptmx is not a devpts pty multiplexer");
+    const std::string reopen = "/proc/self/fd/" + std::to_string(handle.get());
+    int m = ::open(reopen.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    if (m < 0)
+        return Error::from_errno("opening the container's /dev/pts/ptmx");
+    Pty pty;
+    pty.master = UniqueFd(m);
+    int unlock = 0;
+    if (::ioctl(m, TIOCSPTLCK, &unlock) < 0)
+        return Error::from_errno("unlocking the pty");
+    // Linux 4.13: the slave from the master itself, never by a path the guest could swap.
+    int s = ::ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (s < 0)
+        return Error::from_errno("opening the pty's slave");
+    pty.slave = UniqueFd(s);
+    std::optional<std::uint32_t> owner = uid;
+    if (foreign_users) {
+        VOLT_TRY_ASSIGN(std::string map,
+                        fs::read_file("/proc/" + std::to_string(leader) + "/uid_map"));
+        owner = proc::map_id(map, uid);
+        if (!owner)
+            return Error(0, "uid " + std::to_string(uid) +
+                                " is not mapped in the container's user namespace");
+    }
+    if (::fchown(s, *owner, static_cast<gid_t>(-1)) < 0)
+        return Error::from_errno("giving the pty to uid " + std::to_string(uid));
+    return pty;
+}
+
+// The caller's window size (of whichever of its stdio is a terminal) onto the pty.
+void copy_window_size(int master) {
+    winsize ws{};
+    for (int fd = 0; fd < 3; ++fd)
+        if (::ioctl(fd, TIOCGWINSZ, &ws) == 0) {
+            (void)::ioctl(master, TIOCSWINSZ, &ws);
+            return;
+        }
+}
+
+// The caller's terminal in raw mode while the command runs (keys go to the command, the
+// command's terminal does the echoing), restored on every way out of exec.
+class RawTerminal {
+  public:
+    explicit RawTerminal(int fd) {
+        if (::tcgetattr(fd, &saved_) < 0)
+            return;  // not a terminal: nothing to do
+        termios raw = saved_;
+        ::cfmakeraw(&raw);
+        if (::tcsetattr(fd, TCSADRAIN, &raw) == 0)
+            fd_ = fd;
+    }
+    ~RawTerminal() {
+        if (fd_ >= 0)
+            (void)::tcsetattr(fd_, TCSADRAIN, &saved_);
+    }
+    RawTerminal(const RawTerminal&) = delete;
+    RawTerminal& operator=(const RawTerminal&) = delete;
+
+  private:
+    int fd_ = -1;
+    termios saved_{};
+};
+
+// Relays between the caller's stdio and the pty until the command exits: stdin to the master
+// (with forward_stdin; at its end the pty's end-of-file character), the master to stdout, the
+// caller's window size on SIGWINCH, the other forwarded signals to the command. Returns the
+// command's exit code once it exited and what it wrote is out.
+Result<int> relay(proc::ChildGuard& child, int master, bool forward_stdin,
+                  const sigset_t& signals) {
+    int sfd = ::signalfd(-1, &signals, SFD_CLOEXEC);
+    if (sfd < 0)
+        return Error::from_errno("signalfd");
+    UniqueFd signal_fd(sfd);
+    constexpr std::size_t kChunk = 64 * 1024;
+    static char buf[kChunk];
+    std::string to_pty;
+    bool stdin_open = forward_stdin, pty_open = true, stdout_open = true;
+    // Out of the pty into stdout; false at the pty's end (every slave closed: EIO) or nothing
+    // more for now.
+    auto drain = [&]() {
+        for (;;) {
+            ssize_t n = ::read(master, buf, sizeof buf);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                if (n == 0 || errno != EAGAIN)
+                    pty_open = false;
+                return;
+            }
+            if (stdout_open &&
+                !fs::write_all(STDOUT_FILENO, std::string_view(buf, static_cast<size_t>(n)),
+                               "stdout"))
+                stdout_open = false;  // the reader went away; the command still runs
+        }
+    };
+    for (;;) {
+        pollfd fds[4] = {{child.pidfd(), POLLIN, 0},
+                         {sfd, POLLIN, 0},
+                         {pty_open ? master : -1,
+                          static_cast<short>(POLLIN | (to_pty.empty() ? 0 : POLLOUT)), 0},
+                         {stdin_open && to_pty.size() < kChunk ? STDIN_FILENO : -1, POLLIN, 0}};
+        if (::poll(fds, 4, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return Error::from_errno("poll");
+        }
+        if (fds[1].revents & POLLIN) {
+            signalfd_siginfo si;
+            if (::read(sfd, &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo == SIGWINCH)
+                    copy_window_size(master);
+                else
+                    (void)sys::pidfd_send_signal(child.pidfd(), static_cast<int>(si.ssi_signo));
+            }
+        }
+        if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))
+            drain();
+        if ((fds[2].revents & POLLOUT) && !to_pty.empty()) {
+            ssize_t n = ::write(master, to_pty.data(), to_pty.size());
+            if (n > 0)
+                to_pty.erase(0, static_cast<size_t>(n));
+            else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                to_pty.clear();  // the pty is gone: nothing more can reach the command
+                stdin_open = false;
+            }
+        }
+        if (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+            if (n > 0) {
+                to_pty.append(buf, static_cast<size_t>(n));
+            } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+                stdin_open = false;
+                termios t{};
+                if (::tcgetattr(master, &t) == 0)
+                    to_pty.push_back(static_cast<char>(t.c_cc[VEOF]));
+            }
+        }
+        if (fds[0].revents & POLLIN) {
+            if (pty_open)
+                drain();
+            return child.wait();
+        }
+    }
 }
 
 // Waits for the child, relaying the forwarded signals to it; returns its exit code.
@@ -428,9 +656,23 @@ bool usable(const ExecConfinement& r, const Spec& spec, int abi) {
     });
 }
 
+// The most of /etc/passwd or /etc/group exec reads.
+constexpr std::size_t kMaxAccountBytes = 4 << 20;
+
 // What plan_exec needs of the running container; reading it changes nothing.
-Result<ExecFacts> gather_facts(const Paths& paths, const Spec& spec, const Target& target) {
+Result<ExecFacts> gather_facts(const Paths& paths, const Spec& spec, const ExecOptions& o,
+                               const Target& target, RootOf& roots) {
     ExecFacts f;
+    if (needs_account_files(o)) {
+        VOLT_TRY_ASSIGN(const rootfs::ContainerRoot* root, roots.get());
+        for (auto [file, text] : {std::pair{"/etc/passwd", &f.passwd}, {"/etc/group", &f.group}}) {
+            auto read = root->read_file(file, kMaxAccountBytes);
+            if (read)
+                *text = std::move(read).value();
+            else if (read.error().code() != ENOENT)
+                return std::move(read).error().context(std::string("the container's ") + file);
+        }
+    }
     const pid_t leader = target.leader;
     f.payload_cgroup = target.payload;
     f.payload_cgroup_v1 = target.payload_v1;
@@ -476,13 +718,14 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
     VOLT_TRY(check_exec_options(o));
     VOLT_TRY_ASSIGN(const Spec spec, load_spec(paths, name));
     VOLT_TRY_ASSIGN(Target target, find_target(paths, name));
-    VOLT_TRY_ASSIGN(const ExecFacts facts, gather_facts(paths, spec, target));
+    RootOf roots(target.leader);
+    VOLT_TRY_ASSIGN(const ExecFacts facts, gather_facts(paths, spec, o, target, roots));
     VOLT_TRY_ASSIGN(ExecPlan exec, plan_exec(spec, o, facts));
     if (log::level() >= log::Level::debug)  // rendered only for -vv: exec is a hot path
         log::debug("exec plan:\n%s", render(exec).c_str());
 
     // What the plan names, opened and made; the child only makes system calls with it.
-    VOLT_TRY_ASSIGN(UniqueFd ruleset, exec_ruleset(exec, target.leader));
+    VOLT_TRY_ASSIGN(UniqueFd ruleset, exec_ruleset(exec, roots));
     VOLT_TRY_ASSIGN(const seccomp::Bpf nspawn_filter, exec_filter(paths, spec, exec.nspawn_filter));
     std::optional<seccomp::Bpf> filter;
     if (exec.seccomp) {
@@ -517,6 +760,33 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
         plan.seccomp_len = filter->insns.size();
     }
     plan.no_new_privs = exec.no_new_privs;
+    if (exec.user) {
+        plan.set_user = true;
+        plan.uid = exec.user->uid;
+        plan.gid = exec.user->gid;
+        plan.groups = exec.user->groups.data();
+        plan.group_count = exec.user->groups.size();
+    }
+    std::optional<Pty> pty;
+    UniqueFd dev_null, own_pidfd;
+    if (exec.tty) {
+        VOLT_TRY_ASSIGN(const rootfs::ContainerRoot* root, roots.get());
+        VOLT_TRY_ASSIGN(pty, open_pty(*root, target.leader, facts.foreign_user_namespace,
+                                      exec.user ? exec.user->uid : 0));
+        copy_window_size(pty->master.get());
+        plan.stdio_fd = pty->slave.get();
+        plan.controlling_tty = true;
+    } else if (exec.detach) {
+        int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            return Error::from_errno("open /dev/null");
+        dev_null = UniqueFd(fd);
+        plan.stdio_fd = fd;
+    }
+    if (!exec.detach) {
+        VOLT_TRY_ASSIGN(own_pidfd, sys::pidfd_open(::getpid()));
+        plan.parent_pidfd = own_pidfd.get();
+    }
     for (const auto& l : exec.limits)
         plan.rlimits[plan.rlimit_count++] = {l.resource, l.wanted, l.capped};
 
@@ -552,6 +822,8 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
     ::sigemptyset(&forwarded);
     for (int sig : kForwarded)
         ::sigaddset(&forwarded, sig);
+    if (exec.tty)
+        ::sigaddset(&forwarded, SIGWINCH);
     ::sigprocmask(SIG_BLOCK, &forwarded, &original);
 
     struct Start {
@@ -581,9 +853,22 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
     if (n == static_cast<ssize_t>(sizeof failure)) {
         (void)child.wait();
         ::sigprocmask(SIG_SETMASK, &original, nullptr);
-        return child_error(failure, o);
+        return child_error(failure, o, exec.argv[0]);
     }
-    auto code = supervise(child, forwarded);
+    if (exec.detach) {
+        // Left to the container: once we exit, its init adopts and reaps it.
+        child.release();
+        ::sigprocmask(SIG_SETMASK, &original, nullptr);
+        return 0;
+    }
+    Result<int> code = 0;
+    if (pty) {
+        pty->slave.reset();  // the command holds it; the master sees the end once it is gone
+        RawTerminal raw(exec.forward_stdin ? STDIN_FILENO : -1);
+        code = relay(child, pty->master.get(), exec.forward_stdin, forwarded);
+    } else {
+        code = supervise(child, forwarded);
+    }
     ::sigprocmask(SIG_SETMASK, &original, nullptr);
     return code;
 }

@@ -311,3 +311,15 @@ TEST_CASE("printable: one line of valid UTF-8, whatever the bytes", "[unit]") {
     CHECK(text::printable("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // a surrogate
     CHECK(text::valid_utf8(text::printable("\xff\xfe\x80 \xc0\xaf")));
 }
+
+TEST_CASE("map_id maps an id through a user namespace's uid_map", "[unit]") {
+    const std::string map = "         0     524288      65536\n     65536    1000000          1\n";
+    CHECK(proc::map_id(map, 0) == 524288u);
+    CHECK(proc::map_id(map, 65535) == 524288u + 65535u);
+    CHECK(proc::map_id(map, 65536) == 1000000u);
+    CHECK_FALSE(proc::map_id(map, 65537));
+    CHECK(proc::map_id("0 0 4294967295\n", 1000) == 1000u);
+    CHECK_FALSE(proc::map_id("0 4294967295 1\n", 0));  // would be (uid_t)-1
+    CHECK_FALSE(proc::map_id("garbage\n0 x 1\n", 0));
+    CHECK_FALSE(proc::map_id("", 0));
+}

@@ -40,6 +40,14 @@ TEST_CASE("exec takes everything after -- verbatim", "[unit]") {
     CHECK(e.options.argv == std::vector<std::string>{"ls", "-l", "--", "x"});
     e = command_of<ExecCmd>(parse_args({"exec", "web", "echo", "-n", "hi"}));
     CHECK(e.options.argv == std::vector<std::string>{"echo", "-n", "hi"});
+    // exec's own options may follow NAME, but never the command's first word.
+    e = command_of<ExecCmd>(parse_args({"exec", "web", "sh", "-i", "-t"}));
+    CHECK(e.options.argv == std::vector<std::string>{"sh", "-i", "-t"});
+    CHECK_FALSE(e.options.interactive);
+    CHECK_FALSE(e.options.tty);
+    e = command_of<ExecCmd>(parse_args({"exec", "web", "-i", "--", "sh"}));
+    CHECK(e.options.interactive);
+    CHECK(e.options.argv == std::vector<std::string>{"sh"});
 }
 
 TEST_CASE("exec refuses an option it does not know instead of running it as the command",
@@ -47,20 +55,34 @@ TEST_CASE("exec refuses an option it does not know instead of running it as the 
     // Before NAME, after NAME, and the ones users try first: each a usage error naming it.
     for (auto args : std::vector<std::vector<const char*>>{{"exec", "--bogus", "web", "true"},
                                                            {"exec", "web", "--bogus"},
-                                                           {"exec", "-t", "web", "sh"},
-                                                           {"exec", "--user", "x", "web", "id"},
-                                                           {"exec", "web", "-i", "--", "sh"}}) {
+                                                           {"exec", "-x", "web", "sh"},
+                                                           {"exec", "--users", "x", "web", "id"}}) {
         auto out = output_of(parse_args(args));
         INFO(out.text);
         CHECK(out.exit_code == kExitUsage);
         CHECK(out.text.find("unknown option") != std::string::npos);
         CHECK(out.text.find('\n') == out.text.size() - 1);
     }
-    CHECK(output_of(parse_args({"exec", "-t", "web", "sh"})).text.find("'-t'") !=
+    CHECK(output_of(parse_args({"exec", "-x", "web", "sh"})).text.find("'-x'") !=
           std::string::npos);
     // After "--" the command is verbatim, whatever it looks like.
     auto e = command_of<ExecCmd>(parse_args({"exec", "web", "--", "-weird", "x"}));
     CHECK(e.options.argv == std::vector<std::string>{"-weird", "x"});
+}
+
+TEST_CASE("exec -it, --user and --detach, and no command runs the user shell", "[unit]") {
+    auto e = command_of<ExecCmd>(parse_args({"exec", "-it", "-u", "www:adm", "web"}));
+    CHECK(e.options.tty);
+    CHECK(e.options.interactive);
+    CHECK(e.options.user == "www:adm");
+    CHECK(e.options.argv.empty());
+    e = command_of<ExecCmd>(parse_args({"exec", "--detach", "web", "sleep", "9"}));
+    CHECK(e.options.detach);
+    CHECK_FALSE(e.options.tty);
+    CHECK(e.options.argv == std::vector<std::string>{"sleep", "9"});
+    // --user takes a value: the next word is never the container's name.
+    auto missing = output_of(parse_args({"exec", "--user"}));
+    CHECK(missing.exit_code == kExitUsage);
 }
 
 TEST_CASE("exec options: Landlock mode and verbosity", "[unit]") {

@@ -1,5 +1,6 @@
 // The exec plan: what exec will do for a spec, its options and the facts of the running
 // container, as a value.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "runtime/plan/exec_plan.hpp"
@@ -123,11 +124,109 @@ TEST_CASE("exec options are refused before anything is planned, naming the optio
         CHECK(check_exec_options(o).error().describe() == plan.error().describe());
         return plan.error().describe();
     };
-    CHECK(refused(sh({})) == "exec: no command given");
+    ExecOptions detached_tty = sh();
+    detached_tty.detach = detached_tty.tty = true;
+    CHECK(refused(detached_tty) == "--detach cannot be combined with --tty");
     ExecOptions env = sh();
     env.env = {"NOEQUALS"};
     CHECK(refused(env).find("--env") != std::string::npos);
     ExecOptions workdir = sh();
     workdir.workdir = "srv";
     CHECK(refused(workdir) == "--workdir: invalid value 'srv': must be absolute");
+}
+
+namespace {
+
+// A container's account files as a hostile image might have them: comments, NIS lines, short
+// and overlong lines, a bad number, a duplicate name.
+constexpr const char* kPasswd =
+    "# users\n"
+    "root:x:0:0:root:/root:/bin/ash\n"
+    "+nis::0:0:::\n"
+    "short:x:5\n"
+    "bad:x:12a:1:::/bin/sh\n"
+    "www:x:33:33:www-data:/var/www:\n"
+    "www:x:34:34:second www:/nope:/bin/false\n"
+    "app:x:1000:1000:App,,,:/home/app:/bin/bash\n";
+constexpr const char* kGroup =
+    "root:x:0:\n"
+    "adm:x:4:app,www\n"
+    "tty:x:5:\n"
+    "www:x:33:\n"
+    "dev:x:20:app\n"
+    "app:x:1000:\n";
+
+}  // namespace
+
+TEST_CASE("exec --user is resolved from the container's passwd and group files", "[unit]") {
+    auto root = resolve_user("", kPasswd, kGroup);
+    REQUIRE(root.ok());
+    CHECK(root->name == "root");
+    CHECK(root->uid == 0);
+    CHECK(root->shell == "/bin/ash");
+    CHECK(root->groups == std::vector<gid_t>{0});
+    // By name: the primary group and every group listing the user; the first entry wins.
+    auto app = resolve_user("app", kPasswd, kGroup);
+    REQUIRE(app.ok());
+    CHECK(app->uid == 1000);
+    CHECK(app->gid == 1000);
+    CHECK(app->home == "/home/app");
+    CHECK(app->shell == "/bin/bash");
+    CHECK(app->groups == std::vector<gid_t>{1000, 4, 20});
+    auto www = resolve_user("www", kPasswd, kGroup);
+    REQUIRE(www.ok());
+    CHECK(www->uid == 33);
+    CHECK(www->shell == "/bin/sh");  // empty in passwd
+    // By number, listed or not, and with a group by name or number.
+    CHECK(resolve_user("1000", kPasswd, kGroup)->name == "app");
+    auto unknown = resolve_user("4242", kPasswd, kGroup);
+    REQUIRE(unknown.ok());
+    CHECK(unknown->name.empty());
+    CHECK(unknown->gid == 4242);
+    CHECK(unknown->home == "/");
+    CHECK(resolve_user("app:adm", kPasswd, kGroup)->gid == 4);
+    CHECK(resolve_user("33:77", kPasswd, kGroup)->groups == std::vector<gid_t>{77, 4});
+    // Root without a passwd entry (no /etc/passwd at all).
+    auto bare = resolve_user("", "", "");
+    REQUIRE(bare.ok());
+    CHECK(bare->home == "/root");
+    CHECK(bare->shell == "/bin/sh");
+    // Refused, naming the value: unknown names, malformed lines that only look like entries,
+    // empty parts, -1 (no id), control bytes.
+    for (const char* bad :
+         {"nobody", "short", "bad", "+nis", "app:nogroup", "app:", ":adm", "4294967295", "a\nb"}) {
+        auto r = resolve_user(bad, kPasswd, kGroup);
+        INFO(bad);
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().kind() == ErrorKind::usage);
+        CHECK(r.error().describe().starts_with("--user: invalid value '"));
+    }
+}
+
+TEST_CASE("the exec plan runs the user's shell with its HOME and USER when no command is given",
+          "[unit]") {
+    ExecFacts f = running_web();
+    f.passwd = kPasswd;
+    f.group = kGroup;
+    ExecOptions o;
+    o.user = "app";
+    o.tty = o.interactive = true;
+    REQUIRE(needs_account_files(o));
+    auto plan = plan_exec(web(), o, f);
+    REQUIRE(plan.ok());
+    CHECK(plan->argv == std::vector<std::string>{"/bin/bash"});
+    CHECK(plan->candidates == std::vector<std::string>{"/bin/bash"});
+    CHECK(std::count(plan->env.begin(), plan->env.end(), "HOME=/home/app") == 1);
+    CHECK(std::count(plan->env.begin(), plan->env.end(), "USER=app") == 1);
+    REQUIRE(plan->user);
+    CHECK(plan->user->uid == 1000);
+    CHECK(plan->tty);
+    CHECK(plan->forward_stdin);
+    CHECK(render(*plan).find("user app uid 1000 gid 1000 groups 1000,4,20\n") != std::string::npos);
+    // Without --user the command is root, without a switch of ids, and reads no account files.
+    CHECK_FALSE(needs_account_files(sh()));
+    auto as_root = plan_exec(web(), sh(), running_web());
+    REQUIRE(as_root.ok());
+    CHECK_FALSE(as_root->user);
+    CHECK(std::count(as_root->env.begin(), as_root->env.end(), "HOME=/root") == 1);
 }

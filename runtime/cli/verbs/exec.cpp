@@ -1,5 +1,5 @@
-// volt-run exec [OPTIONS] NAME [--] CMD [ARGS...]: a command inside a running container, whose
-// exit code becomes volt-run's.
+// volt-run exec [OPTIONS] NAME [--] [CMD [ARGS...]]: a command inside a running container (the
+// user's shell when none is given), whose exit code becomes volt-run's.
 #include <CLI/CLI.hpp>
 
 #include "base/syscalls.hpp"
@@ -21,6 +21,16 @@ void add_exec(CLI::App& sub, ExecCmd& c) {
         ->type_name("TEXT");
     const std::string verbose_help = "Report what is enforced (Landlock level, skipped paths)";
     sub.add_flag("-v,--verbose", verbose_help);
+    sub.add_flag("-t,--tty", c.options.tty,
+                 "Give the command a terminal (a pty in the container's /dev/pts)");
+    sub.add_flag("-i,--interactive", c.options.interactive,
+                 "With --tty, forward stdin to the command (without --tty stdin always passes)");
+    sub.add_option("-u,--user", c.options.user,
+                   "USER[:GROUP] to run as: names from the container's /etc/passwd and "
+                   "/etc/group, or numeric ids (default: root)");
+    sub.add_flag("-d,--detach", c.options.detach,
+                 "Start the command and return: it keeps running after volt-run exits (without "
+                 "it, the command is killed if volt-run is)");
     sub.add_flag("--allow-new-privileges", c.options.allow_new_privileges,
                  "Let setuid files and file capabilities raise the command's privileges "
                  "(no_new_privs is set by default)");
