@@ -184,7 +184,8 @@ std::string render_nspawn(const NspawnSettings& s) {
     // differently (a control character, a ':', white space at an end) is left out, as above.
     for (const auto& b : s.binds)
         if (bind_renderable(b.host) && bind_renderable(b.container))
-            files += (b.read_only ? "BindReadOnly=" : "Bind=") + b.host + ":" + b.container + "\n";
+            files += (b.read_only ? "BindReadOnly=" : "Bind=") + b.host + ":" + b.container +
+                     (b.idmap ? ":idmap" : "") + "\n";
     if (!files.empty())
         out += "\n[Files]\n" + files;
 

@@ -30,6 +30,7 @@ struct Bind {
     std::string host;
     std::string container;
     bool read_only = false;
+    bool idmap = false;  // an id-mapped bind mount (nspawn's "idmap" option)
 };
 
 // The subset of systemd.nspawn(5) settings volt-run uses. Every key rendered exists in

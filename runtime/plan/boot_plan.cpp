@@ -54,8 +54,7 @@ Result<BootPlan> plan_boot(const Spec& spec, const Paths& paths, const BootFacts
         plan.landlock =
             landlock::plan(*facts.landlock_policy, landlock::Part::boot, facts.landlock_abi);
         VOLT_TRY(check_landlock_mode(spec.landlock_mode, spec.landlock, plan.landlock));
-        plan.exec_landlock =
-            landlock::plan(*facts.landlock_policy, landlock::Part::exec, facts.landlock_abi);
+        plan.exec_landlock = exec_landlock_plan(*facts.landlock_policy, spec, facts.landlock_abi);
     }
     plan.seccomp = spec.seccomp;
 

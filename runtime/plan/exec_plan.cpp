@@ -206,6 +206,20 @@ Status check_exec_options(const ExecOptions& o) {
     return {};
 }
 
+landlock::Plan exec_landlock_plan(const landlock::Policy& policy, const Spec& spec, int abi) {
+    landlock::Plan plan = landlock::plan(policy, landlock::Part::exec, abi);
+    namespace r = landlock::fs_right;
+    constexpr std::uint64_t kRead = r::execute | r::read_file | r::read_dir;
+    // Device nodes cannot be made in a volume (nodev, and no CAP_MKNOD in a user namespace).
+    constexpr std::uint64_t kWrite = ~(r::make_char | r::make_block);
+    for (const Volume& v : spec.volumes) {
+        const std::uint64_t rights = (v.read_only ? kRead : kWrite) & plan.handled_fs;
+        if (rights != 0)
+            plan.paths.push_back({v.container, rights});
+    }
+    return plan;
+}
+
 Status check_landlock_mode(LandlockMode mode, const std::string& policy,
                            const landlock::Plan& plan) {
     if (mode != LandlockMode::require || plan.complete())

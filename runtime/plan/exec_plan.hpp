@@ -139,6 +139,11 @@ Result<ExecPlan> plan_exec(const Spec& spec, const ExecOptions& options, const E
 // The plan as text, one fact per line, for golden tests and `exec -vv`.
 std::string render(const ExecPlan& plan);
 
+// The exec part of the container's Landlock policy planned for `abi`, with each volume's target
+// granted what its mount allows (read, list and execute; with rw also everything that writes),
+// as far as the plan handles those rights: a volume works under every policy. Pure.
+landlock::Plan exec_landlock_plan(const landlock::Policy& policy, const Spec& spec, int abi);
+
 // The error for a Landlock plan that `require` cannot accept, or success (boot and exec).
 Status check_landlock_mode(LandlockMode mode, const std::string& policy,
                            const landlock::Plan& plan);

@@ -5,7 +5,7 @@ namespace {
 
 // systemd-nspawn's --bind takes "SRC:DST"; build_spec rejects ':' in volume paths.
 std::string bind_arg(const Volume& v) {
-    return v.host + ":" + v.container;
+    return v.host + ":" + v.container + (v.idmap ? ":idmap" : "");
 }
 
 // nspawn makes a namespace itself only for `none`: private and bridge networks are built by boot,
@@ -72,9 +72,9 @@ units::NspawnSettings nspawn_settings(const Spec& spec) {
     s.environment = container_environment(spec);
     s.read_only = spec.read_only;
     for (const auto& v : spec.volumes)
-        s.binds.push_back({v.host, v.container, v.read_only});
+        s.binds.push_back({v.host, v.container, v.read_only, v.idmap});
     for (const auto& d : spec.devices)
-        s.binds.push_back({d.path, d.path, false});
+        s.binds.push_back({d.path, d.path, false, false});
     s.private_network = nspawn_makes_network_namespace(spec);
     return s;
 }

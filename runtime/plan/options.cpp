@@ -415,16 +415,33 @@ Status check_volume_target(std::string_view option, std::string_view text,
     return {};
 }
 
-Result<Volume> parse_volume(std::string_view text) {
+Result<Volume> parse_volume(std::string_view text, bool private_users) {
     Volume v;
+    v.idmap = private_users;
     std::vector<std::string_view> parts = fs::split(text, ':');
     if (parts.size() == 3) {
-        if (parts[2] == "ro")
-            v.read_only = true;
-        else if (parts[2] != "rw")
-            return bad("--volume", text, "the mode must be ro or rw");
+        bool mode = false, mapping = false;
+        for (std::string_view option : fs::split(parts[2], ',')) {
+            bool& seen = option == "ro" || option == "rw" ? mode : mapping;
+            if (option == "ro" || option == "rw")
+                v.read_only = option == "ro";
+            else if (option == "idmap" || option == "noidmap")
+                v.idmap = option == "idmap";
+            else
+                return bad("--volume", text,
+                           "unknown option '" + text::printable(option) +
+                               "': expected ro or rw, and idmap or noidmap");
+            if (seen)
+                return bad("--volume", text,
+                           "'" + std::string(option) + "' contradicts or repeats an option");
+            seen = true;
+        }
+        if (v.idmap && !private_users && mapping)
+            return bad("--volume", text,
+                       "idmap maps ids into the container's user namespace, and with "
+                       "--no-private-users it has none");
     } else if (parts.size() != 2) {
-        return bad("--volume", text, "expected HOST:CONTAINER[:ro|rw]");
+        return bad("--volume", text, "expected HOST:CONTAINER[:ro|rw][,idmap|noidmap]");
     }
     VOLT_TRY(check_volume_path("--volume", text, "host", parts[0]));
     VOLT_TRY(check_volume_path("--volume", text, "container", parts[1]));

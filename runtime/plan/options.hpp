@@ -52,7 +52,11 @@ Result<std::string> parse_env(std::string_view option, std::string_view text);
 // '\'. The container path is normalized ("//", "/./", a trailing '/'), then refused when it is
 // "/" or at or below /proc, /dev or /sys. The host path must exist: it is resolved (realpath) and
 // stored canonical, with its kind (directory, file, other). Errors name the volume.
-Result<Volume> parse_volume(std::string_view text);
+// HOST:CONTAINER[:OPTIONS], OPTIONS a comma-separated list of ro or rw and idmap or noidmap.
+// Without either of the last two the bind is id-mapped when the container has a user namespace
+// of its own (private_users), so that its files keep their owners inside; idmap without one is
+// refused.
+Result<Volume> parse_volume(std::string_view text, bool private_users);
 // The checks of parse_volume on one path as text (which: "host", "container"), for a volume
 // read back from a spec as well; `text` names the volume in the error.
 Status check_volume_path(std::string_view option, std::string_view text, std::string_view which,

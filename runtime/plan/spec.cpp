@@ -34,7 +34,8 @@ VOLT_JSON_ENUM(InitKind, {{InitKind::systemd, "systemd"},
 VOLT_JSON_ENUM(LandlockMode,
                {{LandlockMode::best_effort, "best-effort"}, {LandlockMode::require, "require"}})
 VOLT_JSON_FIELDS(PortForward, (protocol, host, container), ())
-VOLT_JSON_FIELDS(Volume, (host, container, read_only), (kind))  // no kind in older files
+// No kind or idmap in older files.
+VOLT_JSON_FIELDS(Volume, (host, container, read_only), (kind, idmap))
 VOLT_JSON_FIELDS(Device, (path, access), ())
 
 namespace {
@@ -253,7 +254,7 @@ Result<Spec> build_spec(const CreateRequest& r, CustomFiles* files) {
         s.env.push_back(*v);
     }
     for (const auto& v : r.volumes) {
-        auto vol = parse_volume(v);
+        auto vol = parse_volume(v, r.private_users);
         if (!vol)
             return std::move(vol).error();
         for (const auto& other : s.volumes)

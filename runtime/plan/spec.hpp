@@ -33,6 +33,8 @@ struct Volume {
     std::string container;  // normalized absolute path inside the container
     bool read_only = false;
     std::string kind;  // the host path's at create: "directory", "file", "other"; empty: unknown
+    // Bound id-mapped: a file the host's uid N owns shows as N inside (not as nobody).
+    bool idmap = false;
     bool operator==(const Volume&) const = default;
 };
 

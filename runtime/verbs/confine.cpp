@@ -55,6 +55,8 @@ Result<landlock::Plan> landlock_plan(const Paths& paths, const Spec& spec, landl
     VOLT_TRY_ASSIGN(auto policy, landlock_policy(paths, spec));
     if (!policy)
         return landlock::Plan{};
+    if (part == landlock::Part::exec)
+        return exec_landlock_plan(*policy, spec, landlock_abi(paths));
     return landlock::plan(*policy, part, landlock_abi(paths));
 }
 

@@ -110,7 +110,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                 "an env value without '=' or with control characters", *e);
                 break;
             case 6:
-                if (auto v = parse_volume(in); ok(v)) {
+                if (auto v = parse_volume(in, (in.size() & 1) != 0); ok(v)) {
                     fuzz::check(check_volume_target("--volume", in, v->container).ok(),
                                 "an accepted volume's target is refused", v->container);
                     fuzz::check(check_volume_path("--volume", in, "host", v->host).ok(),

@@ -369,7 +369,7 @@ TEST_CASE(
         {{"create", "{n}", "--image", "{img}", "--env", "{big-env}"}, U, "MAX_ARG_STRLEN"},
         {{"create", "{n}", "--image", "{img}", "--volume", ""}, U, "--volume: invalid value ''"},
         {{"create", "{n}", "--image", "{img}", "--volume", "{dir}"}, U, "expected HOST:CONTAINER"},
-        {{"create", "{n}", "--image", "{img}", "--volume", "{dir}:/mnt:rx"}, U, "mode must be ro or rw"},
+        {{"create", "{n}", "--image", "{img}", "--volume", "{dir}:/mnt:rx"}, U, "unknown option 'rx'"},
         {{"create", "{n}", "--image", "{img}", "--volume", "rel:/mnt"}, U, "host path must be absolute"},
         {{"create", "{n}", "--image", "{img}", "--volume", "{dir}:mnt"}, U, "container path must be absolute"},
         {{"create", "{n}", "--image", "{img}", "--volume", "{dir}/..:/mnt"}, U, "'..'"},

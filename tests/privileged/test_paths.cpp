@@ -218,7 +218,7 @@ TEST_CASE("a volume source is stored resolved, and made a link after create boot
     CHECK(j["spec"]["volumes"][0]["container"] == "/data");
     auto settings = fs::read_file(sb.nspawn_dir() + "/" + name + ".nspawn");
     REQUIRE(settings);
-    CHECK(settings->find("Bind=" + canonical(src / "a") + ":/data\n") != std::string::npos);
+    CHECK(settings->find("Bind=" + canonical(src / "a") + ":/data:idmap\n") != std::string::npos);
 
     const std::string stored = canonical(src / "a");
     // Retargeted: the stored path itself is now a link to another host directory.

@@ -230,3 +230,30 @@ TEST_CASE("the exec plan runs the user's shell with its HOME and USER when no co
     CHECK_FALSE(as_root->user);
     CHECK(std::count(as_root->env.begin(), as_root->env.end(), "HOME=/root") == 1);
 }
+
+TEST_CASE("the exec Landlock plan grants each volume what its mount allows", "[unit]") {
+    auto policy = landlock::parse_policy(landlock::builtin_policy_text("server"), "server");
+    REQUIRE(policy.ok());
+    Spec s = web();
+    s.volumes = {Volume{"/srv/data", "/data", false, "directory", true},
+                 Volume{"/srv/conf", "/etc/app", true, "directory", true}};
+    namespace r = landlock::fs_right;
+    const landlock::Plan bare = landlock::plan(*policy, landlock::Part::exec, 7);
+    const landlock::Plan plan = exec_landlock_plan(*policy, s, 7);
+    REQUIRE(plan.paths.size() == bare.paths.size() + 2);
+    const landlock::PathRule& data = plan.paths[plan.paths.size() - 2];
+    const landlock::PathRule& conf = plan.paths.back();
+    CHECK(data.path == "/data");
+    CHECK((data.rights & r::write_file) != 0);
+    CHECK((data.rights & r::make_reg) != 0);
+    CHECK((data.rights & r::remove_file) != 0);
+    CHECK((data.rights & r::make_block) == 0);
+    CHECK((data.rights & ~plan.handled_fs) == 0);
+    CHECK(conf.path == "/etc/app");
+    CHECK(conf.rights == ((r::read_file | r::read_dir | r::execute) & plan.handled_fs));
+    // Rights an older ABI cannot handle are not asked for: ABI 1 knows no truncate.
+    const landlock::Plan abi1 = exec_landlock_plan(*policy, s, 1);
+    CHECK((abi1.paths[abi1.paths.size() - 2].rights & r::truncate) == 0);
+    // Nothing to enforce (no Landlock): nothing is added.
+    CHECK(exec_landlock_plan(*policy, s, 0) == landlock::plan(*policy, landlock::Part::exec, 0));
+}

@@ -152,18 +152,36 @@ TEST_CASE("an --env entry longer than the kernel passes as one argument is refus
 }
 
 TEST_CASE("volumes", "[unit]") {
-    auto v = parse_volume("/tmp:/data:ro");
+    auto v = parse_volume("/tmp:/data:ro", true);
     REQUIRE(v.ok());
-    CHECK(*v == Volume{"/tmp", "/data", true, "directory"});
-    CHECK(*parse_volume("/tmp/:/data/") == Volume{"/tmp", "/data", false, "directory"});
-    CHECK(message_of(parse_volume("relative:/x")) ==
+    // With a user namespace of the container's own, binds are id-mapped unless asked not to be.
+    CHECK(*v == Volume{"/tmp", "/data", true, "directory", true});
+    CHECK(*parse_volume("/tmp/:/data/", true) == Volume{"/tmp", "/data", false, "directory", true});
+    CHECK(*parse_volume("/tmp:/data", false) == Volume{"/tmp", "/data", false, "directory", false});
+    CHECK(*parse_volume("/tmp:/data:noidmap", true) ==
+          Volume{"/tmp", "/data", false, "directory", false});
+    CHECK(*parse_volume("/tmp:/data:idmap,ro", true) ==
+          Volume{"/tmp", "/data", true, "directory", true});
+    CHECK(*parse_volume("/tmp:/data:rw,noidmap", false) ==
+          Volume{"/tmp", "/data", false, "directory", false});
+    CHECK(message_of(parse_volume("/tmp:/data:idmap", false)) ==
+          "--volume: invalid value '/tmp:/data:idmap': idmap maps ids into the container's user "
+          "namespace, and with --no-private-users it has none");
+    CHECK(message_of(parse_volume("/tmp:/data:ro,rw", true)) ==
+          "--volume: invalid value '/tmp:/data:ro,rw': 'rw' contradicts or repeats an option");
+    CHECK(message_of(parse_volume("/tmp:/data:idmap,idmap", true)).find("repeats") !=
+          std::string::npos);
+    CHECK(message_of(parse_volume("/tmp:/x:rx", true)) ==
+          "--volume: invalid value '/tmp:/x:rx': unknown option 'rx': expected ro or rw, and idmap "
+          "or noidmap");
+    CHECK(message_of(parse_volume("relative:/x", true)) ==
           "--volume: invalid value 'relative:/x': the host path must be absolute");
-    CHECK_FALSE(parse_volume("/tmp:relative").ok());
-    CHECK_FALSE(parse_volume("/tmp:/x:rx").ok());
-    CHECK_FALSE(parse_volume("/tmp").ok());
-    CHECK_FALSE(parse_volume("/tmp:/").ok());
-    CHECK_FALSE(parse_volume("/tmp:/a/../b").ok());
-    CHECK_FALSE(parse_volume("/no/such/volt/dir:/x").ok());
+    CHECK_FALSE(parse_volume("/tmp:relative", true).ok());
+    CHECK_FALSE(parse_volume("/tmp:/x:", true).ok());
+    CHECK_FALSE(parse_volume("/tmp", true).ok());
+    CHECK_FALSE(parse_volume("/tmp:/", true).ok());
+    CHECK_FALSE(parse_volume("/tmp:/a/../b", true).ok());
+    CHECK_FALSE(parse_volume("/no/such/volt/dir:/x", true).ok());
 }
 
 TEST_CASE("build_spec: a bad value with a newline is named on one line (found by fuzz_options)",

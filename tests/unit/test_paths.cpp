@@ -410,21 +410,21 @@ TEST_CASE("volume targets are normalized before the checks, and /, /proc, /dev, 
                             "/tmp:/proc/", "/tmp:/proc/sys", "/tmp://dev", "/tmp:/dev/shm",
                             "/tmp:/sys", "/tmp:/./sys/fs/cgroup", "/tmp:/sys/"}) {
         INFO(bad);
-        auto v = parse_volume(bad);
+        auto v = parse_volume(bad, true);
         REQUIRE_FALSE(v.ok());
         CHECK(v.error().describe().starts_with(std::string("--volume: invalid value '") + bad +
                                                "': cannot mount "));
     }
-    CHECK(message_of(parse_volume("/tmp:/proc/x")) ==
+    CHECK(message_of(parse_volume("/tmp:/proc/x", true)) ==
           "--volume: invalid value '/tmp:/proc/x': cannot mount on /proc or below it: nspawn "
           "mounts it itself");
-    CHECK(parse_volume("/tmp:/devices")->container == "/devices");
-    CHECK(parse_volume("/tmp:/system")->container == "/system");
-    CHECK(parse_volume("/tmp:/data//x/./")->container == "/data/x");
-    CHECK(parse_volume("/tmp:/data:ro")->kind == "directory");
+    CHECK(parse_volume("/tmp:/devices", true)->container == "/devices");
+    CHECK(parse_volume("/tmp:/system", true)->container == "/system");
+    CHECK(parse_volume("/tmp:/data//x/./", true)->container == "/data/x");
+    CHECK(parse_volume("/tmp:/data:ro", true)->kind == "directory");
     for (const char* bad : {"/tmp:/a\nb", "/tmp\r:/a", "/tmp:/a\x1b", "/tmp:/a ", "/tmp:/\xff"}) {
         INFO(text::printable(bad));
-        auto v = parse_volume(bad);
+        auto v = parse_volume(bad, true);
         REQUIRE_FALSE(v.ok());
         CHECK(v.error().describe().find('\n') == std::string::npos);
         CHECK(v.error().describe().find('\r') == std::string::npos);
@@ -442,13 +442,13 @@ TEST_CASE("a volume's host path is resolved at create and stored canonical", "[u
     std::string base = canonical_dir;
     std::free(canonical_dir);
 
-    auto v = parse_volume(dir / "link" + ":/data");
+    auto v = parse_volume(dir / "link" + ":/data", true);
     REQUIRE(v);
     CHECK(v->host == base + "/real");
     CHECK(v->kind == "directory");
-    CHECK(parse_volume(dir / "rel-link" + ":/data")->host == base + "/real/sub");
-    CHECK(parse_volume(dir / "link/./sub/" + ":/data")->host == base + "/real/sub");
-    auto f = parse_volume(dir / "file" + ":/etc/x");
+    CHECK(parse_volume(dir / "rel-link" + ":/data", true)->host == base + "/real/sub");
+    CHECK(parse_volume(dir / "link/./sub/" + ":/data", true)->host == base + "/real/sub");
+    auto f = parse_volume(dir / "file" + ":/etc/x", true);
     REQUIRE(f);
     CHECK(f->kind == "file");
     CHECK(check_volume_source(*v).ok());
@@ -457,9 +457,9 @@ TEST_CASE("a volume's host path is resolved at create and stored canonical", "[u
     // A link whose target holds ':' would be split by nspawn: refused after resolution.
     REQUIRE(fs::mkdir_p(dir / "a:b"));
     REQUIRE(::symlink((dir / "a:b").c_str(), (dir / "colon").c_str()) == 0);
-    CHECK(message_of(parse_volume(dir / "colon" + ":/data"))
+    CHECK(message_of(parse_volume(dir / "colon" + ":/data", true))
               .find("the resolved host path holds ':'") != std::string::npos);
-    CHECK_FALSE(parse_volume(dir / "missing" + ":/data").ok());
+    CHECK_FALSE(parse_volume(dir / "missing" + ":/data", true).ok());
 }
 
 TEST_CASE("boot's volume check: a source that became a link, or changed kind, is refused",
@@ -467,7 +467,7 @@ TEST_CASE("boot's volume check: a source that became a link, or changed kind, is
     test::TempDir dir;
     REQUIRE(fs::mkdir_p(dir / "a"));
     REQUIRE(fs::mkdir_p(dir / "b"));
-    auto v = parse_volume(dir / "a" + ":/data");
+    auto v = parse_volume(dir / "a" + ":/data", true);
     REQUIRE(v);
     REQUIRE(check_volume_source(*v).ok());
 
@@ -482,7 +482,7 @@ TEST_CASE("boot's volume check: a source that became a link, or changed kind, is
     // A directory above it turned into a link: refused as well.
     test::TempDir other;
     REQUIRE(fs::mkdir_p(other / "parent/leaf"));
-    auto deep = parse_volume(other / "parent/leaf" + ":/data");
+    auto deep = parse_volume(other / "parent/leaf" + ":/data", true);
     REQUIRE(deep);
     REQUIRE(::rename((other / "parent").c_str(), (other / "moved").c_str()) == 0);
     REQUIRE(::symlink((other / "moved").c_str(), (other / "parent").c_str()) == 0);
@@ -550,13 +550,13 @@ TEST_CASE("a stored spec is checked again: its name, volumes and environment", "
     store(other);
     CHECK(message_of(load_spec(p, "web")).find("names container '../../etc', not web") !=
           std::string::npos);
-    for (const Volume& v :
-         {Volume{"/tmp", "/proc", false, "directory"}, Volume{"/tmp", "/./", false, "directory"},
-          Volume{"/tmp", "/data/../proc", false, "directory"},
-          Volume{"/tmp", "/data//x", false, "directory"},
-          Volume{"tmp", "/data", false, "directory"},
-          Volume{"/tmp\nBind=/", "/data", false, "directory"},
-          Volume{"/tmp", "/data", false, "file"}}) {
+    for (const Volume& v : {Volume{"/tmp", "/proc", false, "directory", false},
+                            Volume{"/tmp", "/./", false, "directory", false},
+                            Volume{"/tmp", "/data/../proc", false, "directory", false},
+                            Volume{"/tmp", "/data//x", false, "directory", false},
+                            Volume{"tmp", "/data", false, "directory", false},
+                            Volume{"/tmp\nBind=/", "/data", false, "directory", false},
+                            Volume{"/tmp", "/data", false, "file", false}}) {
         INFO(text::printable(v.host + ":" + v.container));
         Spec bad = s;
         bad.volumes = {v};

@@ -78,12 +78,14 @@ const std::string kFullSpec = R"({
     {
       "container": "/data",
       "host": "/srv",
+      "idmap": false,
       "kind": "directory",
       "read_only": true
     },
     {
       "container": "/etc/hosts",
       "host": "/etc/hosts",
+      "idmap": true,
       "kind": "",
       "read_only": false
     }
@@ -210,8 +212,8 @@ TEST_CASE("spec.json as main wrote it reads back field by field and is written b
     CHECK(s->ports == std::vector<PortForward>{{"tcp", 8080, 80}, {"udp", 53, 53}});
     CHECK(s->dns == std::vector<std::string>{"192.0.2.53", "2001:db8::53"});
     CHECK(s->env == std::vector<std::string>{"A=1", "B=two words"});
-    CHECK(s->volumes == std::vector<Volume>{{"/srv", "/data", true, "directory"},
-                                            {"/etc/hosts", "/etc/hosts", false, ""}});
+    CHECK(s->volumes == std::vector<Volume>{{"/srv", "/data", true, "directory", false},
+                                            {"/etc/hosts", "/etc/hosts", false, "", true}});
     CHECK(s->devices == std::vector<Device>{{"/dev/null", "rw"}});
     CHECK(s->seccomp == "/etc/volt/strict.json");
     CHECK(s->landlock == "none");
@@ -223,6 +225,10 @@ TEST_CASE("spec.json as main wrote it reads back field by field and is written b
     CHECK(s->kernel == "/boot/vmlinuz");
     CHECK(s->start);
     CHECK(to_json(*s) == kFullSpec);
+    // A volume of a spec written before idmap existed was bound without it, and stays so.
+    auto older = spec_from_json(replaced(kFullSpec, "      \"idmap\": true,\n", ""));
+    REQUIRE(older.ok());
+    CHECK_FALSE(older->volumes[1].idmap);
 
     auto d = spec_from_json(kDefaultSpec);
     REQUIRE(d.ok());

@@ -26,7 +26,9 @@ void add_create(CLI::App& sub, CreateCmd& c) {
         ->allow_extra_args(false);
     sub.add_option("--env", r.env, "KEY=VALUE for the container (repeatable)")
         ->allow_extra_args(false);
-    sub.add_option("--volume", r.volumes, "HOST:CONTAINER[:ro|rw] bind mount (repeatable)")
+    sub.add_option("--volume", r.volumes,
+                   "HOST:CONTAINER[:ro|rw][,idmap|noidmap] bind mount, id-mapped by default "
+                   "with a user namespace (repeatable)")
         ->allow_extra_args(false);
     sub.add_option("--device", r.devices,
                    "PATH[:rwm] host device node bound into the container and allowed by its "
