@@ -167,11 +167,17 @@ std::variant<Invocation, Output> parse_unchecked(int argc, const char* const* ar
     try {
         app.parse(args);
     } catch (const CLI::CallForHelp&) {
-        // --help on a subcommand prints that subcommand's help.
+        // --help on a subcommand prints that subcommand's help, at any depth ("image import").
         const CLI::App* target = &app;
-        for (auto* sub : app.get_subcommands())
-            if (sub->parsed())
-                target = sub;
+        for (bool deeper = true; deeper;) {
+            deeper = false;
+            for (auto* sub : target->get_subcommands())
+                if (sub->parsed()) {
+                    target = sub;
+                    deeper = true;
+                    break;
+                }
+        }
         return Output{target->help(), 0};
     } catch (const CLI::CallForAllHelp&) {
         return Output{app.help("", CLI::AppFormatMode::All), 0};
