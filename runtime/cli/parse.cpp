@@ -103,7 +103,9 @@ std::pair<const Verb*, std::size_t> named_verb(const CLI::App& app,
             if (a.find('=') != std::string::npos)
                 continue;
             for (const CLI::Option* opt : app.get_options())
-                if (opt->get_type_size() > 0 && opt->check_name(a)) {
+                // Not get_type_size(): a counting flag (-v, bound to an int) has one, and then
+                // "-v image list" took "image" for its value and "list" for the verb.
+                if (opt->get_expected_min() > 0 && opt->check_name(a)) {
                     ++i;  // its value
                     break;
                 }

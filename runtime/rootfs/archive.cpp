@@ -98,6 +98,15 @@ class Extractor {
         return {};
     }
 
+    // A parent that is no directory inside the image (a file, a symlink leading nowhere in it,
+    // or a loop of them) is the archive's fault: a usage error, like any bad input.
+    static Error not_a_directory(int code, const std::string& what, const std::string& path) {
+        std::string text = what + ": opening " + text::printable(path) + " below the image";
+        if (code == ENOENT || code == ENOTDIR || code == ELOOP)
+            return Error(code, text, ErrorKind::usage);
+        return Error(code, text);
+    }
+
     // The directory `n` components of `parts` name, below the root: made (0755, root's, as tar
     // does for a directory the archive lists no entry of) where missing when `create`.
     Result<UniqueFd> directory(const std::vector<std::string>& parts, std::size_t n, bool create,
@@ -120,14 +129,13 @@ class Extractor {
                 auto next = sys::openat2(root_, joined(parts, i + 1).c_str(),
                                          O_PATH | O_DIRECTORY | O_CLOEXEC, 0, kResolve);
                 if (!next)
-                    return Error(next.error().code(),
-                                 what + ": opening " + text::printable(joined(parts, i + 1)));
+                    return not_a_directory(next.error().code(), what, joined(parts, i + 1));
                 at = std::move(next).value();
             }
             fd = std::move(at);
         }
         if (!fd)
-            return Error(fd.error().code(), what + ": opening " + text::printable(path));
+            return not_a_directory(fd.error().code(), what, path);
         cached_.reset(::fcntl(fd->get(), F_DUPFD_CLOEXEC, 0));
         cached_path_ = path;
         return fd;

@@ -274,7 +274,7 @@ Result<std::vector<std::string>> containers_using_image(const Paths& paths,
     return users;
 }
 
-Status remove_image(const Paths& paths, const std::string& name) {
+Result<std::vector<std::string>> remove_image(const Paths& paths, const std::string& name) {
     VOLT_TRY(validate_image_name(name));
     const std::string path = image_path(paths, name);
     if (!fs::exists(path))
@@ -289,9 +289,6 @@ Status remove_image(const Paths& paths, const std::string& name) {
     if (kImagesAreLowerLayers && !users.empty())
         return Error::usage("image " + name + " is in use by " + listed +
                             "; delete those containers first");
-    if (!users.empty())
-        log::info("image %s: %s keep%s working, on a copy of their own", name.c_str(),
-                  listed.c_str(), users.size() == 1 ? "s" : "");
     // Out of the way first, in one rename: a removal that fails half-way leaves no half image
     // under NAME for create to copy, only a staging directory the next import of NAME removes.
     const std::string staging = staging_path(paths, name);
@@ -300,7 +297,7 @@ Status remove_image(const Paths& paths, const std::string& name) {
         return Error::from_errno("rename " + path + " to " + staging);
     VOLT_TRY(fs::remove_tree(metadata_path(paths, name)));
     VOLT_TRY_CTX(fs::remove_tree(staging), "image " + name + " is gone, but removing its files");
-    return {};
+    return users;
 }
 
 }  // namespace volt::runtime

@@ -53,10 +53,10 @@ Result<std::vector<ImageInfo>> list_images(const Paths& paths);
 Result<std::vector<std::string>> containers_using_image(const Paths& paths,
                                                         const std::string& name);
 
-// Removes image `name` (never following a symlink in it). Containers created from it keep
-// working: create copied the image into each (see kImagesAreLowerLayers). A usage error when
-// there is no such image.
-Status remove_image(const Paths& paths, const std::string& name);
+// Removes image `name` (never following a symlink in it); returns the containers created from
+// it (containers_using_image), which keep working: create copied the image into each (see
+// kImagesAreLowerLayers). A usage error when there is no such image.
+Result<std::vector<std::string>> remove_image(const Paths& paths, const std::string& name);
 
 // Whether containers share their image's files (an overlay create mode, planned): then rm
 // refuses an image while containers_using_image lists any. false today: create copies.

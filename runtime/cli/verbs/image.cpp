@@ -99,8 +99,19 @@ int run_image(const Invocation& inv, const ImageCmd& c) {
             return run_import(inv, c);
         case Action::list:
             return run_list_images(inv, c);
-        case Action::remove:
-            return exit_code(runtime::remove_image(inv.paths, c.name));
+        case Action::remove: {
+            auto users = runtime::remove_image(inv.paths, c.name);
+            if (!users)
+                return fail(users.error());
+            std::string listed;
+            for (const auto& u : *users)
+                listed.append(listed.empty() ? "" : ", ").append(u);
+            if (!users->empty())
+                std::printf("removed image %s; created from it, %s keep%s working on %s own copy\n",
+                            c.name.c_str(), listed.c_str(), users->size() == 1 ? "s" : "",
+                            users->size() == 1 ? "its" : "their");
+            return 0;
+        }
         case Action::none:
             break;
     }
