@@ -1,7 +1,5 @@
 #include "runtime/rootfs/archive.hpp"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -17,6 +15,7 @@
 #include "base/fd.hpp"
 #include "base/syscalls.hpp"
 #include "base/text.hpp"
+#include "runtime/rootfs/libarchive.hpp"
 
 namespace volt::rootfs {
 namespace {
@@ -24,7 +23,8 @@ namespace {
 constexpr std::uint64_t kResolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 
 struct ArchiveFree {
-    void operator()(archive* a) const { archive_read_free(a); }
+    const LibArchive* lib;
+    void operator()(archive* a) const { lib->archive_read_free(a); }
 };
 using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
 
@@ -60,14 +60,15 @@ std::string joined(const std::vector<std::string>& parts, std::size_t n) {
 
 class Extractor {
   public:
-    Extractor(archive* a, int root, std::string archive_name, const volatile std::sig_atomic_t* c)
-        : a_(a), root_(root), name_(std::move(archive_name)), cancel_(c) {}
+    Extractor(const LibArchive& lib, archive* a, int root, std::string archive_name,
+              const volatile std::sig_atomic_t* c)
+        : lib_(lib), a_(a), root_(root), name_(std::move(archive_name)), cancel_(c) {}
 
     Result<ExtractStats> run() {
         for (;;) {
             VOLT_TRY(check_cancel());
             archive_entry* e = nullptr;
-            int r = archive_read_next_header(a_, &e);
+            int r = lib_.archive_read_next_header(a_, &e);
             if (r == ARCHIVE_EOF)
                 break;
             if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
@@ -83,8 +84,8 @@ class Extractor {
 
   private:
     Error archive_error(const std::string& doing) const {
-        const char* msg = archive_error_string(a_);
-        int code = archive_errno(a_);
+        const char* msg = lib_.archive_error_string(a_);
+        int code = lib_.archive_errno(a_);
         // A damaged archive is the input's fault, not ours: a usage error, like any bad value.
         std::string text = name_ + ": " + doing + ": " + text::printable(msg ? msg : "failed");
         if (code == ENOSPC || code == EDQUOT || code == EIO)
@@ -163,24 +164,24 @@ class Extractor {
     }
 
     Status entry(archive_entry* e) {
-        const char* raw = archive_entry_pathname(e);
+        const char* raw = lib_.archive_entry_pathname(e);
         if (!raw)
             return Error::usage(name_ + ": an entry whose name cannot be read");
         const std::string what = name_ + ": entry '" + text::printable(raw) + "'";
         VOLT_TRY_ASSIGN(auto parts, components(raw, what));
-        std::int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+        std::int64_t uid = lib_.archive_entry_uid(e), gid = lib_.archive_entry_gid(e);
         constexpr std::int64_t kMaxId = std::numeric_limits<std::uint32_t>::max() - 1;
         if (uid < 0 || uid > kMaxId || gid < 0 || gid > kMaxId)
             return Error::usage(what + ": owner " + std::to_string(uid) + ":" +
                                 std::to_string(gid) + " is no uid/gid");
-        if (archive_entry_acl_count(
+        if (lib_.archive_entry_acl_count(
                 e, ARCHIVE_ENTRY_ACL_TYPE_POSIX1E | ARCHIVE_ENTRY_ACL_TYPE_NFS4) > 0)
             ++stats_.skipped_acls;
 
-        if (const char* target = archive_entry_hardlink(e))
+        if (const char* target = lib_.archive_entry_hardlink(e))
             return hardlink(parts, target, what);
 
-        auto type = archive_entry_filetype(e);
+        auto type = lib_.archive_entry_filetype(e);
         if (parts.empty()) {  // "./": the root's own metadata
             if (type != AE_IFDIR)
                 return Error::usage(what + ": the image's root must be a directory");
@@ -221,7 +222,7 @@ class Extractor {
                 return {};
             }
             case AE_IFLNK: {
-                const char* target = archive_entry_symlink(e);
+                const char* target = lib_.archive_entry_symlink(e);
                 if (!target || !*target)
                     return Error::usage(what + ": a symlink without a target");
                 VOLT_TRY(clear(dir.get(), leaf, false, what));
@@ -236,9 +237,9 @@ class Extractor {
             case AE_IFBLK:
             case AE_IFIFO: {
                 VOLT_TRY(clear(dir.get(), leaf, false, what));
-                dev_t dev = type == AE_IFIFO
-                                ? 0
-                                : makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+                dev_t dev = type == AE_IFIFO ? 0
+                                             : makedev(lib_.archive_entry_rdevmajor(e),
+                                                       lib_.archive_entry_rdevminor(e));
                 if (::mknodat(dir.get(), n, static_cast<mode_t>(type) | 0600, dev) < 0)
                     return Error::from_errno(what + ": mknod");
                 VOLT_TRY(finish_name(dir.get(), leaf, e, false, what));
@@ -289,7 +290,7 @@ class Extractor {
             const void* buf = nullptr;
             std::size_t size = 0;
             la_int64_t offset = 0;
-            int r = archive_read_data_block(a_, &buf, &size, &offset);
+            int r = lib_.archive_read_data_block(a_, &buf, &size, &offset);
             if (r == ARCHIVE_EOF)
                 break;
             if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
@@ -308,7 +309,7 @@ class Extractor {
             }
         }
         // A sparse file's trailing hole has no block to write.
-        if (archive_entry_size_is_set(e) && ::ftruncate(fd, archive_entry_size(e)) < 0)
+        if (lib_.archive_entry_size_is_set(e) && ::ftruncate(fd, lib_.archive_entry_size(e)) < 0)
             return Error::from_errno(what + ": truncate");
         return {};
     }
@@ -316,13 +317,13 @@ class Extractor {
     struct Times {
         timespec t[2];
     };
-    static Times times_of(archive_entry* e) {
+    Times times_of(archive_entry* e) const {
         Times t{};
-        t.t[1] = archive_entry_mtime_is_set(e)
-                     ? timespec{archive_entry_mtime(e), archive_entry_mtime_nsec(e)}
+        t.t[1] = lib_.archive_entry_mtime_is_set(e)
+                     ? timespec{lib_.archive_entry_mtime(e), lib_.archive_entry_mtime_nsec(e)}
                      : timespec{0, UTIME_OMIT};
-        t.t[0] = archive_entry_atime_is_set(e)
-                     ? timespec{archive_entry_atime(e), archive_entry_atime_nsec(e)}
+        t.t[0] = lib_.archive_entry_atime_is_set(e)
+                     ? timespec{lib_.archive_entry_atime(e), lib_.archive_entry_atime_nsec(e)}
                      : t.t[1];
         return t;
     }
@@ -331,13 +332,13 @@ class Extractor {
     // and file capabilities; the mode after the xattrs.
     // Directories get their times at the end (finish_directories).
     Status finish_fd(int fd, archive_entry* e, bool set_times, const std::string& what) {
-        if (::fchown(fd, static_cast<uid_t>(archive_entry_uid(e)),
-                     static_cast<gid_t>(archive_entry_gid(e))) < 0)
+        if (::fchown(fd, static_cast<uid_t>(lib_.archive_entry_uid(e)),
+                     static_cast<gid_t>(lib_.archive_entry_gid(e))) < 0)
             return Error::from_errno(what + ": chown");
         VOLT_TRY(xattrs(e, what, [fd](const char* k, const void* v, std::size_t n) {
             return ::fsetxattr(fd, k, v, n, 0);
         }));
-        if (::fchmod(fd, archive_entry_perm(e) & 07777) < 0)
+        if (::fchmod(fd, lib_.archive_entry_perm(e) & 07777) < 0)
             return Error::from_errno(what + ": chmod");
         if (set_times) {
             Times t = times_of(e);
@@ -351,8 +352,8 @@ class Extractor {
     Status finish_name(int dir, const std::string& name, archive_entry* e, bool symlink,
                        const std::string& what) {
         const char* n = name.c_str();
-        if (::fchownat(dir, n, static_cast<uid_t>(archive_entry_uid(e)),
-                       static_cast<gid_t>(archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW) < 0)
+        if (::fchownat(dir, n, static_cast<uid_t>(lib_.archive_entry_uid(e)),
+                       static_cast<gid_t>(lib_.archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW) < 0)
             return Error::from_errno(what + ": chown");
         // l*xattr through /proc/self/fd/DIR/NAME: the directory fd is followed, NAME is not.
         std::string path = "/proc/self/fd/" + std::to_string(dir) + "/" + name;
@@ -360,7 +361,7 @@ class Extractor {
             return ::lsetxattr(path.c_str(), k, v, len, 0);
         }));
         // fchmodat follows a symlink, and this name is no symlink: we just made the node.
-        if (!symlink && ::fchmodat(dir, n, archive_entry_perm(e) & 07777, 0) < 0)
+        if (!symlink && ::fchmodat(dir, n, lib_.archive_entry_perm(e) & 07777, 0) < 0)
             return Error::from_errno(what + ": chmod");
         Times t = times_of(e);
         if (::utimensat(dir, n, t.t, AT_SYMLINK_NOFOLLOW) < 0)
@@ -370,12 +371,12 @@ class Extractor {
 
     template <class Set>
     Status xattrs(archive_entry* e, const std::string& what, Set set) {
-        if (archive_entry_xattr_reset(e) == 0)
+        if (lib_.archive_entry_xattr_reset(e) == 0)
             return {};
         const char* key = nullptr;
         const void* value = nullptr;
         std::size_t size = 0;
-        while (archive_entry_xattr_next(e, &key, &value, &size) == ARCHIVE_OK) {
+        while (lib_.archive_entry_xattr_next(e, &key, &value, &size) == ARCHIVE_OK) {
             if (!key || !*key)
                 continue;
             if (set(key, value, size) < 0)
@@ -403,6 +404,7 @@ class Extractor {
         Times times;
     };
 
+    const LibArchive& lib_;
     archive* a_;
     int root_;
     std::string name_;
@@ -430,25 +432,27 @@ Result<ExtractStats> extract_archive(const std::string& path, const std::string&
     if (!root)
         return Error::from_errno("open " + dst);
 
-    ArchivePtr a(archive_read_new());
+    VOLT_TRY_ASSIGN(const LibArchive* loaded, libarchive());
+    const LibArchive& lib = *loaded;
+    ArchivePtr a(lib.archive_read_new(), ArchiveFree{&lib});
     if (!a)
         return Error(ENOMEM, "archive_read_new");
     // Each filter must be built in: ARCHIVE_WARN means libarchive would run an external program
     // (gzip, xz, zstd) for it, and volt-run runs no program but nspawn and the user's.
-    for (auto [support, filter] : {std::pair{&archive_read_support_filter_gzip, "gzip"},
-                                   std::pair{&archive_read_support_filter_xz, "xz"},
-                                   std::pair{&archive_read_support_filter_zstd, "zstd"}})
+    for (auto [support, filter] : {std::pair{lib.archive_read_support_filter_gzip, "gzip"},
+                                   std::pair{lib.archive_read_support_filter_xz, "xz"},
+                                   std::pair{lib.archive_read_support_filter_zstd, "zstd"}})
         if (support(a.get()) != ARCHIVE_OK)
             return Error(ENOTSUP, std::string("this libarchive reads ") + filter +
                                       " only through an external program");
-    if (archive_read_support_format_tar(a.get()) != ARCHIVE_OK ||
-        archive_read_support_format_gnutar(a.get()) != ARCHIVE_OK)
+    if (lib.archive_read_support_format_tar(a.get()) != ARCHIVE_OK ||
+        lib.archive_read_support_format_gnutar(a.get()) != ARCHIVE_OK)
         return Error(ENOTSUP, "this libarchive reads no tar archives");
-    if (archive_read_open_fd(a.get(), file.get(), 1 << 16) != ARCHIVE_OK) {
-        const char* msg = archive_error_string(a.get());
+    if (lib.archive_read_open_fd(a.get(), file.get(), 1 << 16) != ARCHIVE_OK) {
+        const char* msg = lib.archive_error_string(a.get());
         return Error::usage(path + ": " + text::printable(msg ? msg : "not an archive"));
     }
-    return Extractor(a.get(), root.get(), path, cancel).run();
+    return Extractor(lib, a.get(), root.get(), path, cancel).run();
 }
 
 }  // namespace volt::rootfs
