@@ -12,6 +12,7 @@
 #include <set>
 #include <utility>
 
+#include "base/fault.hpp"
 #include "base/fd.hpp"
 #include "base/fs.hpp"
 #include "base/log.hpp"
@@ -185,6 +186,9 @@ Result<ImportResult> import_image(const Paths& paths, const std::string& source,
     };
     ImportResult result;
     result.path = final_path;
+    // Fault points (base/fault.hpp), for the tests of a killed or interrupted import.
+    if (auto st = fault::at(paths.fault, "image-import:extract"); !st)
+        return fail(std::move(st).error());
     if (S_ISDIR(src.st_mode)) {
         log::info("copying %s to %s", shown.c_str(), staging.c_str());
         auto copied = rootfs::copy_tree(source, staging, {.keep_devices = true});
@@ -211,6 +215,8 @@ Result<ImportResult> import_image(const Paths& paths, const std::string& source,
     nlohmann::json meta = {{"created", utc_now()},
                            {"source", text::printable(fs::absolute(source))}};
     if (auto st = fs::write_file_atomic(metadata, meta.dump(2) + "\n", 0600); !st)
+        return fail(std::move(st).error());
+    if (auto st = fault::at(paths.fault, "image-import:rename"); !st)
         return fail(std::move(st).error());
     // NAME appears complete or not at all; RENAME_NOREPLACE: never over anything.
     if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE) < 0)

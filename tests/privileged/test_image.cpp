@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/fs.hpp"
+#include "runtime/verbs/image.hpp"
 #include "support.hpp"
 
 using namespace volt;
@@ -466,4 +468,62 @@ TEST_CASE(
     CHECK(sb.volt({"delete", name}).code == 0);
     CHECK(sb.volt({"image", "rm", "imgt-hand"}).code == 0);
     CHECK(fs::exists("/etc/os-release"));
+}
+
+TEST_CASE(
+    "image import killed (SIGKILL) before its rename leaves only a staging directory - "
+    "the next import of the name removes it",
+    "[privileged]") {
+    test::skip_unless(test::is_root(), "root");
+    test::Sandbox sb;
+    test::TempDir scratch("imgt-killed");
+    write_archive(scratch / "rich.tar", rich_tree());
+    auto killed = sb.volt({"image", "import", scratch / "rich.tar", "imgt-killed"},
+                          {"VOLT_FAULT=image-import:rename"});
+    CHECK(killed.code == 128 + SIGKILL);
+    CHECK(fs::exists(sb.root() + "/images/.imgt-killed.partial"));
+    CHECK_FALSE(fs::exists(sb.root() + "/images/imgt-killed"));
+    // Not listed, and not an image create finds.
+    CHECK(nlohmann::json::parse(sb.volt({"image", "list", "--json"}).out).empty());
+    CHECK(sb.volt({"create", sb.unique_name("imgt-k"), "--image", "imgt-killed"}).code == 2);
+    auto r = sb.volt({"image", "import", scratch / "rich.tar", "imgt-killed"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    check_rich_tree(sb.root() + "/images/imgt-killed");
+    CHECK_FALSE(fs::exists(sb.root() + "/images/.imgt-killed.partial"));
+    REQUIRE(sb.volt({"image", "rm", "imgt-killed"}).code == 0);
+    check_no_image(sb, "imgt-killed");
+}
+
+TEST_CASE("image import interrupted by SIGTERM removes what it staged and fails", "[privileged]") {
+    test::skip_unless(test::is_root(), "root");
+    test::Sandbox sb;
+    test::TempDir scratch("imgt-term");
+    write_archive(scratch / "rich.tar", rich_tree());
+    REQUIRE(fs::mkdir_p(scratch / "dir/etc").ok());
+    struct sigaction before {};
+    REQUIRE(::sigaction(SIGTERM, nullptr, &before) == 0);
+    runtime::Paths paths = sb.paths();
+    // The signal arrives while the import runs (at its extraction point), as a Ctrl-C would.
+    paths.fault = [](std::string_view point) {
+        if (point == "image-import:extract")
+            ::raise(SIGTERM);
+        return Status();
+    };
+    for (std::string source : {scratch / "rich.tar", scratch / "dir"}) {
+        INFO(source);
+        auto r = runtime::import_image(paths, source, "imgt-term");
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code() == EINTR);
+        check_no_image(sb, "imgt-term");
+    }
+    // The handler is gone with the import: SIGTERM is back to what it was.
+    struct sigaction now {};
+    REQUIRE(::sigaction(SIGTERM, nullptr, &now) == 0);
+    CHECK(now.sa_handler == before.sa_handler);
+    paths.fault = {};
+    auto ok = runtime::import_image(paths, scratch / "rich.tar", "imgt-term");
+    INFO((ok ? std::string() : ok.error().describe()));
+    REQUIRE(ok);
+    check_rich_tree(sb.root() + "/images/imgt-term");
 }
