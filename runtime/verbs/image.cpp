@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +39,25 @@ std::string staging_path(const Paths& paths, const std::string& name) {
 }
 std::string metadata_path(const Paths& paths, const std::string& name) {
     return paths.images() + "/." + name + ".json";
+}
+
+// Where rm moves an image before removing it: never NAME, never an import's staging directory.
+std::string removing_path(const Paths& paths, const std::string& name) {
+    return paths.images() + "/." + name + ".removing";
+}
+
+// ROOT/images/.lock, taken exclusive to change which images exist (an import's claim and its
+// rename, rm) and shared while an image is read or made (create's copy, an import's work).
+// Waits; EINTR (a signal the import catches) waits on.
+Result<UniqueFd> lock_images(const Paths& paths, bool shared) {
+    std::string path = paths.images() + "/.lock";
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd)
+        return Error::from_errno("open lock " + path);
+    while (::flock(fd.get(), shared ? LOCK_SH : LOCK_EX) < 0)
+        if (errno != EINTR)
+            return Error::from_errno("lock " + path);
+    return fd;
 }
 
 volatile std::sig_atomic_t g_interrupted = 0;
@@ -167,21 +187,42 @@ Result<ImportResult> import_image(const Paths& paths, const std::string& source,
         return Error::usage("image import: " + shown + ": neither a file nor a directory");
 
     VOLT_TRY(fs::mkdir_p(paths.images(), 0700));
-    VOLT_TRY_ASSIGN(fs::FileLock lock, fs::FileLock::acquire(paths.images() + "/.lock"));
     const std::string final_path = image_path(paths, name);
+    const std::string staging = staging_path(paths, name);
+    const std::string metadata = metadata_path(paths, name);
+    const std::string name_lock_path = paths.images() + "/." + name + ".lock";
+
+    // The claim, under the exclusive lock: NAME is free, no other import of it runs (its name
+    // lock, held until the end), and what a killed import or rm of it left goes.
+    VOLT_TRY_ASSIGN(UniqueFd images_lock, lock_images(paths, false));
     if (fs::exists(final_path))
         return Error::usage("image " + name + " already exists (" + final_path +
                             "); remove it first with `volt-run image rm " + name + "`");
-    const std::string staging = staging_path(paths, name);
-    const std::string metadata = metadata_path(paths, name);
-    // What a killed import or rm of this name left; nobody else works on it (the lock).
+    UniqueFd name_lock(
+        ::open(name_lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!name_lock)
+        return Error::from_errno("open lock " + name_lock_path);
+    if (::flock(name_lock.get(), LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK)
+            return Error::usage("another import of image " + name + " is running");
+        return Error::from_errno("lock " + name_lock_path);
+    }
     VOLT_TRY(fs::remove_tree(staging));
+    VOLT_TRY(fs::remove_tree(removing_path(paths, name)));
     VOLT_TRY(fs::remove_tree(metadata));
+    // The work itself under a shared hold: other imports and creates go on, rm waits.
+    images_lock.reset();
+    VOLT_TRY_ASSIGN(images_lock, lock_images(paths, true));
 
     InterruptGuard interrupts;
     auto fail = [&](Error e) {
+        images_lock.reset();
         remove_quietly(staging);
         ::unlink(metadata.c_str());
+        // The name lock file goes under the exclusive lock, which every claim takes first: no
+        // claimer can hold it open then.
+        if (auto exclusive = lock_images(paths, false))
+            ::unlink(name_lock_path.c_str());
         return std::move(e).context("importing " + shown + " as image " + name);
     };
     ImportResult result;
@@ -209,18 +250,23 @@ Result<ImportResult> import_image(const Paths& paths, const std::string& source,
         result.devices = extracted->devices;
         result.skipped_acls = extracted->skipped_acls;
     }
-    if (g_interrupted)  // a directory copy does not stop half-way: it ends here
-        return fail(Error(EINTR, "interrupted"));
-
     nlohmann::json meta = {{"created", utc_now()},
                            {"source", text::printable(fs::absolute(source))}};
     if (auto st = fs::write_file_atomic(metadata, meta.dump(2) + "\n", 0600); !st)
         return fail(std::move(st).error());
     if (auto st = fault::at(paths.fault, "image-import:rename"); !st)
         return fail(std::move(st).error());
+    images_lock.reset();
+    auto exclusive = lock_images(paths, false);
+    if (!exclusive)
+        return fail(std::move(exclusive).error());
+    images_lock = std::move(exclusive).value();
+    if (g_interrupted)  // a directory copy does not stop half-way: it ends here
+        return fail(Error(EINTR, "interrupted"));
     // NAME appears complete or not at all; RENAME_NOREPLACE: never over anything.
     if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE) < 0)
         return fail(Error::from_errno("rename " + staging + " to " + final_path));
+    ::unlink(name_lock_path.c_str());
     struct stat images;
     if (result.devices > 0 && ::stat(paths.images().c_str(), &images) == 0 &&
         (images.st_mode & 0077))
@@ -269,6 +315,13 @@ Result<std::vector<ImageInfo>> list_images(const Paths& paths) {
     return out;
 }
 
+Result<UniqueFd> hold_image(const Paths& paths, const std::string& image) {
+    const std::string below = paths.images() + "/";
+    if (image.compare(0, below.size(), below) != 0)
+        return UniqueFd();
+    return lock_images(paths, true);
+}
+
 Result<std::vector<std::string>> containers_using_image(const Paths& paths,
                                                         const std::string& name) {
     VOLT_TRY_ASSIGN(auto all, list(paths));
@@ -285,7 +338,7 @@ Result<std::vector<std::string>> remove_image(const Paths& paths, const std::str
     const std::string path = image_path(paths, name);
     if (!fs::exists(path))
         return Error::usage("no image " + name + " (" + path + ")");
-    VOLT_TRY_ASSIGN(fs::FileLock lock, fs::FileLock::acquire(paths.images() + "/.lock"));
+    VOLT_TRY_ASSIGN(UniqueFd lock, lock_images(paths, false));
     if (!fs::exists(path))  // removed while we waited
         return Error::usage("no image " + name + " (" + path + ")");
     VOLT_TRY_ASSIGN(auto users, containers_using_image(paths, name));
@@ -296,13 +349,14 @@ Result<std::vector<std::string>> remove_image(const Paths& paths, const std::str
         return Error::usage("image " + name + " is in use by " + listed +
                             "; delete those containers first");
     // Out of the way first, in one rename: a removal that fails half-way leaves no half image
-    // under NAME for create to copy, only a staging directory the next import of NAME removes.
-    const std::string staging = staging_path(paths, name);
-    VOLT_TRY(fs::remove_tree(staging));
-    if (::rename(path.c_str(), staging.c_str()) < 0)
-        return Error::from_errno("rename " + path + " to " + staging);
+    // under NAME for create to copy, only .NAME.removing, which the next rm or import of NAME
+    // removes.
+    const std::string removing = removing_path(paths, name);
+    VOLT_TRY(fs::remove_tree(removing));
+    if (::rename(path.c_str(), removing.c_str()) < 0)
+        return Error::from_errno("rename " + path + " to " + removing);
     VOLT_TRY(fs::remove_tree(metadata_path(paths, name)));
-    VOLT_TRY_CTX(fs::remove_tree(staging), "image " + name + " is gone, but removing its files");
+    VOLT_TRY_CTX(fs::remove_tree(removing), "image " + name + " is gone, but removing its files");
     return users;
 }
 

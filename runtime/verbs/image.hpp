@@ -3,8 +3,10 @@
 //
 // ROOT/images holds NAME (an image) and volt-run's own entries, which start with '.' like no
 // image name does (validate_image_name): .NAME.partial (an import in progress, or what a killed
-// one left), .NAME.json (when the import finished, and from what) and .lock (held by every import
-// and rm, so that they never race).
+// one left), .NAME.json (when the import finished, and from what), .NAME.lock (held by an import
+// of NAME from start to end), .NAME.removing (an rm's, until it is done) and .lock: exclusive
+// while an import claims its name or renames its result into place and during rm, shared while
+// an import works and while create copies an image, so that no image changes under a copy.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/fd.hpp"
 #include "runtime/plan/paths.hpp"
 
 namespace volt::runtime {
@@ -44,6 +47,11 @@ struct ImageInfo {
     std::string created;                 // when import finished (RFC 3339, UTC); empty if unknown
     std::string source;                  // what it was imported from; empty if unknown
 };
+
+// A shared hold on ROOT/images/.lock for create's copy of `image` (an absolute path) when it
+// lies below ROOT/images: rm and an import's rename wait until the fd is closed. An invalid fd
+// for an image elsewhere.
+Result<UniqueFd> hold_image(const Paths& paths, const std::string& image);
 
 // Every directory in ROOT/images (imported or put there by hand), by name; none when there is
 // no ROOT/images.

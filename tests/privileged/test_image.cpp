@@ -189,6 +189,8 @@ void check_no_image(const test::Sandbox& sb, const std::string& name) {
     CHECK_FALSE(fs::exists(images + "/" + name));
     CHECK_FALSE(fs::exists(images + "/." + name + ".partial"));
     CHECK_FALSE(fs::exists(images + "/." + name + ".json"));
+    CHECK_FALSE(fs::exists(images + "/." + name + ".lock"));
+    CHECK_FALSE(fs::exists(images + "/." + name + ".removing"));
 }
 
 }  // namespace
@@ -526,4 +528,42 @@ TEST_CASE("image import interrupted by SIGTERM removes what it staged and fails"
     INFO((ok ? std::string() : ok.error().describe()));
     REQUIRE(ok);
     check_rich_tree(sb.root() + "/images/imgt-term");
+}
+
+TEST_CASE(
+    "image: a second import of a name is refused while one runs - rm waits for a copy "
+    "of the image",
+    "[privileged]") {
+    test::skip_unless(test::is_root(), "root");
+    test::Sandbox sb;
+    test::TempDir scratch("imgt-race");
+    write_archive(scratch / "rich.tar", rich_tree());
+    std::string images = sb.root() + "/images";
+    REQUIRE(fs::mkdir_p(images + "/.imgt-race.partial/busy").ok());
+    {
+        // An import of imgt-race at work: it holds the name's lock.
+        auto running = fs::FileLock::acquire(images + "/.imgt-race.lock");
+        REQUIRE(running);
+        auto r = sb.volt({"image", "import", scratch / "rich.tar", "imgt-race"});
+        CHECK(r.code == 2);
+        CHECK(lines(r.err) == 1);
+        CHECK(r.err.find("another import") != std::string::npos);
+        // Its staging directory is left to it.
+        CHECK(fs::exists(images + "/.imgt-race.partial/busy"));
+    }
+    auto r = sb.volt({"image", "import", scratch / "rich.tar", "imgt-race"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+
+    // A copy in progress (what create holds while it copies an image from ROOT/images).
+    auto held = runtime::hold_image(sb.paths(), images + "/imgt-race");
+    REQUIRE(held);
+    REQUIRE(held->valid());
+    test::Background rm(sb, {"image", "rm", "imgt-race"});
+    CHECK_FALSE(rm.wait(300));  // still waiting for the copy
+    CHECK(fs::exists(images + "/imgt-race/usr/bin/su"));
+    held->reset();
+    CHECK(rm.wait(30000) == std::optional<int>(0));
+    check_no_image(sb, "imgt-race");
+    CHECK_FALSE(runtime::hold_image(sb.paths(), "/elsewhere/image")->valid());
 }
