@@ -11,8 +11,10 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <clocale>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "base/fs.hpp"
 #include "runtime/verbs/image.hpp"
@@ -566,4 +568,42 @@ TEST_CASE(
     CHECK(rm.wait(30000) == std::optional<int>(0));
     check_no_image(sb, "imgt-race");
     CHECK_FALSE(runtime::hold_image(sb.paths(), "/elsewhere/image")->valid());
+}
+
+TEST_CASE("image import: names that are not ASCII (pax UTF-8 records) keep their bytes",
+          "[privileged]") {
+    test::skip_unless(test::is_root(), "root");
+    test::Sandbox sb;
+    test::TempDir scratch("imgt-utf8");
+    std::string file = scratch / "utf8.tar";
+    // libarchive's pax writer needs a UTF-8 locale for such names; volt-run reads them in
+    // whatever locale it runs in (it never calls setlocale: the C locale, as here).
+    std::string old_locale = std::setlocale(LC_ALL, nullptr);
+    test::skip_unless(std::setlocale(LC_ALL, "C.UTF-8") != nullptr, "the C.UTF-8 locale");
+    archive* a = archive_write_new();
+    REQUIRE(archive_write_set_format_pax_restricted(a) == ARCHIVE_OK);
+    REQUIRE(archive_write_open_filename(a, file.c_str()) == ARCHIVE_OK);
+    for (auto [name, type, target] : {std::tuple{"etc/caf\xc3\xa9", AE_IFREG, ""},
+                                      std::tuple{"etc/\xe2\x86\x92", AE_IFLNK, "caf\xc3\xa9"}}) {
+        archive_entry* e = archive_entry_new();
+        archive_entry_update_pathname_utf8(e, name);
+        archive_entry_set_filetype(e, type);
+        archive_entry_set_perm(e, 0644);
+        if (type == AE_IFLNK)
+            archive_entry_update_symlink_utf8(e, target);
+        archive_entry_set_size(e, 0);
+        REQUIRE(archive_write_header(a, e) >= ARCHIVE_WARN);
+        archive_entry_free(e);
+    }
+    REQUIRE(archive_write_close(a) == ARCHIVE_OK);
+    archive_write_free(a);
+    std::setlocale(LC_ALL, old_locale.c_str());
+    auto r = sb.volt({"image", "import", file, "imgt-utf8"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    std::string img = sb.root() + "/images/imgt-utf8";
+    CHECK(S_ISREG(lstat_of(img + "/etc/caf\xc3\xa9").st_mode));
+    char target[64] = {};
+    CHECK(::readlink((img + "/etc/\xe2\x86\x92").c_str(), target, sizeof target - 1) == 5);
+    CHECK(std::string(target) == "caf\xc3\xa9");
 }
