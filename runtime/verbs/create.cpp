@@ -38,6 +38,9 @@ Result<std::string> resolve_image(const Paths& paths, const std::string& image) 
             return Error::usage("--image: invalid value '" + image + "': not a directory");
         return fs::absolute(image);
     }
+    // Never one of volt-run's own entries there (".NAME.partial": half an import).
+    if (auto valid = validate_image_name(image); !valid)
+        return Error::usage("--image: " + valid.error().message());
     std::string named = paths.images() + "/" + image;
     if (!fs::is_directory(named))
         return Error::usage("--image: invalid value '" + image + "': no directory " + image +

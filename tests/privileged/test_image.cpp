@@ -490,6 +490,9 @@ TEST_CASE(
     // Not listed, and not an image create finds.
     CHECK(nlohmann::json::parse(sb.volt({"image", "list", "--json"}).out).empty());
     CHECK(sb.volt({"create", sb.unique_name("imgt-k"), "--image", "imgt-killed"}).code == 2);
+    auto staged = sb.volt({"create", sb.unique_name("imgt-k"), "--image", ".imgt-killed.partial"});
+    CHECK(staged.code == 2);
+    CHECK(staged.err.find("invalid image name") != std::string::npos);
     auto r = sb.volt({"image", "import", scratch / "rich.tar", "imgt-killed"});
     INFO(r.err);
     REQUIRE(r.code == 0);
