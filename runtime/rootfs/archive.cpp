@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <string_view>
@@ -248,10 +249,12 @@ class Extractor {
             }
             case AE_IFSOCK:
                 return Error::usage(what + ": a socket, which an image cannot hold (refused)");
-            default:
-                return Error::usage(what + ": an entry of unsupported type 0" +
-                                    std::to_string(static_cast<unsigned>(type) >> 12) +
-                                    " (refused)");
+            default: {
+                char mode[16];
+                std::snprintf(mode, sizeof mode, "%06o", static_cast<unsigned>(type));
+                return Error::usage(what + ": an entry of unsupported type (file type bits " +
+                                    mode + "; refused)");
+            }
         }
     }
 
