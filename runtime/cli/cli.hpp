@@ -82,11 +82,20 @@ struct InspectCmd {
     std::string name;
     bool json = false;
 };
+// image import SOURCE NAME | image list [--json] | image rm NAME: one verb with three
+// subcommands, of which the parse sets `action`.
+struct ImageCmd {
+    enum class Action { none, import, list, remove };
+    Action action = Action::none;
+    std::string source;  // import
+    std::string name;    // import, rm
+    bool json = false;   // list
+};
 // One alternative per verb, in the order of the table of verbs (verbs.cpp), which a
 // static_assert there holds to it.
 using Command = std::variant<CreateCmd, BootCmd, ExecCmd, StopCmd, DeleteCmd, ListCmd, InspectCmd,
                              CheckCmd, UpdateCmd, StatsCmd, PauseCmd, ResumeCmd, StartCmd,
-                             RestartCmd, StatusCmd, LogsCmd>;
+                             RestartCmd, StatusCmd, LogsCmd, ImageCmd>;
 
 struct Invocation {
     runtime::Paths paths;

@@ -103,7 +103,9 @@ std::pair<const Verb*, std::size_t> named_verb(const CLI::App& app,
             if (a.find('=') != std::string::npos)
                 continue;
             for (const CLI::Option* opt : app.get_options())
-                if (opt->get_type_size() > 0 && opt->check_name(a)) {
+                // Not get_type_size(): a counting flag (-v, bound to an int) has one, and then
+                // "-v image list" took "image" for its value and "list" for the verb.
+                if (opt->get_expected_min() > 0 && opt->check_name(a)) {
                     ++i;  // its value
                     break;
                 }
@@ -167,11 +169,17 @@ std::variant<Invocation, Output> parse_unchecked(int argc, const char* const* ar
     try {
         app.parse(args);
     } catch (const CLI::CallForHelp&) {
-        // --help on a subcommand prints that subcommand's help.
+        // --help on a subcommand prints that subcommand's help, at any depth ("image import").
         const CLI::App* target = &app;
-        for (auto* sub : app.get_subcommands())
-            if (sub->parsed())
-                target = sub;
+        for (bool deeper = true; deeper;) {
+            deeper = false;
+            for (auto* sub : target->get_subcommands())
+                if (sub->parsed()) {
+                    target = sub;
+                    deeper = true;
+                    break;
+                }
+        }
         return Output{target->help(), 0};
     } catch (const CLI::CallForAllHelp&) {
         return Output{app.help("", CLI::AppFormatMode::All), 0};

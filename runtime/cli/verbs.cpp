@@ -86,6 +86,8 @@ constexpr Verb kVerbs[] = {
     row<LogsCmd, add_logs, run_logs>(
         "logs", "",
         "The container's messages: from the journal, or its console log without journald"),
+    row<ImageCmd, add_image, run_image>(
+        "image", "", "Images under ROOT/images: import a tarball or directory, list, rm"),
 };
 
 constexpr bool one_row_per_alternative() {

@@ -68,9 +68,13 @@ bool has_dotdot(std::string_view path) {
 
 }  // namespace
 
-Status validate_name(std::string_view name) {
+namespace {
+
+// The rules of validate_name, for a name of `kind` ("container", "image").
+Status validate_name_of(const char* kind, std::string_view name) {
     auto fail = [&](const char* why) {
-        return Error::usage("invalid container name '" + text::printable(name) + "': " + why);
+        return Error::usage(std::string("invalid ") + kind + " name '" + text::printable(name) +
+                            "': " + why);
     };
     if (name.empty())
         return fail("it is empty");
@@ -83,6 +87,16 @@ Status validate_name(std::string_view name) {
             return fail("only letters, digits, '-', '_' and '.' are allowed");
     }
     return {};
+}
+
+}  // namespace
+
+Status validate_name(std::string_view name) {
+    return validate_name_of("container", name);
+}
+
+Status validate_image_name(std::string_view name) {
+    return validate_name_of("image", name);
 }
 
 Status validate_new_name(std::string_view name) {

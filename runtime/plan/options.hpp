@@ -16,6 +16,11 @@ namespace volt::runtime {
 // stopped and deleted.
 Status validate_name(std::string_view name);
 
+// Image names (ROOT/images/NAME): the same rules, so that no image name is a path ('/'), hides
+// ('.' first, which volt-run's own entries there start with: .NAME.partial, .NAME.json, .lock) or
+// holds a control byte; the error says "image name".
+Status validate_image_name(std::string_view name);
+
 // A name for a new container (create): also one systemd-nspawn takes as a machine name, which
 // boot passes it as. Dot-separated labels of letters, digits and '-', none empty, none starting
 // or ending with '-'; so no '_', no "a..b", no trailing '.' or '-'.

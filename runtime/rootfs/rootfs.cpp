@@ -24,6 +24,8 @@ namespace {
 
 class TreeCopier {
   public:
+    explicit TreeCopier(CopyOptions options) : options_(options) {}
+
     Result<CopyStats> run(const std::string& src, const std::string& dst) {
         // The image directory itself may be reached through a symlink; nothing below it is.
         int s = ::open(src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -67,7 +69,7 @@ class TreeCopier {
         // Device nodes are never copied. nspawn mounts a /dev of its own over the image's, so
         // nodes there are never seen; a node anywhere else is only a way to reach a host device
         // (b 7:0 opens the host's loop0). Counted, for create's warning.
-        if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+        if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && !options_.keep_devices) {
             ++stats_.skipped_devices;
             return {};
         }
@@ -128,11 +130,12 @@ class TreeCopier {
             VOLT_TRY(finish_by_name(src_dir, dst_dir, name, st, rel));
             ++stats_.symlinks;
         } else {
-            // Fifos and sockets: recreated, never opened (opening a fifo blocks).
+            // Fifos, sockets (and device nodes with keep_devices): recreated, never opened
+            // (opening a fifo blocks, opening a device acts on it).
             if (::mknodat(dst_dir, n, st.st_mode & (S_IFMT | 07777), st.st_rdev) < 0)
                 return Error::from_errno("mknod " + where(rel));
             VOLT_TRY(finish_by_name(src_dir, dst_dir, name, st, rel));
-            ++stats_.special;
+            ++(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? stats_.devices : stats_.special);
         }
         return {};
     }
@@ -271,6 +274,7 @@ class TreeCopier {
             rel);
     }
 
+    CopyOptions options_;
     std::string src_root_;
     UniqueFd dst_root_;
     std::map<std::pair<dev_t, ino_t>, std::string> links_;  // first path of each linked inode
@@ -280,8 +284,8 @@ class TreeCopier {
 
 }  // namespace
 
-Result<CopyStats> copy_tree(const std::string& src, const std::string& dst) {
-    return TreeCopier().run(src, dst);
+Result<CopyStats> copy_tree(const std::string& src, const std::string& dst, CopyOptions options) {
+    return TreeCopier(options).run(src, dst);
 }
 
 }  // namespace volt::rootfs

@@ -15,7 +15,14 @@ struct CopyStats {
     std::uint64_t hardlinks = 0;
     std::uint64_t special = 0;          // fifos, sockets
     std::uint64_t skipped_devices = 0;  // char and block device nodes, not copied
+    std::uint64_t devices = 0;          // the same, copied (CopyOptions::keep_devices)
     std::uint64_t bytes = 0;
+};
+
+struct CopyOptions {
+    // Copy char and block device nodes too (an image import keeps the tree as it is; create,
+    // which copies an image into a container, leaves them out).
+    bool keep_devices = false;
 };
 
 // Copies the tree at src to dst (which must not exist), preserving owners, modes (setuid bits
@@ -25,7 +32,8 @@ struct CopyStats {
 // would only reach a host device. The walk uses directory fds and O_NOFOLLOW throughout, so a
 // symlink in the image can never lead the copy onto the host. File data is cloned where the file
 // system supports it (FICLONE), else copy_file_range, with holes kept. Needs CAP_CHOWN for foreign
-// owners. On error dst is left for the caller to remove.
-Result<CopyStats> copy_tree(const std::string& src, const std::string& dst);
+// owners (and CAP_MKNOD for keep_devices). On error dst is left for the caller to remove.
+Result<CopyStats> copy_tree(const std::string& src, const std::string& dst,
+                            CopyOptions options = {});
 
 }  // namespace volt::rootfs

@@ -15,6 +15,7 @@
 #include "runtime/verbs/container.hpp"
 #include "runtime/verbs/devices.hpp"
 #include "runtime/verbs/host.hpp"
+#include "runtime/verbs/image.hpp"
 #include "runtime/verbs/service.hpp"
 #include "units/units.hpp"
 
@@ -37,6 +38,9 @@ Result<std::string> resolve_image(const Paths& paths, const std::string& image) 
             return Error::usage("--image: invalid value '" + image + "': not a directory");
         return fs::absolute(image);
     }
+    // Never one of volt-run's own entries there (".NAME.partial": half an import).
+    if (auto valid = validate_image_name(image); !valid)
+        return Error::usage("--image: " + valid.error().message());
     std::string named = paths.images() + "/" + image;
     if (!fs::is_directory(named))
         return Error::usage("--image: invalid value '" + image + "': no directory " + image +
@@ -151,6 +155,8 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
         [&]() -> Status {
             VOLT_TRY(fs::remove_tree(staging));  // from a crashed create
             log::info("copying %s to %s", spec.image.c_str(), rootfs.c_str());
+            // An image under ROOT/images is not removed or replaced while it is copied.
+            VOLT_TRY_ASSIGN(UniqueFd held, hold_image(paths, spec.image));
             auto copied = rootfs::copy_tree(spec.image, staging);
             if (!copied) {  // the undo runs only once the step succeeded: what it copied goes now
                 remove_quietly(staging);

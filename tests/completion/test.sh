@@ -11,7 +11,7 @@ PATH="$(dirname "$bin"):$PATH"
 source "$script"
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root/config/web1" "$root/config/db2"
+mkdir -p "$root/config/web1" "$root/config/db2" "$root/images/bookworm" "$root/images/.bookworm.partial"
 failed=0
 
 completions() {
@@ -47,6 +47,16 @@ for v in $verbs; do
         expect "$opt" volt-run "$v" "${opt:0:3}"
     done
 done
+# A verb's subcommands (image import|list|rm) and their options.
+for v in $verbs; do
+    for s in $(volt-run "$v" --help | sed -n '/^[A-Za-z]*[Ss][Uu][Bb][Cc][Oo][Mm][Mm][Aa][Nn][Dd][Ss]:/,/^$/{s/^  \([a-z][a-z-]*\)[ ,].*/\1/p}'); do
+        expect "$s" volt-run "$v" "${s:0:1}"
+        for opt in $(volt-run "$v" "$s" --help | sed -n 's/^  \(-[^ ]*\).*/\1/p' | tr ',' ' '); do
+            [[ $opt == -* && $opt != -h && $opt != --help ]] || continue
+            expect "$opt" volt-run "$v" "$s" "${opt:0:3}"
+        done
+    done
+done
 expect --root volt-run --ro
 # Container names, from the --root on the line; only for the container's own word.
 expect web1 volt-run --root "$root" exec w
@@ -61,5 +71,11 @@ expect "$root/config" volt-run create x --image "$root/co"
 refuse web1 volt-run --root "$root" create x --memory ''
 # A global option's value is not taken for the command.
 expect --json volt-run --root "$root" list --j
+# Image names for image rm, never volt-run's own entries; files for import's source.
+expect bookworm volt-run --root "$root" image rm b
+refuse .bookworm.partial volt-run --root "$root" image rm ''
+refuse web1 volt-run --root "$root" image rm ''
+expect "$root/images" volt-run image import "$root/im"
+expect --json volt-run --root "$root" image list --j
 ((failed == 0)) && echo "completion: every command, option and container name completes"
 exit $failed

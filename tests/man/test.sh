@@ -11,7 +11,10 @@ fail() { echo "FAIL: $*"; failed=1; }
 options_of() { # the option names of a --help text, one per line (-h and --help left out)
   sed -n 's/^  \(-[^ ]*\).*/\1/p' | tr ',' '\n' | sed 's/^!//' | grep '^-' | grep -vx -- '-h\|--help'
 }
-commands=$("$bin" --help | sed -n '/^[A-Za-z]*[Ss][Uu][Bb][Cc][Oo][Mm][Mm][Aa][Nn][Dd][Ss]:/,/^$/{s/^  \([a-z][a-z-]*\)[ ,].*/\1/p}')
+subcommands_of() { # the subcommands a --help text lists
+  sed -n '/^[A-Za-z]*[Ss][Uu][Bb][Cc][Oo][Mm][Mm][Aa][Nn][Dd][Ss]:/,/^$/{s/^  \([a-z][a-z-]*\)[ ,].*/\1/p}'
+}
+commands=$("$bin" --help | subcommands_of)
 [ -n "$commands" ] || { echo "FAIL: no commands in volt-run --help"; exit 1; }
 for opt in $("$bin" --help | options_of); do
   grep -qF -- "**$opt**" "$src/volt-run.md" || fail "volt-run.md lacks the global option $opt"
@@ -22,6 +25,14 @@ for c in $commands; do
   [ -f "$page" ] || { fail "no man page volt-run-$c.md for the command $c"; continue; }
   for opt in $("$bin" "$c" --help | options_of); do
     grep -qF -- "**$opt**" "$page" || fail "volt-run-$c.md lacks $c's option $opt"
+  done
+  # A command with subcommands of its own (image import|list|rm): each, and its options, on the
+  # command's page.
+  for s in $("$bin" "$c" --help | subcommands_of); do
+    grep -qF -- "**$s**" "$page" || fail "volt-run-$c.md lacks the subcommand $c $s"
+    for opt in $("$bin" "$c" "$s" --help | options_of); do
+      grep -qF -- "**$opt**" "$page" || fail "volt-run-$c.md lacks $c $s's option $opt"
+    done
   done
   if [ -n "$built" ] && [ -d "$built" ]; then
     [ -f "$built/volt-run-$c.1.gz" ] && zcat "$built/volt-run-$c.1.gz" | grep -q '^\.TH VOLT-RUN' ||

@@ -41,6 +41,17 @@ unshare -m --propagation private sh -eu -c '
   chroot "$root" dpkg -s volt-run | grep -q "^Status: install ok installed"
   chroot "$root" volt-run --version
   chroot "$root" volt-run check
+  # image import: a directory needs nothing more; an archive needs libarchive13, only Recommended
+  # (loaded with dlopen), and without it fails in one line naming the package.
+  mkdir -p "$root/tmp/img/etc" && echo image > "$root/tmp/img/etc/hostname"
+  chroot "$root" volt-run --root /tmp/vr image import /tmp/img dirimage
+  chroot "$root" volt-run --root /tmp/vr image list | grep -q "^dirimage " || { echo "FAIL: image list lacks dirimage"; exit 1; }
+  if [ ! -e "$root/usr/lib/x86_64-linux-gnu/libarchive.so.13" ]; then
+    printf "no archive" > "$root/tmp/x.tar"
+    err=$(chroot "$root" volt-run --root /tmp/vr image import /tmp/x.tar tarimage 2>&1) && { echo "FAIL: an archive import without libarchive13 succeeded"; exit 1; }
+    echo "$err" | grep -q "libarchive13" || { echo "FAIL: without libarchive13, image import says: $err"; exit 1; }
+  fi
+  chroot "$root" volt-run --root /tmp/vr image rm dirimage
   for f in /usr/bin/volt-run /usr/share/man/man1/volt-run.1.gz /usr/share/man/man1/volt-run-exec.1.gz \
            /usr/share/bash-completion/completions/volt-run; do
     [ -f "$root$f" ] || { echo "FAIL: the package did not install $f"; exit 1; }

@@ -6,6 +6,7 @@
 #include "runtime/cli/verbs.hpp"
 #include "runtime/cli/verbs/shared.hpp"
 #include "runtime/verbs/check.hpp"
+#include "runtime/verbs/image.hpp"
 
 using namespace volt;
 using namespace volt::cli;
@@ -282,6 +283,7 @@ TEST_CASE("every verb in the table parses to its own alternative and its help sh
         {"restart", {"web"}},
         {"status", {"web"}},
         {"logs", {"web"}},
+        {"image", {"list"}},
     };
     auto table = verb_table();
     CHECK(table.size() == std::variant_size_v<Command>);
@@ -403,4 +405,46 @@ TEST_CASE("help: no default markers, the exit codes once, the user namespace fla
         parse_args({"create", "web", "--image", "x", "--private-users", "--no-private-users"}));
     CHECK(both.exit_code == kExitUsage);
     CHECK(both.text.find("--no-private-users") != std::string::npos);
+}
+
+TEST_CASE("image: import, list and rm parse to their action, with help of their own", "[unit]") {
+    auto imp = command_of<ImageCmd>(parse_args({"image", "import", "/tmp/x.tar.zst", "deb"}));
+    CHECK(imp.action == ImageCmd::Action::import);
+    CHECK(imp.source == "/tmp/x.tar.zst");
+    CHECK(imp.name == "deb");
+    auto list = command_of<ImageCmd>(parse_args({"image", "ls", "--json"}));
+    CHECK(list.action == ImageCmd::Action::list);
+    CHECK(list.json);
+    auto rm = command_of<ImageCmd>(parse_args({"image", "rm", "deb"}));
+    CHECK(rm.action == ImageCmd::Action::remove);
+    CHECK(rm.name == "deb");
+    // A global flag before a verb whose next word is a verb's name too ("list", "rm"): -v takes
+    // no value, so "image" stays the verb.
+    auto verbose = parse_args({"-v", "image", "rm", "deb"});
+    CHECK(command_of<ImageCmd>(verbose).action == ImageCmd::Action::remove);
+    CHECK(std::get<Invocation>(verbose).verbosity == 1);
+    CHECK(command_of<ListCmd>(parse_args({"-v", "list"})).json == false);
+
+    auto help = output_of(parse_args({"image", "import", "--help"}));
+    CHECK(help.exit_code == 0);
+    CHECK(help.text.find("Usage: import") != std::string::npos);
+    CHECK(help.text.find("Exit codes") == std::string::npos);
+    for (std::vector<const char*> bad : {std::vector<const char*>{"image"},
+                                         {"image", "import", "x.tar"},
+                                         {"image", "rm"},
+                                         {"image", "frob"}}) {
+        auto out = output_of(parse_args(bad));
+        CHECK(out.exit_code == kExitUsage);
+    }
+}
+
+TEST_CASE("os-release: PRETTY_NAME unquoted, else NAME", "[unit]") {
+    using runtime::os_release_name;
+    CHECK(os_release_name("NAME=Debian\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n") ==
+          "Debian GNU/Linux 12 (bookworm)");
+    CHECK(os_release_name("NAME='Alpine Linux'\n") == "Alpine Linux");
+    CHECK(os_release_name("NAME=plain\r\n") == "plain");
+    CHECK(os_release_name("PRETTY_NAME=\"say \\\"hi\\\"\"") == "say \"hi\"");
+    CHECK(os_release_name("ID=x\n# PRETTY_NAME=no\n").empty());
+    CHECK(os_release_name("").empty());
 }

@@ -68,4 +68,8 @@ int run_status(const Invocation& inv, const StatusCmd& c);
 void add_logs(CLI::App& sub, LogsCmd& c);
 int run_logs(const Invocation& inv, const LogsCmd& c);
 
+// Adds the subcommands import, list and rm, each setting c.action when it is parsed.
+void add_image(CLI::App& sub, ImageCmd& c);
+int run_image(const Invocation& inv, const ImageCmd& c);
+
 }  // namespace volt::cli::verbs
