@@ -150,6 +150,8 @@ Result<Place> destination_place(const ContainerSide* side, const CpOperand& op,
         }
         if (wants_dir)
             return Error::usage("cp: " + p.shown + ": not a directory");
+    } else if (target.error().code() == ENOTDIR && wants_dir) {
+        return Error::usage("cp: " + p.shown + ": not a directory");
     } else if (target.error().code() != ENOENT) {
         return Error(target.error().code(), "cp: " + p.shown);
     } else if (wants_dir) {
