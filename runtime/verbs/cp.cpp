@@ -110,18 +110,22 @@ Status check_entry_name(const std::string& name, const std::string& shown) {
     return {};
 }
 
+// The directory a path's last component is in; `missing` says why when there is none (a usage
+// error: the user named it).
+Result<UniqueFd> open_parent(const ContainerSide* side, const std::string& path,
+                             const std::string& shown, const char* missing) {
+    auto dir = open_on(side, parent_of(path), O_PATH | O_DIRECTORY);
+    if (!dir && (dir.error().code() == ENOENT || dir.error().code() == ENOTDIR))
+        return Error::usage("cp: " + shown + ": " + missing);
+    return dir;
+}
+
 // The source: its directory, opened (symlinks on the way followed, inside the container's
 // root on its side), and its last component, which is never followed.
 Result<Place> source_place(const ContainerSide* side, const CpOperand& op, struct stat& st) {
     Place p{{}, last_component(op.path), shown_of(op)};
     VOLT_TRY(check_entry_name(p.name, p.shown));
-    auto dir = open_on(side, parent_of(op.path), O_PATH | O_DIRECTORY);
-    if (!dir) {
-        if (dir.error().code() == ENOENT || dir.error().code() == ENOTDIR)
-            return Error::usage("cp: " + p.shown + ": no such file or directory");
-        return std::move(dir).error();
-    }
-    p.dir = std::move(dir).value();
+    VOLT_TRY_ASSIGN(p.dir, open_parent(side, op.path, p.shown, "no such file or directory"));
     if (::fstatat(p.dir.get(), p.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno == ENOENT)
             return Error::usage("cp: " + p.shown + ": no such file or directory");
@@ -159,13 +163,7 @@ Result<Place> destination_place(const ContainerSide* side, const CpOperand& op,
     }
     p.name = last_component(op.path);
     VOLT_TRY(check_entry_name(p.name, p.shown));
-    auto dir = open_on(side, parent_of(op.path), O_PATH | O_DIRECTORY);
-    if (!dir) {
-        if (dir.error().code() == ENOENT || dir.error().code() == ENOTDIR)
-            return Error::usage("cp: " + p.shown + ": its directory does not exist");
-        return std::move(dir).error();
-    }
-    p.dir = std::move(dir).value();
+    VOLT_TRY_ASSIGN(p.dir, open_parent(side, op.path, p.shown, "its directory does not exist"));
     return p;
 }
 
@@ -216,14 +214,14 @@ Status copy(const Paths& paths, const CpOperand& src, const CpOperand& dst) {
         options.uid = [&uids](uid_t id) -> Result<uid_t> {
             if (auto host = uids.to_host(id))
                 return static_cast<uid_t>(*host);
-            return Error(EOVERFLOW, "owner uid " + std::to_string(id) +
-                                        " has no id in the container's user namespace");
+            return Error(0, "owner uid " + std::to_string(id) +
+                                " has no id in the container's user namespace");
         };
         options.gid = [&gids](gid_t id) -> Result<gid_t> {
             if (auto host = gids.to_host(id))
                 return static_cast<gid_t>(*host);
-            return Error(EOVERFLOW, "group gid " + std::to_string(id) +
-                                        " has no id in the container's user namespace");
+            return Error(0, "group gid " + std::to_string(id) +
+                                " has no id in the container's user namespace");
         };
     } else {
         const IdMap &uids = side.uids, &gids = side.gids;
@@ -242,7 +240,12 @@ Status copy(const Paths& paths, const CpOperand& src, const CpOperand& dst) {
     auto stats = rootfs::copy_at(from.dir.get(), from.name, to.dir.get(), tmp, options, from.shown);
     if (!stats) {
         (void)rootfs::remove_at(to.dir.get(), tmp);
-        return std::move(stats).error().context("cp");
+        Error e = std::move(stats).error();
+        // An idmapped root whose map has no id for the host's root (nspawn 252's maps it to
+        // 2147483646, which the guest sees as nobody) refuses what it would have to own.
+        if (e.code() == EOVERFLOW && into)
+            return std::move(e).context("cp (the container's root has no id for the host's root)");
+        return std::move(e).context("cp");
     }
     const unsigned flags = S_ISDIR(st.st_mode) ? RENAME_NOREPLACE : 0;
     if (::renameat2(to.dir.get(), tmp.c_str(), to.dir.get(), to.name.c_str(), flags) < 0) {
