@@ -10,7 +10,11 @@
 namespace volt::runtime {
 
 Result<CpOperand> parse_cp_operand(std::string_view arg) {
-    const std::string shown = "'" + text::printable(arg) + "'";
+    // Built with append: GCC 12 -O3 warns wrongly on "literal" + std::string&& (-Wrestrict).
+    const std::string printable = text::printable(arg);
+    const std::string shown = std::string("'").append(printable).append("'");
+    const std::string hint =
+        std::string(" (a host path with ':' in it is written ./").append(printable).append(")");
     if (arg.empty())
         return Error::usage("cp: an empty path");
     const auto colon = arg.find(':');
@@ -21,18 +25,13 @@ Result<CpOperand> parse_cp_operand(std::string_view arg) {
         arg.front() == '.')
         return CpOperand{.container = {}, .path = std::string(arg)};
     if (colon == 0)
-        return Error::usage("cp: " + shown +
-                            ": no container name before ':' (a host path with ':' in it is "
-                            "written ./" +
-                            text::printable(arg) + ")");
+        return Error::usage("cp: " + shown + ": no container name before ':'" + hint);
     std::string_view name = arg.substr(0, colon), path = arg.substr(colon + 1);
     if (auto st = validate_name(name); !st)
-        return Error::usage("cp: " + shown + ": " + st.error().describe() +
-                            " (a host path with ':' in it is written ./" + text::printable(arg) +
-                            ")");
+        return Error::usage("cp: " + shown + ": " + st.error().describe() + hint);
     if (path.empty())
         return Error::usage("cp: " + shown + ": no path after ':' (NAME:/PATH)");
-    std::string absolute = path.front() == '/' ? std::string(path) : "/" + std::string(path);
+    std::string absolute = path.front() == '/' ? std::string(path) : std::string("/").append(path);
     return CpOperand{.container = std::string(name), .path = std::move(absolute)};
 }
 
