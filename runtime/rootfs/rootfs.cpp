@@ -3,8 +3,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -42,6 +44,36 @@ void put_le32(char* p, std::uint32_t v) {
     for (int i = 0; i < 4; ++i)
         p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
+
+}  // namespace
+
+bool on_kernel_fs(int fd) {
+    struct statfs fs;
+    if (::fstatfs(fd, &fs) < 0)
+        return true;  // unknown: not read
+    switch (static_cast<unsigned long>(fs.f_type)) {
+        case PROC_SUPER_MAGIC:
+        case SYSFS_MAGIC:
+        case CGROUP_SUPER_MAGIC:
+        case CGROUP2_SUPER_MAGIC:
+        case DEBUGFS_MAGIC:
+        case TRACEFS_MAGIC:
+        case SECURITYFS_MAGIC:
+        case BPF_FS_MAGIC:
+        case 0x62656570:  // configfs
+        case EFIVARFS_MAGIC:
+        case PSTOREFS_MAGIC:
+        case SELINUX_MAGIC:
+        case SMACK_MAGIC:
+        case 0x42494e4d:  // binfmt_misc
+        case 0x65735543:  // fusectl
+            return true;
+        default:
+            return false;
+    }
+}
+
+namespace {
 
 class TreeCopier {
   public:
@@ -92,7 +124,8 @@ class TreeCopier {
 
     // Opens a source file for reading: first an O_PATH handle (opening what another process
     // put in its place, a FIFO or a device node, could block or act on a device), checked to
-    // be a regular file, then the inode itself through /proc/self/fd.
+    // be a regular file, then the inode itself through /proc/self/fd. No fd for a file of the
+    // kernel's own file systems when those are skipped.
     Result<UniqueFd> open_source_file(int src_dir, const char* n, struct stat& st,
                                       const std::string& rel) {
         int h = ::openat(src_dir, n, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -103,6 +136,8 @@ class TreeCopier {
             return Error::from_errno("stat " + where(rel));
         if (!S_ISREG(st.st_mode))
             return Error(EAGAIN, where(rel) + ": changed while it was copied");
+        if (options_.skip_kernel_files && on_kernel_fs(h))
+            return UniqueFd();  // not opened at all
         std::string link = "/proc/self/fd/" + std::to_string(h);
         int fd = ::open(link.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         if (fd < 0)
@@ -141,14 +176,18 @@ class TreeCopier {
         }
 
         if (S_ISDIR(st.st_mode)) {
-            if (::mkdirat(dst_dir, dn, 0700) < 0)
-                return Error::from_errno("mkdir copy of " + where(rel));
             int s = ::openat(src_dir, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (s < 0)
                 return Error::from_errno("open " + where(rel));
             UniqueFd sfd(s);
             if (::fstat(s, &st) < 0)  // what was opened, if it changed since
                 return Error::from_errno("stat " + where(rel));
+            if (options_.skip_kernel_files && on_kernel_fs(s)) {
+                ++stats_.skipped_kernel;
+                return {};
+            }
+            if (::mkdirat(dst_dir, dn, 0700) < 0)
+                return Error::from_errno("mkdir copy of " + where(rel));
             int d = ::openat(dst_dir, dn, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (d < 0)
                 return Error::from_errno("open copy of " + where(rel));
@@ -159,6 +198,10 @@ class TreeCopier {
             ++stats_.directories;
         } else if (S_ISREG(st.st_mode)) {
             VOLT_TRY_ASSIGN(UniqueFd sfd, open_source_file(src_dir, n, st, rel));
+            if (!sfd) {
+                ++stats_.skipped_kernel;
+                return {};
+            }
             int d =
                 ::openat(dst_dir, dn, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
             if (d < 0)

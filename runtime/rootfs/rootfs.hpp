@@ -20,6 +20,7 @@ struct CopyStats {
     std::uint64_t special = 0;             // fifos, sockets
     std::uint64_t skipped_devices = 0;     // char and block device nodes, not copied
     std::uint64_t dropped_privileges = 0;  // setuid/setgid bits or file capabilities left out
+    std::uint64_t skipped_kernel = 0;      // on /proc, /sys and the like (CopyOptions)
     std::uint64_t bytes = 0;
 };
 
@@ -33,6 +34,11 @@ struct CopyOptions {
     // (security.capability): for copies whose source's owners are not the destination's, where
     // those would grant privileges the source never had.
     bool drop_privileges = false;
+    // Leave out (and count in skipped_kernel) directories and files of the kernel's own file
+    // systems: proc, sysfs, cgroup, debugfs, tracefs, securityfs, bpf, configfs, efivarfs,
+    // pstore. For a source another party mounts things in (a guest can mount a proc of its own
+    // anywhere): read with the host's privileges, /proc/kcore is the host's memory.
+    bool skip_kernel_files = false;
 };
 
 // Copies the tree at src to dst (which must not exist), preserving owners, modes (setuid bits
@@ -56,6 +62,10 @@ Result<CopyStats> copy_tree(const std::string& src, const std::string& dst);
 Result<CopyStats> copy_at(int src_dir, const std::string& src_name, int dst_dir,
                           const std::string& dst_name, const CopyOptions& options,
                           const std::string& where);
+
+// Whether fd (any kind, O_PATH too) is on one of the kernel's own file systems that
+// CopyOptions::skip_kernel_files leaves out; true when fstatfs fails.
+bool on_kernel_fs(int fd);
 
 // Removes dir/name and everything below it, relative to dir's fd and never following a symlink.
 Status remove_at(int dir, const std::string& name);

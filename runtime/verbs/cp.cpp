@@ -23,7 +23,9 @@
 // Privileges do not leave a container: setuid and setgid bits of files and file capabilities
 // are dropped on the way out. The guest's ids are not the host's, and a setuid-root file that
 // the guest's root made would otherwise become a setuid-root file of the host's. Device nodes
-// are never copied (as create does not): a node only reaches a host device.
+// are never copied (as create does not): a node only reaches a host device. Nor is anything of
+// the kernel's own file systems copied out (proc, sysfs …): the guest can mount a proc of its
+// own over any directory, and read with the host's privileges /proc/kcore is the host's memory.
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/random.h>
@@ -232,6 +234,12 @@ Status copy(const Paths& paths, const CpOperand& src, const CpOperand& dst) {
             return static_cast<gid_t>(gids.to_container(id).value_or(kOverflowId));
         };
         options.drop_privileges = true;
+        // The guest may mount a proc or sysfs of its own anywhere; read as the host's root
+        // their files are the host's (/proc/kcore), so none is read.
+        options.skip_kernel_files = true;
+        if (rootfs::on_kernel_fs(from.dir.get()))
+            return Error::usage("cp: " + from.shown + ": on a kernel file system (/proc, /sys " +
+                                "and the like), which cp does not copy out");
     }
 
     // Into a temporary name beside the copy's, renamed into place once complete; on any error
@@ -247,6 +255,9 @@ Status copy(const Paths& paths, const CpOperand& src, const CpOperand& dst) {
             return std::move(e).context("cp (the container's root has no id for the host's root)");
         return std::move(e).context("cp");
     }
+    if (struct stat made; ::fstatat(to.dir.get(), tmp.c_str(), &made, AT_SYMLINK_NOFOLLOW) < 0)
+        return Error::usage("cp: " + from.shown + ": on a kernel file system (/proc, /sys and " +
+                            "the like), which cp does not copy out");
     const unsigned flags = S_ISDIR(st.st_mode) ? RENAME_NOREPLACE : 0;
     if (::renameat2(to.dir.get(), tmp.c_str(), to.dir.get(), to.name.c_str(), flags) < 0) {
         Error e = Error::from_errno("cp: renaming the copy to " + to.shown);
@@ -256,6 +267,9 @@ Status copy(const Paths& paths, const CpOperand& src, const CpOperand& dst) {
     if (stats->skipped_devices > 0)
         log::warn("cp: %llu device nodes in %s not copied",
                   static_cast<unsigned long long>(stats->skipped_devices), from.shown.c_str());
+    if (stats->skipped_kernel > 0)
+        log::warn("cp: %llu directories or files of /proc, /sys and the like in %s not copied",
+                  static_cast<unsigned long long>(stats->skipped_kernel), from.shown.c_str());
     if (stats->dropped_privileges > 0)
         log::warn("cp: setuid/setgid bits or file capabilities of %llu files from %s left out",
                   static_cast<unsigned long long>(stats->dropped_privileges), from.shown.c_str());

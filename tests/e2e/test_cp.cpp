@@ -66,6 +66,27 @@ TEST_CASE("cp into a running container's /tmp shows up in exec at once, and out 
     CHECK(r.out == "hello from the host\n");
     CHECK(test::tree(marker).empty());
 
+    // Nothing of the guest's /proc or /sys leaves it: read as the host's root they are the
+    // host's.
+    for (const char* path : {"/proc", "/proc/self/status", "/proc/kcore", "/sys/kernel"}) {
+        INFO(path);
+        r = sb.volt({"cp", name + ":" + path, host / "k"});
+        CHECK(r.code == 2);
+        CHECK_FALSE(fs::exists(host / "k"));
+    }
+    // nspawn's /sys is a tmpfs with sysfs and cgroup mounts below: only the tmpfs's directories
+    // come out, no file of the kernel's.
+    r = sb.volt({"cp", name + ":/sys", host / "sys"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(r.err.find("/proc, /sys and the like") != std::string::npos);
+    for (const auto& entry : test::tree(host / "sys")) {
+        INFO(entry);
+        struct stat e {};
+        REQUIRE(::lstat((host / "sys/" + entry).c_str(), &e) == 0);
+        CHECK(S_ISDIR(e.st_mode));
+    }
+
     r = sb.volt({"stop", "--time", "20", name});
     INFO(r.err);
     CHECK(r.code == 0);

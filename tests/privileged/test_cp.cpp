@@ -1,6 +1,7 @@
 // cp on a stopped container's root, through the real binary: hostile content in the root never
 // leads a copy onto the host, and what is copied keeps its modes, owners, times and xattrs.
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -205,6 +206,37 @@ TEST_CASE("cp keeps modes, owners, times, xattrs and links, and drops privileges
     CHECK(r.err.find("70000") != std::string::npos);
     CHECK(test::tree(c.rootfs) == before);
     CHECK_FALSE(temporaries_in(c.rootfs));
+}
+
+TEST_CASE("cp copies nothing of a proc the container's tree holds out to the host",
+          "[privileged]") {
+    test::skip_unless(test::is_root(), "root (mounting a proc)");
+    Stopped c;
+    test::TempDir host("cpt-host");
+    // As a guest could mount one of its own over any directory (this test runs in a mount
+    // namespace of its own).
+    const std::string proc = c.rootfs + "/data/p";
+    REQUIRE(fs::mkdir_p(proc));
+    REQUIRE(fs::write_file_atomic(c.rootfs + "/data/kept", "kept\n"));
+    REQUIRE(::mount("proc", proc.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0);
+    struct Unmount {
+        std::string path;
+        ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+    } unmount{proc};
+
+    auto r = c.sb.volt({"cp", c.name + ":/data", host / "out"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(r.err.find("/proc, /sys and the like") != std::string::npos);
+    CHECK(fs::read_file(host / "out/kept").value_or("") == "kept\n");
+    CHECK_FALSE(fs::exists(host / "out/p"));
+    for (const char* path : {"/data/p", "/data/p/kcore", "/data/p/self", "/data/p/self/status"}) {
+        INFO(path);
+        r = c.sb.volt({"cp", c.name + ":" + path, host / "o"});
+        CHECK(r.code == 2);
+        CHECK(lines(r.err) == 1);
+        CHECK_FALSE(fs::exists(host / "o"));
+    }
 }
 
 TEST_CASE("cp refuses bad operands in one line, with exit code 2", "[privileged]") {
