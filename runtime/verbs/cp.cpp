@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <limits>
 
 #include "base/fs.hpp"
 #include "base/log.hpp"
@@ -82,6 +83,10 @@ Result<ContainerSide> open_container(const Paths& paths, const std::string& name
     struct stat st;
     if (::fstat(root.fd(), &st) < 0)
         return Error::from_errno("stat " + root.where());
+    if (st.st_uid > std::numeric_limits<std::uint32_t>::max() - kRange ||
+        st.st_gid > std::numeric_limits<std::uint32_t>::max() - kRange)
+        return Error(EOVERFLOW, root.where() + ": owned by " + std::to_string(st.st_uid) + ":" +
+                                    std::to_string(st.st_gid) + ", no id range of a container");
     return ContainerSide{std::move(root), IdMap::shifted(st.st_uid, kRange),
                          IdMap::shifted(st.st_gid, kRange)};
 }
@@ -169,6 +174,32 @@ Result<Place> destination_place(const ContainerSide* side, const CpOperand& op,
     return p;
 }
 
+// Whether the directory dir is the directory (dev, ino) or below it: walked up through "..",
+// which stops at our root, or at the root of the mount namespace dir is in.
+Result<bool> is_within(int dir, dev_t dev, ino_t ino) {
+    UniqueFd at(::fcntl(dir, F_DUPFD_CLOEXEC, 0));
+    if (!at)
+        return Error::from_errno("dup");
+    for (int depth = 0; depth < 4096; ++depth) {
+        struct stat here;
+        if (::fstat(at.get(), &here) < 0)
+            return Error::from_errno("stat");
+        if (here.st_dev == dev && here.st_ino == ino)
+            return true;
+        int up = ::openat(at.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (up < 0)
+            return Error::from_errno("open ..");
+        UniqueFd parent(up);
+        struct stat above;
+        if (::fstat(up, &above) < 0)
+            return Error::from_errno("stat");
+        if (above.st_dev == here.st_dev && above.st_ino == here.st_ino)
+            return false;  // a root
+        at = std::move(parent);
+    }
+    return false;
+}
+
 Result<std::string> temporary_name() {
     unsigned char bytes[8];
     if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
@@ -208,6 +239,27 @@ Status copy(const Paths& paths, const CpOperand& src, const CpOperand& dst) {
                                 " exists; cannot replace it with a directory");
     } else if (errno != ENOENT) {
         return Error::from_errno("stat " + to.shown);
+    }
+
+    // A directory copied into itself would copy its own copy again, level after level.
+    if (S_ISDIR(st.st_mode)) {
+        VOLT_TRY_ASSIGN_CTX(bool within, is_within(to.dir.get(), st.st_dev, st.st_ino),
+                            "cp: " + to.shown);
+        if (within)
+            return Error::usage("cp: " + to.shown + " is inside " + from.shown +
+                                ": a directory cannot be copied into itself");
+        // Into a running container the walk up stops at the guest's root, which may lie
+        // below the source on the host's disk.
+        if (into) {
+            auto disk = rootfs::ContainerRoot::open(paths.rootfs(name));
+            if (disk) {
+                VOLT_TRY_ASSIGN_CTX(bool holds, is_within(disk->fd(), st.st_dev, st.st_ino),
+                                    "cp: " + from.shown);
+                if (holds)
+                    return Error::usage("cp: " + from.shown + " holds the root of container " +
+                                        name + ": a directory cannot be copied into itself");
+            }
+        }
     }
 
     rootfs::CopyOptions options;

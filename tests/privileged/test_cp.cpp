@@ -258,6 +258,10 @@ TEST_CASE("cp refuses bad operands in one line, with exit code 2", "[privileged]
              {"cp", host / "f", c.name + ":/etc/os-release/"},  // not a directory
              {"cp", c.name + ":/", host / "o"},                 // names no entry
              {"cp", host / "f"},                                // one operand
+             // A directory into itself: the container's root below the source, or the host
+             // destination below the container's source.
+             {"cp", c.sb.root(), c.name + ":/x"},
+             {"cp", c.name + ":/etc", c.rootfs + "/etc/sub"},
          }) {
         INFO(args[1] << " " << (args.size() > 2 ? args[2] : ""));
         auto r = c.sb.volt(args);
