@@ -98,3 +98,35 @@ TEST_CASE("cp into a running container's /tmp shows up in exec at once, and out 
     CHECK((st.st_uid == 1000 && st.st_gid == 1001));
     CHECK(sb.volt({"delete", name}).code == 0);
 }
+
+TEST_CASE("cp into and out of a running container without a user namespace keeps the ids",
+          "[e2e]") {
+    test::require_container_host();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));
+    test::Sandbox sb;
+    const std::string name = sb.unique_name("cptnu");
+    auto r = sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none",
+                      "--no-private-users"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    r = sb.volt({"boot", "--detach", "--timeout", "60", name});
+    INFO("boot: " << r.err);
+    REQUIRE(r.code == 0);
+    test::TempDir host("cpt-host");
+    REQUIRE(fs::write_file_atomic(host / "f", "no namespace\n", 0600));
+    REQUIRE(::chown((host / "f").c_str(), 1000, 1001) == 0);
+    r = sb.volt({"cp", host / "f", name + ":/tmp/f"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    r = sb.volt({"exec", name, "--", "stat", "-c", "%u:%g:%a", "/tmp/f"});
+    CHECK(r.out == "1000:1001:600\n");
+    r = sb.volt({"cp", name + ":/tmp/f", host / "back"});
+    CHECK(r.code == 0);
+    struct stat st {};
+    REQUIRE(::lstat((host / "back").c_str(), &st) == 0);
+    CHECK((st.st_uid == 1000 && st.st_gid == 1001));
+    CHECK(fs::read_file(host / "back").value_or("") == "no namespace\n");
+    r = sb.volt({"stop", "--time", "20", name});
+    CHECK(r.code == 0);
+    CHECK(sb.volt({"delete", name}).code == 0);
+}
