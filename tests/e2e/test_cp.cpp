@@ -10,24 +10,37 @@
 
 using namespace volt;
 
-TEST_CASE("cp into a running container's /tmp shows up in exec at once, and out again", "[e2e]") {
+namespace {
+
+// A busybox container, created with `extra` and booted; the test ends if either fails.
+void boot_busybox(const test::Sandbox& sb, const std::string& name,
+                  const std::vector<std::string>& extra = {}) {
     test::require_container_host();
     REQUIRE(fs::is_directory(test::busybox_rootfs()));  // built by the busybox-rootfs fixture
-    test::Sandbox sb;
-    const std::string name = sb.unique_name("cpt");
-    auto r = sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none"});
+    std::vector<std::string> create = {"create",    name,  "--image", test::busybox_rootfs(),
+                                       "--network", "none"};
+    create.insert(create.end(), extra.begin(), extra.end());
+    auto r = sb.volt(create);
     INFO(r.err);
     REQUIRE(r.code == 0);
     r = sb.volt({"boot", "--detach", "--timeout", "60", name});
     INFO("boot: " << r.err);
     REQUIRE(r.code == 0);
+}
+
+}  // namespace
+
+TEST_CASE("cp into a running container's /tmp shows up in exec at once, and out again", "[e2e]") {
+    test::Sandbox sb;
+    const std::string name = sb.unique_name("cpt");
+    boot_busybox(sb, name);
     const std::string rootfs = sb.root() + "/containers/" + name;
 
     test::TempDir host("cpt-host");
     REQUIRE(fs::write_file_atomic(host / "f", "hello from the host\n", 0640));
     REQUIRE(::chown((host / "f").c_str(), 1000, 1001) == 0);
 
-    r = sb.volt({"cp", host / "f", name + ":/tmp/"});
+    auto r = sb.volt({"cp", host / "f", name + ":/tmp/"});
     INFO(r.err);
     CHECK(r.code == 0);
     r = sb.volt({"exec", name, "--", "cat", "/tmp/f"});
@@ -101,21 +114,13 @@ TEST_CASE("cp into a running container's /tmp shows up in exec at once, and out 
 
 TEST_CASE("cp into and out of a running container without a user namespace keeps the ids",
           "[e2e]") {
-    test::require_container_host();
-    REQUIRE(fs::is_directory(test::busybox_rootfs()));
     test::Sandbox sb;
     const std::string name = sb.unique_name("cptnu");
-    auto r = sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none",
-                      "--no-private-users"});
-    INFO(r.err);
-    REQUIRE(r.code == 0);
-    r = sb.volt({"boot", "--detach", "--timeout", "60", name});
-    INFO("boot: " << r.err);
-    REQUIRE(r.code == 0);
+    boot_busybox(sb, name, {"--no-private-users"});
     test::TempDir host("cpt-host");
     REQUIRE(fs::write_file_atomic(host / "f", "no namespace\n", 0600));
     REQUIRE(::chown((host / "f").c_str(), 1000, 1001) == 0);
-    r = sb.volt({"cp", host / "f", name + ":/tmp/f"});
+    auto r = sb.volt({"cp", host / "f", name + ":/tmp/f"});
     INFO(r.err);
     CHECK(r.code == 0);
     r = sb.volt({"exec", name, "--", "stat", "-c", "%u:%g:%a", "/tmp/f"});
