@@ -29,6 +29,10 @@ struct ExecCmd {
     std::string name;
     runtime::ExecOptions options;
 };
+struct CpCmd {
+    std::string src;  // NAME:PATH or a host path; parsed when run (runtime::parse_cp_operand)
+    std::string dst;
+};
 struct CheckCmd {
     bool json = false;
 };
@@ -93,9 +97,9 @@ struct ImageCmd {
 };
 // One alternative per verb, in the order of the table of verbs (verbs.cpp), which a
 // static_assert there holds to it.
-using Command = std::variant<CreateCmd, BootCmd, ExecCmd, StopCmd, DeleteCmd, ListCmd, InspectCmd,
-                             CheckCmd, UpdateCmd, StatsCmd, PauseCmd, ResumeCmd, StartCmd,
-                             RestartCmd, StatusCmd, LogsCmd, ImageCmd>;
+using Command = std::variant<CreateCmd, BootCmd, ExecCmd, CpCmd, StopCmd, DeleteCmd, ListCmd,
+                             InspectCmd, CheckCmd, UpdateCmd, StatsCmd, PauseCmd, ResumeCmd,
+                             StartCmd, RestartCmd, StatusCmd, LogsCmd, ImageCmd>;
 
 struct Invocation {
     runtime::Paths paths;

@@ -60,6 +60,10 @@ constexpr Verb kVerbs[] = {
         "boot", "", "Boot a container: the unit's ExecStart= helper, or by hand in the foreground"),
     row_with_command<ExecCmd, add_exec, run_exec, finish_exec>(
         "exec", "Run a command inside a running container: exec [OPTIONS] NAME -- CMD [ARGS...]"),
+    row<CpCmd, add_cp, run_cp>(
+        "cp", "",
+        "Copy files into or out of a container, running or stopped: cp NAME:SRC DST, cp SRC "
+        "NAME:DST"),
     row<StopCmd, add_stop, run_stop>(
         "stop", "",
         "Stop a running container: through systemd when its unit started it, else itself"),

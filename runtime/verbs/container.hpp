@@ -12,6 +12,7 @@
 
 #include "base/error.hpp"
 #include "base/steps.hpp"
+#include "runtime/plan/cp.hpp"
 #include "runtime/plan/exec_plan.hpp"
 #include "runtime/plan/paths.hpp"
 #include "runtime/plan/spec.hpp"
@@ -48,6 +49,14 @@ Result<int> boot(const Paths& paths, const std::string& name, const BootOptions&
 // Runs argv inside the running container and returns its exit code (128+N for signal N).
 // Errors: not running (usage), command not found (not_found), not executable (cannot_execute).
 Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions& options);
+
+// Copies src to dst, one of them a container's (running or stopped), keeping modes, owners
+// (mapped through the container's user namespace), timestamps and xattrs; see cp.cpp for how
+// owners and privileges cross, and docs/man/volt-run-cp.md. An existing directory at dst
+// receives the copy under src's name; an existing file there is replaced (renamed over, never
+// written through). Every path on the container's side is resolved below its root. On error
+// nothing of the copy is left. Usage errors: bad operands, unknown container, a missing source.
+Status copy(const Paths& paths, const CpOperand& src, const CpOperand& dst);
 
 // A container started by its unit is stopped through systemd (StopUnit; with wait, returning
 // once the job finished; the unit's ExecStopPost= collects). Otherwise, standalone: SIGTERM to

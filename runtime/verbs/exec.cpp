@@ -75,6 +75,7 @@
 #include "runtime/verbs/confine.hpp"
 #include "runtime/verbs/container.hpp"
 #include "runtime/verbs/host.hpp"
+#include "runtime/verbs/target.hpp"
 #include "seccomp-profiles/seccomp.hpp"
 #include "units/systemd.hpp"
 #include "units/units.hpp"
@@ -553,15 +554,6 @@ Result<int> supervise(proc::ChildGuard& child, const sigset_t& forwarded) {
     }
 }
 
-// The running container's init, pinned by a pidfd, and the cgroups its commands join.
-struct Target {
-    pid_t leader = 0;
-    UniqueFd leader_fd;
-    std::string payload;       // cgroup2 directory
-    std::string payload_v1;    // its twin in the v1 name=systemd hierarchy, or empty
-    ExecConfinement recorded;  // what boot worked out for exec; empty when not known
-};
-
 // From volt-run's own state: no round trip to anybody.
 Result<Target> target_from_state(const std::string& name, const State& state) {
     Target t;
@@ -597,17 +589,16 @@ std::string payload_of(const std::string& mount, const std::string& path) {
 // From machined, for a container whose runtime state is missing (another run directory, say)
 // while its unit runs it. The leader's pidfd is opened first; the process it pins must be in
 // the container's unit and still alive after its cgroup was read, so a recycled pid is refused.
-Result<Target> target_from_machined(const Paths& paths, const std::string& name) {
-    const Error not_running = Error::usage("container " + name + " is not running");
+Result<std::optional<Target>> target_from_machined(const Paths& paths, const std::string& name) {
     auto systemd = units::Systemd::connect();
     if (!systemd)
-        return not_running;
+        return std::optional<Target>();
     auto machine = systemd->machine(name);
     if (!machine)
         return std::move(machine).error();
     const std::string unit = units::service_name(name);
     if (!*machine || (*machine)->unit != unit || (*machine)->leader <= 0)
-        return not_running;
+        return std::optional<Target>();
     Target t;
     t.leader = (*machine)->leader;
     auto fd = sys::pidfd_open(t.leader);
@@ -626,18 +617,7 @@ Result<Target> target_from_machined(const Paths& paths, const std::string& name)
     t.payload = payload_of(mounts->unified, member->unified);
     if (!mounts->named_systemd.empty() && !member->named_systemd.empty())
         t.payload_v1 = payload_of(mounts->named_systemd, member->named_systemd);
-    return t;
-}
-
-Result<Target> find_target(const Paths& paths, const std::string& name) {
-    auto state = read_state(paths, name);
-    if (!state)
-        return std::move(state).error();
-    if (*state && open_nspawn(**state))
-        return target_from_state(name, **state);
-    if (system_bus_present(paths))
-        return target_from_machined(paths, name);
-    return Error::usage("container " + name + " is not running");
+    return std::optional<Target>(std::move(t));
 }
 
 // Whether what boot recorded still describes the container (its spec names the same policy and
@@ -713,6 +693,26 @@ Result<UniqueFd> open_procs(const std::string& file) {
 }
 
 }  // namespace
+
+Result<std::optional<Target>> running_target(const Paths& paths, const std::string& name) {
+    auto state = read_state(paths, name);
+    if (!state)
+        return std::move(state).error();
+    if (*state && open_nspawn(**state)) {
+        VOLT_TRY_ASSIGN(Target t, target_from_state(name, **state));
+        return std::optional<Target>(std::move(t));
+    }
+    if (system_bus_present(paths))
+        return target_from_machined(paths, name);
+    return std::optional<Target>();
+}
+
+Result<Target> find_target(const Paths& paths, const std::string& name) {
+    VOLT_TRY_ASSIGN(std::optional<Target> target, running_target(paths, name));
+    if (!target)
+        return Error::usage("container " + name + " is not running");
+    return std::move(*target);
+}
 
 Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions& o) {
     VOLT_TRY(check_exec_options(o));

@@ -232,7 +232,9 @@ Result<ImportResult> import_image(const Paths& paths, const std::string& source,
         return fail(std::move(st).error());
     if (S_ISDIR(src.st_mode)) {
         log::info("copying %s to %s", shown.c_str(), staging.c_str());
-        auto copied = rootfs::copy_tree(source, staging, {.keep_devices = true});
+        rootfs::CopyOptions keep;
+        keep.keep_devices = true;
+        auto copied = rootfs::copy_tree(source, staging, keep);
         if (!copied)
             return fail(std::move(copied).error());
         result.files = copied->files + copied->symlinks + copied->special;

@@ -249,11 +249,16 @@ TEST_CASE("the subcommand is found past global options and their values", "[unit
     CHECK(command_of<ResumeCmd>(parse_args({"resume", "web"})).name == "web");
     CHECK(command_of<StopCmd>(parse_args({"stop", "--no-block", "web"})).no_block);
 
+    auto cp = command_of<CpCmd>(parse_args({"cp", "web:/etc/x", "./a:b"}));
+    CHECK(cp.src == "web:/etc/x");
+    CHECK(cp.dst == "./a:b");
+    CHECK(output_of(parse_args({"cp", "web:/x"})).exit_code == kExitUsage);  // DST missing
+
     // Help without a subcommand lists every one; a typo is named.
     auto help = output_of(parse_args({"--help"}));
     for (const char* sub :
-         {"create", "boot", "exec", "stop", "delete", "list", "inspect", "check", "update", "stats",
-          "pause", "resume", "start", "restart", "status", "logs"})
+         {"create", "boot", "exec", "cp", "stop", "delete", "list", "inspect", "check", "update",
+          "stats", "pause", "resume", "start", "restart", "status", "logs"})
         CHECK(help.text.find(std::string("\n  ") + sub) != std::string::npos);
     auto typo = output_of(parse_args({"--root", "/r", "exce", "web"}));
     CHECK(typo.exit_code == kExitUsage);
@@ -270,6 +275,7 @@ TEST_CASE("every verb in the table parses to its own alternative and its help sh
         {"create", {"web", "--image", "x"}},
         {"boot", {"web"}},
         {"exec", {"web", "id"}},
+        {"cp", {"web:/etc/hostname", "out"}},
         {"stop", {"web"}},
         {"delete", {"web"}},
         {"list", {}},

@@ -29,6 +29,9 @@ std::optional<Output> finish_exec(const CLI::App& sub, std::vector<std::string> 
                                   Invocation& inv, ExecCmd& c);
 int run_exec(const Invocation& inv, const ExecCmd& c);
 
+void add_cp(CLI::App& sub, CpCmd& c);
+int run_cp(const Invocation& inv, const CpCmd& c);
+
 void add_stop(CLI::App& sub, StopCmd& c);
 int run_stop(const Invocation& inv, const StopCmd& c);
 
