@@ -97,7 +97,8 @@ constexpr std::array<int, 6> kForwarded = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIG
 struct ChildFailure {
     // 1 setns, 2 chdir, 3 execve, 4 joining the cgroup, 5 becoming root, 6 Landlock, 7 seccomp,
     // 8 capabilities, 9 session keyring, 10 closing inherited fds, 11 no_new_privs, 12 dumpable,
-    // 13 resource limits, 14 becoming --user, 15 stdio (the pty, /dev/null), 16 the parent died
+    // 13 resource limits, 14 becoming --user, 15 stdio (the pty, /dev/null), 16 the parent died,
+    // 17 forking the detached command
     int stage;
     int err;
 };
@@ -134,6 +135,10 @@ struct ChildPlan {
     // Not --detach: the command gets SIGKILL when volt-run dies (PR_SET_PDEATHSIG), and the
     // child checks that volt-run, behind this pidfd, had not died before that was set.
     int parent_pidfd = -1;
+    // --detach: the command is a grandchild, whose parent exits at once, so that the container's
+    // init adopts it (an orphan goes to the reaper of its dead parent's pid namespace: ours, had
+    // volt-run been its parent) and reaps it, and the container's stop never waits on it.
+    bool detach = false;
     // The container's init's resource limits where they differ from ours, each also capped at
     // our hard limit: what the child sets when raising a hard limit is refused (no
     // CAP_SYS_RESOURCE, as on our CI machines).
@@ -176,6 +181,15 @@ struct ChildPlan {
         fail(4, errno);
     if (::setns(plan.leader_pidfd, plan.namespaces & ~kJoinedFirst) < 0)
         fail(1, errno);
+    if (plan.detach) {
+        // A fork of this child (its memory, a copy of ours, and its stack), born in the
+        // container's namespaces and cgroup; it carries on below and reports through the pipe.
+        long forked = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+        if (forked < 0)
+            fail(17, errno);
+        if (forked > 0)
+            ::_exit(0);
+    }
     // Raw syscalls: glibc's wrappers would try to sync other threads. No supplementary group of
     // the caller's survives; in a user namespace setgroups may be "deny" (and there are none).
     if (::syscall(SYS_setgroups, 0, nullptr) < 0 && !(plan.namespaces & CLONE_NEWUSER))
@@ -307,6 +321,8 @@ Error child_error(const ChildFailure& f, const ExecOptions& o, const std::string
                                       : "connecting the command's stdio to /dev/null");
         case 16:
             return Error(f.err, "volt-run was killed while starting the command");
+        case 17:
+            return Error(f.err, "starting the detached command");
         default:
             break;
     }
@@ -524,8 +540,20 @@ Result<int> relay(proc::ChildGuard& child, int master, bool forward_stdin,
             }
         }
         if (fds[0].revents & POLLIN) {
-            if (pty_open)
+            // What the command wrote just before it exited may still be on its way through the
+            // pty (the kernel moves it to the master's side in a work item): read on until the
+            // pty's end (EIO once every slave is closed, after what was written), or, while
+            // something it left in the background still holds the slave, until it falls quiet.
+            constexpr int kQuietMs = 250;
+            while (pty_open) {
+                pollfd p{master, POLLIN, 0};
+                int ready = ::poll(&p, 1, kQuietMs);
+                if (ready < 0 && errno == EINTR)
+                    continue;
+                if (ready <= 0)
+                    break;
                 drain();
+            }
             return child.wait();
         }
     }
@@ -782,6 +810,7 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
             return Error::from_errno("open /dev/null");
         dev_null = UniqueFd(fd);
         plan.stdio_fd = fd;
+        plan.detach = true;
     }
     if (!exec.detach) {
         VOLT_TRY_ASSIGN(own_pidfd, sys::pidfd_open(::getpid()));
@@ -856,9 +885,11 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
         return child_error(failure, o, exec.argv[0]);
     }
     if (exec.detach) {
-        // Left to the container: once we exit, its init adopts and reaps it.
-        child.release();
+        // The child only forked the command, which the container's init now has.
+        auto forked = child.wait();
         ::sigprocmask(SIG_SETMASK, &original, nullptr);
+        if (!forked)
+            return std::move(forked).error();
         return 0;
     }
     Result<int> code = 0;

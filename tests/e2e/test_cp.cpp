@@ -10,30 +10,12 @@
 
 using namespace volt;
 
-namespace {
-
-// A busybox container, created with `extra` and booted; the test ends if either fails.
-void boot_busybox(const test::Sandbox& sb, const std::string& name,
-                  const std::vector<std::string>& extra = {}) {
-    test::require_container_host();
-    REQUIRE(fs::is_directory(test::busybox_rootfs()));  // built by the busybox-rootfs fixture
-    std::vector<std::string> create = {"create",    name,  "--image", test::busybox_rootfs(),
-                                       "--network", "none"};
-    create.insert(create.end(), extra.begin(), extra.end());
-    auto r = sb.volt(create);
-    INFO(r.err);
-    REQUIRE(r.code == 0);
-    r = sb.volt({"boot", "--detach", "--timeout", "60", name});
-    INFO("boot: " << r.err);
-    REQUIRE(r.code == 0);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("cp into a running container's /tmp shows up in exec at once, and out again", "[e2e]") {
     test::Sandbox sb;
     const std::string name = sb.unique_name("cpt");
-    boot_busybox(sb, name);
+    test::boot_busybox(sb, name);
     const std::string rootfs = sb.root() + "/containers/" + name;
 
     test::TempDir host("cpt-host");
@@ -116,7 +98,7 @@ TEST_CASE("cp into and out of a running container without a user namespace keeps
           "[e2e]") {
     test::Sandbox sb;
     const std::string name = sb.unique_name("cptnu");
-    boot_busybox(sb, name, {"--no-private-users"});
+    test::boot_busybox(sb, name, {"--no-private-users"});
     test::TempDir host("cpt-host");
     REQUIRE(fs::write_file_atomic(host / "f", "no namespace\n", 0600));
     REQUIRE(::chown((host / "f").c_str(), 1000, 1001) == 0);

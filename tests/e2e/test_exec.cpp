@@ -24,15 +24,10 @@ using namespace volt;
 
 namespace {
 
-// A booted busybox container of the sandbox's, stopped and deleted by the sandbox.
-std::string boot_busybox(const test::Sandbox& sb, const std::string& base) {
+// A booted busybox container of the sandbox's, named after base.
+std::string booted(const test::Sandbox& sb, const std::string& base) {
     const std::string name = sb.unique_name(base);
-    auto r = sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none"});
-    INFO(r.err);
-    REQUIRE(r.code == 0);
-    r = sb.volt({"boot", "--detach", "--timeout", "60", name});
-    INFO(r.err);
-    REQUIRE(r.code == 0);
+    test::boot_busybox(sb, name);
     return name;
 }
 
@@ -147,7 +142,7 @@ TEST_CASE("exec -it: a pty of the container's own, raw mode restored, window siz
           "[e2e]") {
     test::require_container_host();
     test::Sandbox sb;
-    const std::string name = boot_busybox(sb, "tty");
+    const std::string name = booted(sb, "tty");
     OnTerminal term(sb, {"exec", "-it", name}, winsize{33, 101, 0, 0});
     // No command: root's shell from the container's passwd, on /dev/pts/N of its devpts.
     term.type("tty; stty size; echo one-$((6*7))\r");
@@ -175,7 +170,7 @@ TEST_CASE("exec -it: a pty of the container's own, raw mode restored, window siz
 TEST_CASE("exec -t without -i: the command has a terminal, the caller's stays as it was", "[e2e]") {
     test::require_container_host();
     test::Sandbox sb;
-    const std::string name = boot_busybox(sb, "ttyo");
+    const std::string name = booted(sb, "ttyo");
     // The pty belongs to the user the command runs as, inside the container's user namespace.
     OnTerminal term(sb,
                     {"exec", "-t", "--user", "nobody", name, "--", "sh", "-c",
@@ -194,7 +189,7 @@ TEST_CASE("exec -t without -i: the command has a terminal, the caller's stays as
 TEST_CASE("exec --user: ids, groups, HOME and USER from the container's own files", "[e2e]") {
     test::require_container_host();
     test::Sandbox sb;
-    const std::string name = boot_busybox(sb, "user");
+    const std::string name = booted(sb, "user");
     auto r =
         sb.volt({"exec", "--user", "nobody", name, "--", "sh", "-c",
                  "id -u; id -g; id -G; echo $HOME $USER; cat /proc/self/status | grep CapEff"});
@@ -219,7 +214,7 @@ TEST_CASE("exec --user: ids, groups, HOME and USER from the container's own file
 TEST_CASE("exec's command dies with a killed volt-run exec, unless --detach", "[e2e]") {
     test::require_container_host();
     test::Sandbox sb;
-    const std::string name = boot_busybox(sb, "linger");
+    const std::string name = booted(sb, "linger");
     {
         test::Background exec(sb, {"exec", name, "--", "sleep", "4711"});
         bool started = false;
@@ -238,6 +233,9 @@ TEST_CASE("exec's command dies with a killed volt-run exec, unless --detach", "[
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
         CHECK(gone);
+        // The killed command's parent died, so it is this test's (the subreaper's) to reap, as
+        // it would be the host init's: until then its pid namespace, and a stop, wait for it.
+        (void)test::process_alive(exec.pid());
     }
     // --detach returns at once and leaves the command to the container.
     auto r = sb.volt({"exec", "--detach", name, "--", "sleep", "4712"});
@@ -245,5 +243,12 @@ TEST_CASE("exec's command dies with a killed volt-run exec, unless --detach", "[
     CHECK(r.code == 0);
     CHECK(r.out.empty());
     CHECK(container_runs(sb, name, "sleep 4712"));
+    // Adopted by the container's init, which reaps it: a stop never waits on it.
+    r = sb.volt({"exec", name, "--", "ps", "-o", "ppid,args"});
+    bool adopted = false;
+    for (std::string_view line : fs::split(r.out, '\n'))
+        if (line.ends_with(" sleep 4712"))
+            adopted = fs::words(line).front() == "1";
+    CHECK(adopted);
     REQUIRE(sb.volt({"stop", name}).code == 0);
 }

@@ -23,15 +23,11 @@ TEST_CASE("volumes work with the default user namespace and Landlock policy", "[
     REQUIRE(fs::write_file_atomic(conf + "/app.conf", "setting=1\n").ok());
     REQUIRE(fs::write_file_atomic(raw + "/f", "x").ok());
     const std::string name = sb.unique_name("vol");
-    auto r = sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none",
-                      "--volume", data + ":/data", "--volume", conf + ":/etc/app:ro", "--volume",
-                      raw + ":/raw:noidmap"});
-    INFO(r.err);
-    REQUIRE(r.code == 0);
+    test::boot_busybox(sb, name,
+                       {"--volume", data + ":/data", "--volume", conf + ":/etc/app:ro", "--volume",
+                        raw + ":/raw:noidmap"});
     CHECK(sb.inspect(name)["spec"]["landlock"] == "server");
-    r = sb.volt({"boot", "--detach", "--timeout", "60", name});
-    INFO(r.err);
-    REQUIRE(r.code == 0);
+    test::RunResult r;
 
     // Id-mapped: the host's uid 1000 is 1000 inside, and what the container's root writes is
     // root's on the host, not an id of the container's range.

@@ -197,6 +197,21 @@ std::string debian_rootfs() {
     return std::string(VOLT_TEST_CACHE_DIR) + "/bookworm-systemd";
 }
 
+void boot_busybox(const Sandbox& sb, const std::string& name,
+                  const std::vector<std::string>& extra) {
+    require_container_host();
+    REQUIRE(fs::is_directory(busybox_rootfs()));  // built by the busybox-rootfs fixture
+    std::vector<std::string> create = {"create",         name,        "--image",
+                                       busybox_rootfs(), "--network", "none"};
+    create.insert(create.end(), extra.begin(), extra.end());
+    auto r = sb.volt(create);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    r = sb.volt({"boot", "--detach", "--timeout", "60", name});
+    INFO("boot: " << r.err);
+    REQUIRE(r.code == 0);
+}
+
 std::string volt_run_binary() {
     return VOLT_RUN_BINARY;
 }

@@ -86,6 +86,11 @@ class Sandbox {
     TempDir dir_;
 };
 
+// A busybox container of the sandbox's, created with --network none and `extra`, and booted
+// (--detach); the test ends if either fails. The sandbox deletes it.
+void boot_busybox(const Sandbox& sb, const std::string& name,
+                  const std::vector<std::string>& extra = {});
+
 // Whether pid is a live process. A process that has exited counts as gone even while it waits
 // to be reaped: orphans of the test (a detached nspawn) are reaped here, since every Sandbox
 // makes the test a child subreaper.
