@@ -24,7 +24,9 @@
 #include "base/log.hpp"
 #include "base/proc.hpp"
 #include "base/text.hpp"
+#include "cgroup/cgroup.hpp"
 #include "netlink/link.hpp"
+#include "runtime/store/state.hpp"
 #include "runtime/verbs/container.hpp"
 #include "runtime/verbs/image.hpp"
 
@@ -171,6 +173,21 @@ BootTimes read_boot_times(int fd) {
     return t;
 }
 
+// The absolute path of a program in PATH (as a shell finds it), or "" when it is not installed.
+std::string find_program(const std::string& name) {
+    const char* path = std::getenv("PATH");
+    std::string dirs =
+        path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (auto dir : fs::split(dirs, ':')) {
+        if (dir.empty() || dir[0] != '/')
+            continue;
+        std::string candidate = std::string(dir) + "/" + name;
+        if (::access(candidate.c_str(), X_OK) == 0)
+            return candidate;
+    }
+    return "";
+}
+
 // Network and mount namespaces of our own, as tests/ns-run makes them: nothing bench builds
 // reaches the host's links, nftables or mounts.
 Status enter_own_namespaces() {
@@ -201,6 +218,63 @@ class Runner {
 
     const std::string& name() const { return name_; }
 
+    // Finds the peers' programs and fills each phase's BenchPeer (without samples).
+    Status prepare_peers(std::vector<BenchPhase>& phases, const Paths& caller) {
+        cp_ = find_program("cp");
+        sh_ = find_program("sh");
+        ip_ = find_program("ip");
+        nsenter_ = find_program("nsenter");
+        auto peer = [](std::string name, std::string command, bool installed, std::string note) {
+            return BenchPeer{.name = std::move(name),
+                             .command = std::move(command),
+                             .installed = installed,
+                             .note = installed ? std::move(note) : "not installed",
+                             .samples = {}};
+        };
+        VOLT_TRY_ASSIGN(auto mounts, cgroup::find_mounts(caller.cgroup_root));
+        VOLT_TRY_ASSIGN(auto self, cgroup::self_membership());
+        cg_parent_ = mounts.unified + (self.unified == "/" ? "" : self.unified);
+        cg_peer_ = cg_parent_ + "/" + name_ + "-peer";
+        std::string boot_cmd =
+            "sh -c 'mkdir CG; echo $$ > CG/cgroup.procs; echo $$ > "
+            "PARENT/cgroup.procs; rmdir CG'";
+        if (o_.network == "private")
+            boot_cmd +=
+                " + ip link add vbp0 type bridge; ip link set vbp0 up; ip addr add "
+                "10.99.0.1/16 dev vbp0; ip link add vbp-h type veth peer name vbp-c; ip "
+                "link set vbp-h master vbp0 up; ip addr add 10.99.0.2/16 dev vbp-c; ip "
+                "link set vbp-c up";
+        phases[0].peer = peer("cp -a", "cp -a IMG DIR", !cp_.empty(), "");
+        phases[1].peer =
+            peer(o_.network == "private" ? "sh + ip" : "sh", boot_cmd,
+                 !sh_.empty() && (o_.network != "private" || !ip_.empty()),
+                 "less than boot: no network namespace, NAT, lease, Landlock or seccomp");
+        phases[2].peer = peer("systemd-nspawn --boot", "", true, "not measured yet");
+        phases[3].peer = peer("nsenter -a", "nsenter -t LEADER -a /bin/true", !nsenter_.empty(),
+                              "no Landlock, seccomp or cgroup join");
+        phases[4].peer = *phases[3].peer;
+        if (find_program("crun").empty())
+            phases[4].peer->note += "; crun exec: not installed";
+        else
+            phases[4].peer->note += "; crun exec: not measured yet";
+        compare_ = true;
+        return {};
+    }
+
+    // Undoes whatever a peer run left: its copy, links and cgroup. Quiet; most is usually gone.
+    void peer_cleanup() {
+        if (!compare_)
+            return;
+        (void)fs::remove_tree(dir_ + "/peer-root");
+        if (o_.network == "private") {
+            if (auto rt = netlink::RouteSocket::open()) {
+                (void)rt->delete_link("vbp-h");
+                (void)rt->delete_link("vbp0");
+            }
+        }
+        ::rmdir(cg_peer_.c_str());
+    }
+
     // One verb: its time, or the error naming it and its stderr's last line.
     Result<std::uint64_t> verb(const std::vector<std::string>& words, int timing_fd = -1,
                                const std::vector<std::string>& extra_env = {}) {
@@ -215,6 +289,28 @@ class Runner {
                                 std::to_string(t.code) + ")" + (last.empty() ? "" : ": " + last));
         }
         return std::max<std::uint64_t>(t.ns, 1);
+    }
+
+    // One peer command: its time, or the error naming it.
+    Result<std::uint64_t> peer(const std::vector<std::string>& argv) {
+        VOLT_TRY_ASSIGN(Timed t, run_timed(argv, env_, err_file_, -1));
+        if (t.code != 0) {
+            std::string last = last_stderr_line();
+            return Error(0, argv[0] + " failed (exit status " + std::to_string(t.code) + ")" +
+                                (last.empty() ? "" : ": " + last));
+        }
+        return std::max<std::uint64_t>(t.ns, 1);
+    }
+
+    // The guest's init: nspawn's child (the state records nspawn's pid).
+    Result<pid_t> leader() {
+        VOLT_TRY_ASSIGN(auto state, read_state(scratch_, name_));
+        if (!state || state->nspawn_pid <= 0)
+            return Error(ESRCH, "no runtime state of " + name_);
+        VOLT_TRY_ASSIGN(auto kids, proc::children(state->nspawn_pid));
+        if (kids.empty())
+            return Error(ESRCH, "nspawn of " + name_ + " has no child");
+        return kids.front();
     }
 
     // Cleans up whatever of the container exists; quiet, since it may be nothing.
@@ -238,6 +334,37 @@ class Runner {
         VOLT_TRY(step("create"));
         VOLT_TRY_ASSIGN(auto create,
                         verb({"create", name_, "--image", o_.image, "--network", o_.network}));
+        if (compare_ && phases[0].peer->installed) {
+            VOLT_TRY(step("cp -a"));
+            VOLT_TRY_ASSIGN(auto t, peer({cp_, "-a", o_.image, dir_ + "/peer-root"}));
+            phases[0].peer->samples.push_back(t);
+            peer_cleanup();
+        }
+        if (compare_ && phases[1].peer->installed) {
+            VOLT_TRY(step("sh + ip"));
+            std::string script =
+                "set -e; mkdir \"$1\"; echo $$ > \"$1/cgroup.procs\"; echo $$ > "
+                "\"$2/cgroup.procs\"; rmdir \"$1\"";
+            VOLT_TRY_ASSIGN(auto t, peer({sh_, "-c", script, "sh", cg_peer_, cg_parent_}));
+            if (o_.network == "private") {
+                const std::vector<std::vector<std::string>> ip_steps = {
+                    {"link", "add", "vbp0", "type", "bridge"},
+                    {"link", "set", "vbp0", "up"},
+                    {"addr", "add", "10.99.0.1/16", "dev", "vbp0"},
+                    {"link", "add", "vbp-h", "type", "veth", "peer", "name", "vbp-c"},
+                    {"link", "set", "vbp-h", "master", "vbp0", "up"},
+                    {"addr", "add", "10.99.0.2/16", "dev", "vbp-c"},
+                    {"link", "set", "vbp-c", "up"}};
+                for (const auto& words : ip_steps) {
+                    std::vector<std::string> argv = {ip_};
+                    argv.insert(argv.end(), words.begin(), words.end());
+                    VOLT_TRY_ASSIGN(auto u, peer(argv));
+                    t += u;
+                }
+            }
+            phases[1].peer->samples.push_back(t);
+            peer_cleanup();
+        }
         VOLT_TRY(step("boot"));
         int p[2];
         if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -256,11 +383,25 @@ class Runner {
             return Error(0, "volt-run boot --detach did not report its timing events");
         VOLT_TRY(step("exec"));
         VOLT_TRY_ASSIGN(auto first, verb({"exec", name_, "--", "/bin/true"}));
-        std::vector<std::uint64_t> warm;
+        const bool nsenter = compare_ && phases[3].peer->installed;
+        std::vector<std::string> nsenter_argv;
+        if (nsenter) {
+            VOLT_TRY_ASSIGN(pid_t pid, leader());
+            nsenter_argv = {nsenter_, "-t", std::to_string(pid), "-a", "/bin/true"};
+            VOLT_TRY_ASSIGN(auto t, peer(nsenter_argv));
+            phases[3].peer->samples.push_back(t);
+        }
+        std::vector<std::uint64_t> warm, warm_peer;
         for (int i = 0; i < kWarmExecs; ++i) {
             VOLT_TRY_ASSIGN(auto w, verb({"exec", name_, "--", "/bin/true"}));
             warm.push_back(w);
+            if (nsenter) {
+                VOLT_TRY_ASSIGN(auto t, peer(nsenter_argv));
+                warm_peer.push_back(t);
+            }
         }
+        if (nsenter)
+            phases[4].peer->samples.push_back(percentile(warm_peer, 50));
         VOLT_TRY(step("stop"));
         VOLT_TRY_ASSIGN(auto stopped,
                         verb({"stop", "--time", std::to_string(o_.stop_time), name_}));
@@ -317,6 +458,8 @@ class Runner {
     std::string err_file_, name_;
     int lifecycle_ = 0;
     const char* progress_step_ = "";
+    bool compare_ = false;
+    std::string cp_, sh_, ip_, nsenter_, cg_parent_, cg_peer_;
     bool tty_ = ::isatty(2) == 1;
 };
 
@@ -365,13 +508,17 @@ Result<BenchReport> bench(const Paths& paths, const BenchOptions& o) {
     with_image.image = image;
     Runner runner(with_image, self, dir, scratch);
     report.container = runner.name();
+    report.compare = o.compare;
     SignalFlag signals;
     Status st;
+    if (o.compare)
+        st = runner.prepare_peers(report.phases, paths);
     for (int i = 1; i <= o.iterations && st; ++i) {
         runner.set_lifecycle(i);
         st = runner.lifecycle(report.phases);
     }
     runner.end_progress();
+    runner.peer_cleanup();
     if (!st) {
         runner.remove_container();
         return std::move(st).error().context("bench of container " + runner.name());

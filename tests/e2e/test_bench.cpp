@@ -152,3 +152,40 @@ TEST_CASE("bench: a missing image is a usage error before anything is made", "[e
     CHECK(r.err == "volt-run: --image: invalid value '/nonexistent/vb-image': not a directory\n");
     CHECK(scratch_dirs() == dirs_before);
 }
+
+TEST_CASE("bench --compare: the peers run interleaved, each with a ratio, and leave nothing",
+          "[e2e][bench]") {
+    test::require_container_host();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));
+    test::Sandbox sb;
+    const auto dirs_before = scratch_dirs();
+    const auto links_before = link_names();
+    auto r = test::run({test::volt_run_binary(), "bench", "--image", test::busybox_rootfs(),
+                        "--iterations", "1", "--json", "--stop-time", "1", "--compare"});
+    INFO("stderr: " << r.err);
+    REQUIRE(r.code == 0);
+    json j = json::parse(r.out);
+    CHECK(j["compare"] == true);
+    // create, boot set-up, first and warm exec have a peer that ran (or says it is not
+    // installed); nspawn to READY says it is not measured; stop and delete have none.
+    for (std::size_t i : {0, 1, 3, 4}) {
+        const json& p = j["phases"][i];
+        INFO("phase " << p["name"]);
+        REQUIRE(p.contains("peer"));
+        if (p["peer"]["installed"] == false) {
+            CHECK(p["ratio"].is_null());
+            continue;
+        }
+        REQUIRE(p["peer"]["samples_ns"].size() == 1);
+        CHECK(p["peer"]["samples_ns"][0].get<std::uint64_t>() > 0);
+        CHECK(p["ratio"].get<double>() > 0);
+    }
+    CHECK(j["phases"][2]["peer"]["note"] == "not measured yet");
+    CHECK(j["phases"][2]["ratio"].is_null());
+    CHECK_FALSE(j["phases"][5].contains("peer"));
+    CHECK_FALSE(j["phases"][6].contains("peer"));
+    CHECK(scratch_dirs() == dirs_before);
+    CHECK(link_names() == links_before);
+    CHECK_FALSE(test::cgroups_left(j["container"].get<std::string>()));
+    CHECK(no_container_processes());
+}

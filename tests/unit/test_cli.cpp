@@ -464,6 +464,9 @@ TEST_CASE("bench: options, defaults and their refusals", "[unit]") {
     CHECK(b.options.stop_time == 10);
     CHECK_FALSE(b.json);
     CHECK(b.plot.empty());
+    CHECK_FALSE(b.options.compare);
+    CHECK(
+        command_of<BenchCmd>(parse_args({"bench", "--image", "/i", "--compare"})).options.compare);
     b = command_of<BenchCmd>(
         parse_args({"bench", "--image", "busybox", "--iterations", "1000", "--network", "none",
                     "--json", "--plot", "/tmp/b.svg", "--stop-time", "0"}));

@@ -1,5 +1,5 @@
 // volt-run bench --image IMG [--iterations N] [--network MODE] [--stop-time S] [--json]
-// [--plot FILE]: full lifecycles timed as a user sees them (runtime/verbs/bench.hpp).
+// [--plot FILE] [--compare]: full lifecycles timed as a user sees them (runtime/verbs/bench.hpp).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -23,6 +23,9 @@ void add_bench(CLI::App& sub, BenchCmd& c) {
                    "Seconds each stop waits for the guest to halt (stop --time)")
         ->capture_default_str()
         ->check(CLI::Range(0, 3600));
+    sub.add_flag("--compare", o.compare,
+                 "Also time the same steps done with cp -a, sh, ip and nsenter, interleaved, and "
+                 "print each ratio");
     sub.add_flag("--json", c.json, "Print JSON (schema volt-run-bench/1, every sample)");
     sub.add_option("--plot", c.plot, "Also write an SVG chart of the figures to FILE");
 }
