@@ -475,6 +475,8 @@ Result<BenchReport> bench(const Paths& paths, const BenchOptions& o) {
     VOLT_TRY_ASSIGN(std::string image, resolve_image(paths, o.image));
     VOLT_TRY_ASSIGN(std::string self, proc::self_exe());
     VOLT_TRY(enter_own_namespaces());
+    // From before the scratch root is made until after it is removed (destroyed after it).
+    SignalFlag signals;
 
     char tmpl[] = "/var/tmp/volt-bench.XXXXXX";
     if (!::mkdtemp(tmpl))
@@ -509,7 +511,6 @@ Result<BenchReport> bench(const Paths& paths, const BenchOptions& o) {
     Runner runner(with_image, self, dir, scratch);
     report.container = runner.name();
     report.compare = o.compare;
-    SignalFlag signals;
     Status st;
     if (o.compare)
         st = runner.prepare_peers(report.phases, paths);

@@ -1,6 +1,11 @@
 // End to end: volt-run bench runs real lifecycles of a busybox container and leaves nothing
 // behind. Timings are only checked to be there (> 0, ordered summaries), never against a value.
 #include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -14,6 +19,8 @@
 
 using namespace volt;
 using nlohmann::json;
+
+extern char** environ;
 
 namespace {
 
@@ -63,7 +70,82 @@ bool no_container_processes() {
     return false;
 }
 
+// volt-run boot --detach NAME in the sandbox with VOLT_TIMING_FD=3 and `fd` as its fd 3; its exit
+// code.
+int boot_with_timing_fd(const test::Sandbox& sb, const std::string& name, int fd) {
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e)
+        if (!std::string_view(*e).starts_with("VOLT_"))
+            env.emplace_back(*e);
+    for (const auto& e : sb.env())
+        env.push_back(e);
+    env.push_back("VOLT_TIMING_FD=3");
+    std::vector<std::string> args = {test::volt_run_binary(), "boot", "--detach", name};
+    std::vector<char*> argv, envp;
+    for (auto& a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    ::posix_spawn_file_actions_init(&fa);
+    ::posix_spawn_file_actions_adddup2(&fa, fd, 3);
+    pid_t pid = -1;
+    int err = ::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
+    ::posix_spawn_file_actions_destroy(&fa);
+    REQUIRE(err == 0);
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 }  // namespace
+
+TEST_CASE("boot's VOLT_TIMING_FD hook writes its events to a pipe, and never to a file",
+          "[e2e][bench]") {
+    test::require_container_host();
+    test::Sandbox sb;
+    const std::string name = sb.unique_name("vb-timing");
+    auto r = sb.volt({"create", name, "--image", test::busybox_rootfs(), "--network", "none"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+
+    // A pipe: "nspawn-exec NS" then "ready NS", in order, and EOF once boot returned (neither
+    // nspawn nor the reaper keeps the pipe open).
+    int p[2];
+    REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+    UniqueFd rd(p[0]), wr(::fcntl(p[1], F_DUPFD_CLOEXEC, 10));
+    ::close(p[1]);
+    REQUIRE(boot_with_timing_fd(sb, name, wr.get()) == 0);
+    wr.reset();
+    std::string text;
+    char buf[256];
+    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;)
+        text.append(buf, static_cast<size_t>(n));
+    auto lines = fs::split(text, '\n');
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[2].empty());
+    REQUIRE(lines[0].starts_with("nspawn-exec "));
+    REQUIRE(lines[1].starts_with("ready "));
+    const auto exec_ns = std::stoull(std::string(lines[0].substr(12)));
+    const auto ready_ns = std::stoull(std::string(lines[1].substr(6)));
+    CHECK(exec_ns > 0);
+    CHECK(exec_ns <= ready_ns);
+    REQUIRE(sb.volt({"stop", "--time", "1", name}).code == 0);
+
+    // A regular file with that number: boot works and writes nothing into it.
+    test::TempDir dir("vb-timing");
+    int f = ::open((dir / "file").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    REQUIRE(f >= 0);
+    UniqueFd file(::fcntl(f, F_DUPFD_CLOEXEC, 10));
+    ::close(f);
+    REQUIRE(boot_with_timing_fd(sb, name, file.get()) == 0);
+    struct stat st;
+    REQUIRE(::fstat(file.get(), &st) == 0);
+    CHECK(st.st_size == 0);
+    REQUIRE(sb.volt({"stop", "--time", "1", name}).code == 0);
+}
 
 TEST_CASE("bench: every phase measured per lifecycle, nothing left afterwards", "[e2e][bench]") {
     test::require_container_host();
