@@ -328,7 +328,11 @@ class Runner {
             progress_step_ = what;
             show_progress();
             if (g_signal)
-                return Error(EINTR, std::string("interrupted by ") + ::strsignal(g_signal));
+                return Error(0, std::string("interrupted by ") +
+                                    (g_signal == SIGINT    ? "SIGINT"
+                                     : g_signal == SIGTERM ? "SIGTERM"
+                                                           : "SIGHUP") +
+                                    "; the container and the scratch root are removed");
             return {};
         };
         VOLT_TRY(step("create"));
