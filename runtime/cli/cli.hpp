@@ -8,6 +8,7 @@
 
 #include "runtime/plan/paths.hpp"
 #include "runtime/plan/spec.hpp"
+#include "runtime/verbs/bench.hpp"
 #include "runtime/verbs/container.hpp"
 
 namespace volt::cli {
@@ -95,11 +96,16 @@ struct ImageCmd {
     std::string name;    // import, rm
     bool json = false;   // list
 };
+struct BenchCmd {
+    runtime::BenchOptions options;
+    bool json = false;
+    std::string plot;  // --plot FILE: an SVG chart
+};
 // One alternative per verb, in the order of the table of verbs (verbs.cpp), which a
 // static_assert there holds to it.
 using Command = std::variant<CreateCmd, BootCmd, ExecCmd, CpCmd, StopCmd, DeleteCmd, ListCmd,
                              InspectCmd, CheckCmd, UpdateCmd, StatsCmd, PauseCmd, ResumeCmd,
-                             StartCmd, RestartCmd, StatusCmd, LogsCmd, ImageCmd>;
+                             StartCmd, RestartCmd, StatusCmd, LogsCmd, ImageCmd, BenchCmd>;
 
 struct Invocation {
     runtime::Paths paths;

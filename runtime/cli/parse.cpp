@@ -75,6 +75,14 @@ std::optional<Output> check_global_options(const CLI::App& app, runtime::Paths& 
                               text::printable(abi) + "': must be a Landlock ABI number (0-1000)\n",
                           kExitUsage, true};
     }
+    if (const std::string& fd = p.timing_fd; !fd.empty()) {
+        int n = 0;
+        auto [end, ec] = std::from_chars(fd.data(), fd.data() + fd.size(), n);
+        if (ec != std::errc() || end != fd.data() + fd.size() || n < 3)
+            return Output{"volt-run: VOLT_TIMING_FD: invalid value '" + text::printable(fd) +
+                              "': must be a file descriptor number, 3 or above\n",
+                          kExitUsage, true};
+    }
     return std::nullopt;
 }
 

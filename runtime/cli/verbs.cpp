@@ -92,6 +92,9 @@ constexpr Verb kVerbs[] = {
         "The container's messages: from the journal, or its console log without journald"),
     row<ImageCmd, add_image, run_image>(
         "image", "", "Images under ROOT/images: import a tarball or directory, list, rm"),
+    row<BenchCmd, add_bench, run_bench>(
+        "bench", "",
+        "Time full lifecycles (create, boot, exec, stop, delete) on a scratch data root"),
 };
 
 constexpr bool one_row_per_alternative() {

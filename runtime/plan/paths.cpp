@@ -25,6 +25,7 @@ Paths Paths::from_environment() {
     take("DBUS_SYSTEM_BUS_ADDRESS", p.system_bus_address);
     take("TERM", p.term);
     take("VOLT_LANDLOCK_MAX_ABI", p.landlock_max_abi);
+    take("VOLT_TIMING_FD", p.timing_fd);
     std::string fault_point, fault_trace;
     take("VOLT_FAULT", fault_point);
     take("VOLT_FAULT_TRACE", fault_trace);

@@ -39,6 +39,13 @@ struct Paths {
     // VOLT_LANDLOCK_MAX_ABI: act as a kernel with at most this Landlock ABI would (tests of
     // older kernels); empty for the kernel's own. The CLI refuses anything but a number.
     std::string landlock_max_abi;
+    // VOLT_TIMING_FD: a pipe's fd number (3 or above) that boot writes one line per event to,
+    // "nspawn-exec NS" right before execve(systemd-nspawn) and "ready NS" (boot --detach) when
+    // the guest reported READY=1, NS being CLOCK_MONOTONIC in nanoseconds: what volt-run bench
+    // reads. Empty: nothing is written. The CLI refuses anything but such a number, and boot
+    // writes only if that fd is open and a pipe or FIFO, so never to a file or terminal that
+    // happens to have the number.
+    std::string timing_fd;
     // Test only: the fault-injection hook every numbered step of create, boot, stop, delete and
     // update passes through (base/fault.hpp), from VOLT_FAULT and VOLT_FAULT_TRACE. Empty
     // (nothing injected, nothing traced) unless one of them is set.

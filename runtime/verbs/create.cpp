@@ -28,26 +28,6 @@ void remove_quietly(const std::string& path) {
         log::warn("rollback: %s", st.error().describe().c_str());
 }
 
-Result<std::string> resolve_image(const Paths& paths, const std::string& image) {
-    if (image.empty())
-        return Error::usage("--image is required");
-    // A path (anything with a '/', or an existing directory) is used as is; a bare name is
-    // looked up under ROOT/images, as the old backend did.
-    if (image.find('/') != std::string::npos || fs::is_directory(image)) {
-        if (!fs::is_directory(image))
-            return Error::usage("--image: invalid value '" + image + "': not a directory");
-        return fs::absolute(image);
-    }
-    // Never one of volt-run's own entries there (".NAME.partial": half an import).
-    if (auto valid = validate_image_name(image); !valid)
-        return Error::usage("--image: " + valid.error().message());
-    std::string named = paths.images() + "/" + image;
-    if (!fs::is_directory(named))
-        return Error::usage("--image: invalid value '" + image + "': no directory " + image +
-                            " or " + named);
-    return named;
-}
-
 Status refuse_existing(const std::string& path, const std::string& what) {
     if (fs::exists(path))
         return Error::usage(what + " " + path + " already exists; remove it or pick another name");
@@ -72,6 +52,26 @@ Status register_with_systemd(const Paths& paths, const std::string& name,
 }
 
 }  // namespace
+
+Result<std::string> resolve_image(const Paths& paths, const std::string& image) {
+    if (image.empty())
+        return Error::usage("--image is required");
+    // A path (anything with a '/', or an existing directory) is used as is; a bare name is
+    // looked up under ROOT/images, as the old backend did.
+    if (image.find('/') != std::string::npos || fs::is_directory(image)) {
+        if (!fs::is_directory(image))
+            return Error::usage("--image: invalid value '" + image + "': not a directory");
+        return fs::absolute(image);
+    }
+    // Never one of volt-run's own entries there (".NAME.partial": half an import).
+    if (auto valid = validate_image_name(image); !valid)
+        return Error::usage("--image: " + valid.error().message());
+    std::string named = paths.images() + "/" + image;
+    if (!fs::is_directory(named))
+        return Error::usage("--image: invalid value '" + image + "': no directory " + image +
+                            " or " + named);
+    return named;
+}
 
 Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     VOLT_TRY(check_paths(paths));  // they go into the unit's ExecStart=

@@ -53,6 +53,10 @@ struct ImageInfo {
 // for an image elsewhere.
 Result<UniqueFd> hold_image(const Paths& paths, const std::string& image);
 
+// create's and bench's --image: a path (anything with a '/', or an existing directory) made
+// absolute, or a bare image name as ROOT/images/NAME. A usage error naming the value otherwise.
+Result<std::string> resolve_image(const Paths& paths, const std::string& image);
+
 // Every directory in ROOT/images (imported or put there by hand), by name; none when there is
 // no ROOT/images.
 Result<std::vector<ImageInfo>> list_images(const Paths& paths);

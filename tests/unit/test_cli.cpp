@@ -290,6 +290,7 @@ TEST_CASE("every verb in the table parses to its own alternative and its help sh
         {"status", {"web"}},
         {"logs", {"web"}},
         {"image", {"list"}},
+        {"bench", {"--image", "x"}},
     };
     auto table = verb_table();
     CHECK(table.size() == std::variant_size_v<Command>);
@@ -453,4 +454,59 @@ TEST_CASE("os-release: PRETTY_NAME unquoted, else NAME", "[unit]") {
     CHECK(os_release_name("PRETTY_NAME=\"say \\\"hi\\\"\"") == "say \"hi\"");
     CHECK(os_release_name("ID=x\n# PRETTY_NAME=no\n").empty());
     CHECK(os_release_name("").empty());
+}
+
+TEST_CASE("bench: options, defaults and their refusals", "[unit]") {
+    auto b = command_of<BenchCmd>(parse_args({"bench", "--image", "/i"}));
+    CHECK(b.options.image == "/i");
+    CHECK(b.options.iterations == 20);
+    CHECK(b.options.network == "private");
+    CHECK(b.options.stop_time == 10);
+    CHECK_FALSE(b.json);
+    CHECK(b.plot.empty());
+    CHECK_FALSE(b.options.compare);
+    CHECK(
+        command_of<BenchCmd>(parse_args({"bench", "--image", "/i", "--compare"})).options.compare);
+    b = command_of<BenchCmd>(
+        parse_args({"bench", "--image", "busybox", "--iterations", "1000", "--network", "none",
+                    "--json", "--plot", "/tmp/b.svg", "--stop-time", "0"}));
+    CHECK(b.options.iterations == 1000);
+    CHECK(b.options.network == "none");
+    CHECK(b.options.stop_time == 0);
+    CHECK(b.json);
+    CHECK(b.plot == "/tmp/b.svg");
+    // Each bad value is a usage error (exit 2) naming the option.
+    for (auto [args, option] : std::vector<std::pair<std::vector<const char*>, std::string>>{
+             {{"bench"}, "--image"},
+             {{"bench", "--image", "x", "--iterations", "0"}, "--iterations"},
+             {{"bench", "--image", "x", "--iterations", "1001"}, "--iterations"},
+             {{"bench", "--image", "x", "--iterations", "-3"}, "--iterations"},
+             {{"bench", "--image", "x", "--iterations", "2x"}, "--iterations"},
+             {{"bench", "--image", "x", "--network", "host"}, "--network"},
+             {{"bench", "--image", "x", "--stop-time", "3601"}, "--stop-time"},
+             {{"bench", "--image", "x", "--plot", ""}, "--plot"},
+             {{"bench", "--image", ""}, "--image"},
+         }) {
+        auto out = output_of(parse_args(args));
+        INFO(out.text);
+        CHECK(out.exit_code == kExitUsage);
+        CHECK(out.text.find(option) != std::string::npos);
+    }
+}
+
+TEST_CASE("VOLT_TIMING_FD must be a descriptor number of 3 or above", "[unit]") {
+    for (const char* bad : {"x", "2", "-1", "3 ", "1e3", "99999999999"}) {
+        runtime::Paths p;
+        p.timing_fd = bad;
+        std::vector<const char*> args = {"volt-run", "list"};
+        auto r = parse(static_cast<int>(args.size()), args.data(), p);
+        auto out = output_of(r);
+        INFO(bad);
+        CHECK(out.exit_code == kExitUsage);
+        CHECK(out.text.find("VOLT_TIMING_FD") != std::string::npos);
+    }
+    runtime::Paths p;
+    p.timing_fd = "3";
+    std::vector<const char*> args = {"volt-run", "list"};
+    CHECK(std::holds_alternative<Invocation>(parse(2, args.data(), p)));
 }

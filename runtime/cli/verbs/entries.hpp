@@ -75,4 +75,7 @@ int run_logs(const Invocation& inv, const LogsCmd& c);
 void add_image(CLI::App& sub, ImageCmd& c);
 int run_image(const Invocation& inv, const ImageCmd& c);
 
+void add_bench(CLI::App& sub, BenchCmd& c);
+int run_bench(const Invocation& inv, const BenchCmd& c);
+
 }  // namespace volt::cli::verbs

@@ -1,0 +1,217 @@
+#include "runtime/plan/bench.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "base/text.hpp"
+
+namespace volt::runtime {
+namespace {
+
+double ms(std::uint64_t ns) {
+    return static_cast<double>(ns) / 1e6;
+}
+
+std::string fixed(double v, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
+}
+
+nlohmann::json summary_json(const std::vector<std::uint64_t>& samples) {
+    BenchSummary s = summarize(samples);
+    return {{"samples_ns", samples},
+            {"min_ms", ms(s.min)},
+            {"p50_ms", ms(s.p50)},
+            {"p90_ms", ms(s.p90)},
+            {"max_ms", ms(s.max)}};
+}
+
+std::string xml_escaped(std::string_view s) {
+    std::string out;
+    for (char c : text::printable(s)) {
+        switch (c) {
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '&':
+                out += "&amp;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::uint64_t percentile(std::vector<std::uint64_t> samples, double p) {
+    if (samples.empty())
+        return 0;
+    std::sort(samples.begin(), samples.end());
+    double rank =
+        std::ceil(std::clamp(p, 0.0, 100.0) / 100.0 * static_cast<double>(samples.size()));
+    std::size_t index = rank < 1 ? 0 : static_cast<std::size_t>(rank) - 1;
+    return samples[std::min(index, samples.size() - 1)];
+}
+
+BenchSummary summarize(const std::vector<std::uint64_t>& samples) {
+    if (samples.empty())
+        return {};
+    auto [lo, hi] = std::minmax_element(samples.begin(), samples.end());
+    return {.min = *lo, .p50 = percentile(samples, 50), .p90 = percentile(samples, 90), .max = *hi};
+}
+
+std::optional<double> ratio(const BenchPhase& phase) {
+    if (!phase.peer || phase.peer->samples.empty() || phase.samples.empty())
+        return std::nullopt;
+    std::uint64_t peer = percentile(phase.peer->samples, 50);
+    if (peer == 0)
+        return std::nullopt;
+    return static_cast<double>(percentile(phase.samples, 50)) / static_cast<double>(peer);
+}
+
+std::string render_table(const BenchReport& r) {
+    std::string out;
+    char line[256];
+    std::snprintf(line, sizeof line, "%-16s %10s %10s %10s %10s", "PHASE (ms)", "MIN", "P50", "P90",
+                  "MAX");
+    out += line;
+    if (r.compare)
+        out += "   PEER P50      RATIO  PEER";
+    out += "\n";
+    for (const BenchPhase& ph : r.phases) {
+        BenchSummary s = summarize(ph.samples);
+        std::snprintf(line, sizeof line, "%-16s %10s %10s %10s %10s", ph.name.c_str(),
+                      fixed(ms(s.min), 2).c_str(), fixed(ms(s.p50), 2).c_str(),
+                      fixed(ms(s.p90), 2).c_str(), fixed(ms(s.max), 2).c_str());
+        out += line;
+        if (r.compare) {
+            if (!ph.peer) {
+                out += "          -          -  -";
+            } else if (!ph.peer->installed || ph.peer->samples.empty()) {
+                std::snprintf(line, sizeof line, " %10s %10s  %s (%s)", "-", "-",
+                              ph.peer->name.c_str(),
+                              ph.peer->note.empty() ? "not installed" : ph.peer->note.c_str());
+                out += line;
+            } else {
+                std::snprintf(line, sizeof line, " %10s %10s  %s",
+                              fixed(ms(percentile(ph.peer->samples, 50)), 2).c_str(),
+                              fixed(*ratio(ph), 3).c_str(), ph.peer->name.c_str());
+                out += line;
+            }
+        }
+        out += "\n";
+    }
+    std::snprintf(line, sizeof line, "%d lifecycle%s, network %s, image %s\n", r.iterations,
+                  r.iterations == 1 ? "" : "s", r.network.c_str(),
+                  text::printable(r.image).c_str());
+    out += line;
+    return out;
+}
+
+std::string render_json(const BenchReport& r) {
+    nlohmann::json phases = nlohmann::json::array();
+    for (const BenchPhase& ph : r.phases) {
+        nlohmann::json p = summary_json(ph.samples);
+        p["name"] = ph.name;
+        if (ph.peer) {
+            nlohmann::json peer = ph.peer->samples.empty() ? nlohmann::json::object()
+                                                           : summary_json(ph.peer->samples);
+            peer["name"] = ph.peer->name;
+            peer["command"] = text::printable(ph.peer->command);
+            peer["installed"] = ph.peer->installed;
+            if (!ph.peer->note.empty())
+                peer["note"] = ph.peer->note;
+            p["peer"] = std::move(peer);
+            auto q = ratio(ph);
+            p["ratio"] = q ? nlohmann::json(*q) : nlohmann::json(nullptr);
+        }
+        phases.push_back(std::move(p));
+    }
+    nlohmann::json j = {{"schema", "volt-run-bench/1"}, {"image", text::printable(r.image)},
+                        {"network", r.network},         {"container", r.container},
+                        {"iterations", r.iterations},   {"warm_execs_per_lifecycle", kWarmExecs},
+                        {"compare", r.compare},         {"phases", std::move(phases)}};
+    return j.dump(2) + "\n";
+}
+
+std::string render_svg(const BenchReport& r) {
+    // Layout: a label column, then the axis from 10^lo to 10^hi ms.
+    constexpr int kLabel = 150, kPlot = 600, kRow = 34, kTop = 40;
+    std::uint64_t smallest = UINT64_MAX, largest = 1;
+    for (const BenchPhase& ph : r.phases) {
+        for (const auto* v : {&ph.samples, ph.peer ? &ph.peer->samples : nullptr})
+            if (v)
+                for (std::uint64_t x : *v) {
+                    smallest = std::min(smallest, std::max<std::uint64_t>(x, 1));
+                    largest = std::max(largest, x);
+                }
+    }
+    if (smallest == UINT64_MAX)
+        smallest = 1;
+    int lo = static_cast<int>(std::floor(std::log10(ms(smallest))));
+    int hi = static_cast<int>(std::ceil(std::log10(ms(largest))));
+    if (hi <= lo)
+        hi = lo + 1;
+    auto x_of = [&](std::uint64_t ns) {
+        double v = std::log10(std::max(ms(ns), 1e-9));
+        double f = (v - lo) / static_cast<double>(hi - lo);
+        return kLabel + std::clamp(f, 0.0, 1.0) * kPlot;
+    };
+    const int height = kTop + kRow * static_cast<int>(r.phases.size()) + 40;
+    std::string out;
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+                  "font-family=\"sans-serif\" font-size=\"12\">\n",
+                  kLabel + kPlot + 20, height);
+    out += buf;
+    out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+    out +=
+        "<text x=\"10\" y=\"20\" font-size=\"14\">volt-run bench: " + std::to_string(r.iterations) +
+        " lifecycles, network " + xml_escaped(r.network) + ", image " + xml_escaped(r.image) +
+        " (ms, log scale; line min-max, box p50-p90" + (r.compare ? "; grey: peer" : "") +
+        ")</text>\n";
+    for (int e = lo; e <= hi; ++e) {
+        double x = kLabel + static_cast<double>(e - lo) / (hi - lo) * kPlot;
+        std::snprintf(buf, sizeof buf,
+                      "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>\n"
+                      "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
+                      x, kTop - 5, x, height - 30, x, height - 15,
+                      fixed(std::pow(10.0, e), e < 0 ? -e : 0).c_str());
+        out += buf;
+    }
+    auto draw = [&](const std::vector<std::uint64_t>& v, double y, const char* colour) {
+        BenchSummary s = summarize(v);
+        std::snprintf(buf, sizeof buf,
+                      "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n"
+                      "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"8\" fill=\"%s\"/>\n",
+                      x_of(s.min), y, x_of(s.max), y, colour, x_of(s.p50), y - 4,
+                      std::max(1.0, x_of(s.p90) - x_of(s.p50)), colour);
+        out += buf;
+    };
+    for (std::size_t i = 0; i < r.phases.size(); ++i) {
+        const BenchPhase& ph = r.phases[i];
+        double y = kTop + kRow * static_cast<double>(i) + 10;
+        std::snprintf(buf, sizeof buf, "<text x=\"10\" y=\"%.1f\">%s</text>\n", y + 4,
+                      xml_escaped(ph.name).c_str());
+        out += buf;
+        draw(ph.samples, y, "#1f6fb2");
+        if (ph.peer && !ph.peer->samples.empty())
+            draw(ph.peer->samples, y + 12, "#999");
+    }
+    out += "</svg>\n";
+    return out;
+}
+
+}  // namespace volt::runtime

@@ -1,0 +1,45 @@
+// volt-run bench: full lifecycles of a container measured as a user sees them, each verb run as
+// this very binary in a process of its own, against a scratch data root that is removed
+// afterwards. The figures' summaries and renderings are pure (runtime/plan/bench.hpp).
+#pragma once
+
+#include <string>
+
+#include "base/error.hpp"
+#include "runtime/plan/bench.hpp"
+#include "runtime/plan/paths.hpp"
+
+namespace volt::runtime {
+
+struct BenchOptions {
+    std::string image;  // a directory, or a name under the caller's ROOT/images
+    int iterations = 20;
+    std::string network = "private";  // "none" or "private"
+    int stop_time = 10;               // stop --time S of each lifecycle
+    bool progress = true;             // "lifecycle 3/20: boot" on stderr
+    // Also time the same steps done with shell tools, interleaved with volt-run's (BenchPeer).
+    bool compare = false;
+};
+
+// Runs options.iterations lifecycles (create, boot --detach, exec /bin/true 1 + kWarmExecs
+// times, stop, delete) of one container named "vb-PID" in a scratch data root
+// /var/tmp/volt-bench.XXXXXX, each verb timed with CLOCK_MONOTONIC from posix_spawn to its
+// reaped exit, and boot's two inner phases from its VOLT_TIMING_FD lines (paths.hpp).
+//
+// Needs root: the process first moves into network and mount namespaces of its own
+// (unshare(CLONE_NEWNET | CLONE_NEWNS), loopback up, mounts private), so that voltbr0, the veths,
+// the nftables table and the namespace mounts of --network private never reach the host's. A
+// failing verb, SIGINT, SIGTERM or SIGHUP end the run: the container is deleted (delete
+// --force), the scratch root removed, and the error names the verb and its last line of stderr.
+// With options.compare, each lifecycle also runs the peers, the one place volt-run runs programs
+// other than nspawn and a user's command: `cp -a` of the image (create); sh writing a cgroup
+// (mkdir, join, leave, rmdir) and ip(8) making a bridge, a veth pair on it and an address (boot
+// set-up, --network private); `nsenter -t LEADER -a /bin/true` into the running container, after
+// volt-run's first exec and alternating with its warm ones (first and warm exec). A program that
+// is not installed is reported so and skipped. bare nspawn to READY and `crun exec` are not
+// measured yet: their phases say so.
+// `paths` are the caller's: only its images (a bare --image name), cgroup root and subnet are
+// used.
+Result<BenchReport> bench(const Paths& paths, const BenchOptions& options);
+
+}  // namespace volt::runtime
