@@ -26,6 +26,7 @@ Paths Paths::from_environment() {
     take("TERM", p.term);
     take("VOLT_LANDLOCK_MAX_ABI", p.landlock_max_abi);
     take("VOLT_TIMING_FD", p.timing_fd);
+    take("TMPDIR", p.tmp_dir);
     std::string fault_point, fault_trace;
     take("VOLT_FAULT", fault_point);
     take("VOLT_FAULT_TRACE", fault_trace);

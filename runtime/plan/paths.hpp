@@ -46,6 +46,8 @@ struct Paths {
     // writes only if that fd is open and a pipe or FIFO, so never to a file or terminal that
     // happens to have the number.
     std::string timing_fd;
+    // TMPDIR: where volt-run bench makes its scratch data root (it must be absolute there).
+    std::string tmp_dir = "/var/tmp";
     // Test only: the fault-injection hook every numbered step of create, boot, stop, delete and
     // update passes through (base/fault.hpp), from VOLT_FAULT and VOLT_FAULT_TRACE. Empty
     // (nothing injected, nothing traced) unless one of them is set.

@@ -482,9 +482,12 @@ Result<BenchReport> bench(const Paths& paths, const BenchOptions& o) {
     // From before the scratch root is made until after it is removed (destroyed after it).
     SignalFlag signals;
 
-    char tmpl[] = "/var/tmp/volt-bench.XXXXXX";
-    if (!::mkdtemp(tmpl))
-        return Error::from_errno("making a scratch directory in /var/tmp");
+    if (!paths.tmp_dir.starts_with('/') || text::has_control(paths.tmp_dir))
+        return Error::usage("TMPDIR: invalid value '" + text::printable(paths.tmp_dir) +
+                            "': must be an absolute path");
+    std::string tmpl = paths.tmp_dir + "/volt-bench.XXXXXX";
+    if (!::mkdtemp(tmpl.data()))
+        return Error::from_errno("making a scratch directory in " + paths.tmp_dir);
     const std::string dir = tmpl;
     struct RemoveScratch {
         std::string dir;

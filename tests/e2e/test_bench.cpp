@@ -24,9 +24,11 @@ extern char** environ;
 
 namespace {
 
-std::set<std::string> scratch_dirs() {
+// bench's scratch roots in `tmp` (its TMPDIR): each test gives bench a TMPDIR of its own, so
+// that benches of other tests running at the same time are not seen.
+std::set<std::string> scratch_dirs(const test::TempDir& tmp) {
     std::set<std::string> out;
-    if (auto names = fs::list_dir("/var/tmp"))
+    if (auto names = fs::list_dir(tmp.path()))
         for (const auto& n : *names)
             if (n.starts_with("volt-bench."))
                 out.insert(n);
@@ -151,12 +153,14 @@ TEST_CASE("bench: every phase measured per lifecycle, nothing left afterwards", 
     test::require_container_host();
     REQUIRE(fs::is_directory(test::busybox_rootfs()));
     test::Sandbox sb;  // makes this test the subreaper of what bench's boots leave
-    const auto dirs_before = scratch_dirs();
+    test::TempDir tmp("vb-tmp");
+    const auto dirs_before = scratch_dirs(tmp);
     const auto links_before = link_names();
     const auto mounts_before = nsfs_mounts();
 
     auto r = test::run({test::volt_run_binary(), "bench", "--image", test::busybox_rootfs(),
-                        "--iterations", "2", "--json", "--stop-time", "1"});
+                        "--iterations", "2", "--json", "--stop-time", "1"},
+                       {"TMPDIR=" + tmp.path()});
     INFO("stderr: " << r.err);
     REQUIRE(r.code == 0);
     json j = json::parse(r.out);
@@ -189,7 +193,7 @@ TEST_CASE("bench: every phase measured per lifecycle, nothing left afterwards", 
 
     // Nothing of it is left: no scratch root, container, process, cgroup, link or namespace (its
     // network was built in bench's own namespaces, and neither reached ours).
-    CHECK(scratch_dirs() == dirs_before);
+    CHECK(scratch_dirs(tmp) == dirs_before);
     CHECK_FALSE(test::cgroups_left(name));
     CHECK(no_container_processes());
     CHECK_FALSE(test::has_links_of(name));
@@ -204,10 +208,12 @@ TEST_CASE("bench: a lifecycle that fails ends the run, names the verb and remove
     test::TempDir images("vb-image");
     // create takes it, but it has no init to boot.
     const std::string image = test::tiny_image(images);
-    const auto dirs_before = scratch_dirs();
+    test::TempDir tmp("vb-tmp");
+    const auto dirs_before = scratch_dirs(tmp);
     const auto mounts_before = nsfs_mounts();
     auto r = test::run({test::volt_run_binary(), "bench", "--image", image, "--iterations", "3",
-                        "--network", "none", "--json"});
+                        "--network", "none", "--json"},
+                       {"TMPDIR=" + tmp.path()});
     INFO("stderr: " << r.err);
     CHECK(r.code == 125);
     CHECK(r.out.empty());
@@ -220,7 +226,7 @@ TEST_CASE("bench: a lifecycle that fails ends the run, names the verb and remove
     // Its exec fails (the guest has no init to stay up); any verb's failure ends the run alike.
     CHECK(r.err.find(": volt-run ") != std::string::npos);
     CHECK(r.err.find(" failed (exit status ") != std::string::npos);
-    CHECK(scratch_dirs() == dirs_before);
+    CHECK(scratch_dirs(tmp) == dirs_before);
     CHECK(nsfs_mounts() == mounts_before);
     CHECK(no_container_processes());
     CHECK_FALSE(test::cgroups_left(name));
@@ -228,11 +234,13 @@ TEST_CASE("bench: a lifecycle that fails ends the run, names the verb and remove
 
 TEST_CASE("bench: a missing image is a usage error before anything is made", "[e2e][bench]") {
     test::require_container_host();
-    const auto dirs_before = scratch_dirs();
-    auto r = test::run({test::volt_run_binary(), "bench", "--image", "/nonexistent/vb-image"});
+    test::TempDir tmp("vb-tmp");
+    const auto dirs_before = scratch_dirs(tmp);
+    auto r = test::run({test::volt_run_binary(), "bench", "--image", "/nonexistent/vb-image"},
+                       {"TMPDIR=" + tmp.path()});
     CHECK(r.code == 2);
     CHECK(r.err == "volt-run: --image: invalid value '/nonexistent/vb-image': not a directory\n");
-    CHECK(scratch_dirs() == dirs_before);
+    CHECK(scratch_dirs(tmp) == dirs_before);
 }
 
 TEST_CASE("bench --compare: the peers run interleaved, each with a ratio, and leave nothing",
@@ -240,10 +248,12 @@ TEST_CASE("bench --compare: the peers run interleaved, each with a ratio, and le
     test::require_container_host();
     REQUIRE(fs::is_directory(test::busybox_rootfs()));
     test::Sandbox sb;
-    const auto dirs_before = scratch_dirs();
+    test::TempDir tmp("vb-tmp");
+    const auto dirs_before = scratch_dirs(tmp);
     const auto links_before = link_names();
     auto r = test::run({test::volt_run_binary(), "bench", "--image", test::busybox_rootfs(),
-                        "--iterations", "1", "--json", "--stop-time", "1", "--compare"});
+                        "--iterations", "1", "--json", "--stop-time", "1", "--compare"},
+                       {"TMPDIR=" + tmp.path()});
     INFO("stderr: " << r.err);
     REQUIRE(r.code == 0);
     json j = json::parse(r.out);
@@ -266,7 +276,7 @@ TEST_CASE("bench --compare: the peers run interleaved, each with a ratio, and le
     CHECK(j["phases"][2]["ratio"].is_null());
     CHECK_FALSE(j["phases"][5].contains("peer"));
     CHECK_FALSE(j["phases"][6].contains("peer"));
-    CHECK(scratch_dirs() == dirs_before);
+    CHECK(scratch_dirs(tmp) == dirs_before);
     CHECK(link_names() == links_before);
     CHECK_FALSE(test::cgroups_left(j["container"].get<std::string>()));
     CHECK(no_container_processes());
