@@ -20,15 +20,10 @@ void lifecycle(const std::string& image, const std::string& base_name,
                const std::vector<std::string>& extra_create) {
     test::Sandbox sb;
     std::string name = sb.unique_name(base_name);
-    std::vector<std::string> create = {"create", name, "--image", image, "--network", "none"};
+    std::vector<std::string> create = {"--network", "none"};
     create.insert(create.end(), extra_create.begin(), extra_create.end());
-    auto r = sb.volt(create);
-    INFO(r.err);
-    REQUIRE(r.code == 0);
-
-    r = sb.volt({"boot", "--detach", "--timeout", "60", name});
-    INFO("boot: " << r.err);
-    REQUIRE(r.code == 0);
+    test::create_and_boot(sb, name, image, create);
+    test::RunResult r;
     json info = sb.inspect(name);
     REQUIRE(info["state"] == "running");
     pid_t nspawn = info["nspawn_pid"].get<pid_t>();

@@ -21,18 +21,6 @@ using nlohmann::json;
 
 namespace {
 
-void create_and_boot(const test::Sandbox& sb, const std::string& name,
-                     const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {"create", name, "--image", test::busybox_rootfs()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto r = sb.volt(args);
-    INFO(r.err);
-    REQUIRE(r.code == 0);
-    r = sb.volt({"boot", "--detach", "--timeout", "60", name});
-    INFO("boot: " << r.err);
-    REQUIRE(r.code == 0);
-}
-
 // One HTTP/1.0 exchange from the test's (the host's) network namespace; the body, or "".
 std::string http_get(const std::string& address, std::uint16_t port, const std::string& path) {
     int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -72,7 +60,8 @@ TEST_CASE("private: the guest has its address, reaches the gateway, and ports ar
     test::require_container_host();
     test::Sandbox sb;
     std::string name = sb.unique_name("net");
-    create_and_boot(sb, name, {"--port", "8080:80", "--dns", "192.0.2.53"});
+    test::create_and_boot(sb, name, test::busybox_rootfs(),
+                          {"--port", "8080:80", "--dns", "192.0.2.53"});
     json info = sb.inspect(name);
     REQUIRE(info.contains("network"));
     const json& net = info["network"];
@@ -159,13 +148,13 @@ TEST_CASE("none has only loopback, host shares the host's links", "[e2e][network
 
     test::Sandbox sb;
     std::string none = sb.unique_name("none");
-    create_and_boot(sb, none, {"--network", "none"});
+    test::create_and_boot(sb, none, test::busybox_rootfs(), {"--network", "none"});
     auto r = sb.volt({"exec", none, "--", "ls", "/sys/class/net"});
     CHECK(lines(r.out) == std::vector<std::string>{"lo"});
     CHECK_FALSE(sb.inspect(none).contains("network"));
 
     std::string host = sb.unique_name("host");
-    create_and_boot(sb, host, {"--network", "host"});
+    test::create_and_boot(sb, host, test::busybox_rootfs(), {"--network", "host"});
     r = sb.volt({"exec", host, "--", "ls", "/sys/class/net"});
     CHECK(lines(r.out) == std::vector<std::string>{"hostmark0", "lo"});
 }
@@ -174,7 +163,7 @@ TEST_CASE("a container whose nspawn was SIGKILLed leaves nothing after delete", 
     test::require_container_host();
     test::Sandbox sb;
     std::string name = sb.unique_name("crash");
-    create_and_boot(sb, name, {"--port", "9090:80"});
+    test::create_and_boot(sb, name, test::busybox_rootfs(), {"--port", "9090:80"});
     json info = sb.inspect(name);
     std::string netns = info["network"]["netns"];
     pid_t nspawn = info["nspawn_pid"].get<pid_t>();
@@ -198,7 +187,7 @@ TEST_CASE(
     test::Sandbox sb;
     const std::string a = sb.unique_name("hm-pa");
     const std::string b = sb.unique_name("hm-pb");
-    create_and_boot(sb, a, {"--port", "8080:80"});
+    test::create_and_boot(sb, a, test::busybox_rootfs(), {"--port", "8080:80"});
 
     // At create, against the other containers' specs: the protocol and the host port clash,
     // whatever the container port.

@@ -197,12 +197,11 @@ std::string debian_rootfs() {
     return std::string(VOLT_TEST_CACHE_DIR) + "/bookworm-systemd";
 }
 
-void boot_busybox(const Sandbox& sb, const std::string& name,
-                  const std::vector<std::string>& extra) {
+void create_and_boot(const Sandbox& sb, const std::string& name, const std::string& image,
+                     const std::vector<std::string>& extra) {
     require_container_host();
-    REQUIRE(fs::is_directory(busybox_rootfs()));  // built by the busybox-rootfs fixture
-    std::vector<std::string> create = {"create",         name,        "--image",
-                                       busybox_rootfs(), "--network", "none"};
+    REQUIRE(fs::is_directory(image));  // the test roots are built by the rootfs fixtures
+    std::vector<std::string> create = {"create", name, "--image", image};
     create.insert(create.end(), extra.begin(), extra.end());
     auto r = sb.volt(create);
     INFO(r.err);
@@ -210,6 +209,13 @@ void boot_busybox(const Sandbox& sb, const std::string& name,
     r = sb.volt({"boot", "--detach", "--timeout", "60", name});
     INFO("boot: " << r.err);
     REQUIRE(r.code == 0);
+}
+
+void boot_busybox(const Sandbox& sb, const std::string& name,
+                  const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"--network", "none"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    create_and_boot(sb, name, busybox_rootfs(), args);
 }
 
 std::string volt_run_binary() {

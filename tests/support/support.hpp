@@ -86,8 +86,11 @@ class Sandbox {
     TempDir dir_;
 };
 
-// A busybox container of the sandbox's, created with --network none and `extra`, and booted
-// (--detach); the test ends if either fails. The sandbox deletes it.
+// A container of the sandbox's from `image`, created with `extra`, and booted (--detach); the test
+// ends if either fails. The sandbox deletes it.
+void create_and_boot(const Sandbox& sb, const std::string& name, const std::string& image,
+                     const std::vector<std::string>& extra = {});
+// The same from the busybox test root, with --network none before `extra`.
 void boot_busybox(const Sandbox& sb, const std::string& name,
                   const std::vector<std::string>& extra = {});
 
