@@ -70,8 +70,15 @@ TEST_CASE("logs without journald: the console log, its last lines, following, no
 
     // -f: the last lines, then what comes; SIGINT ends it with 0.
     test::Background follow(sb, {"logs", "-f", "-n", "1", name});
-    say("followed-line\\n");
+    // Only once it has printed the last line is it following: a line said before that is
+    // already the last one.
     std::string seen;
+    for (int i = 0; i < 200 && seen.find("last-line\n") == std::string::npos; ++i) {
+        ::usleep(25 * 1000);
+        seen = follow.output();
+    }
+    REQUIRE(seen == "last-line\n");
+    say("followed-line\\n");
     for (int i = 0; i < 200 && seen.find("followed-line") == std::string::npos; ++i) {
         ::usleep(25 * 1000);
         seen = follow.output();
