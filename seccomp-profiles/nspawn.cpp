@@ -95,12 +95,12 @@ constexpr int kRestrictionsRevision = 1;
 
 }  // namespace
 
-std::string nspawn_restrictions_digest(std::uint64_t bounding) {
+std::string nspawn_restrictions_digest(std::uint64_t bounding, bool foreign_arches) {
     return "nspawn-restrictions " + std::to_string(kRestrictionsRevision) + "|bounding " +
-           std::to_string(bounding);
+           std::to_string(bounding) + (foreign_arches ? "" : "|native");
 }
 
-std::string nspawn_restrictions_profile(std::uint64_t bounding) {
+std::string nspawn_restrictions_profile(std::uint64_t bounding, bool foreign_arches) {
     using nlohmann::json;
     json names = json::array();
     for (const char* n : kAlwaysRefused)
@@ -146,6 +146,8 @@ std::string nspawn_restrictions_profile(std::uint64_t bounding) {
           tty_injection,
           tty_console}},
     };
+    if (!foreign_arches)
+        profile.erase("archMap");
     return profile.dump();
 }
 

@@ -258,7 +258,7 @@ Result<Bpf> export_bpf(scmp_filter_ctx ctx) {
 }  // namespace
 
 bool Bpf::operator==(const Bpf& o) const {
-    return insns.size() == o.insns.size() &&
+    return foreign_arches == o.foreign_arches && insns.size() == o.insns.size() &&
            std::memcmp(insns.data(), o.insns.data(), insns.size() * sizeof(sock_filter)) == 0;
 }
 
@@ -319,6 +319,7 @@ Result<Bpf> compile_profile(std::string_view json_text, const std::string& sourc
         if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2); rc < 0)
             return Error(-rc, "seccomp_attr_set(SCMP_FLTATR_CTL_OPTIMIZE)");
         // The native architecture is in every context; add the compat ones the profile names.
+        bool foreign_arches = false;
         std::vector<std::string> arches;
         where = "archMap";
         if (profile.contains("archMap") && profile.at("archMap").is_array()) {
@@ -341,7 +342,13 @@ Result<Bpf> compile_profile(std::string_view json_text, const std::string& sourc
                 continue;
             if (int rc = seccomp_arch_add(ctx.get(), a->token); rc < 0 && rc != -EEXIST)
                 return Error(-rc, "seccomp_arch_add " + name);
+            foreign_arches = true;
         }
+        // A system call of an architecture the profile does not name kills the whole process
+        // (libseccomp's default kills the thread only, leaving the others half-working).
+        if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+            rc < 0)
+            return Error(-rc, "seccomp_attr_set(SCMP_FLTATR_ACT_BADARCH)");
         // Rules keep their actions; the kernel's filter tries rules in libseccomp's order.
         where = "syscalls";
         const json& calls = profile.value("syscalls", json::array());
@@ -404,7 +411,9 @@ Result<Bpf> compile_profile(std::string_view json_text, const std::string& sourc
                     return Error(-rc, at + ": adding " + name);
             }
         }
-        return export_bpf(ctx.get());
+        VOLT_TRY_ASSIGN(Bpf bpf, export_bpf(ctx.get()));
+        bpf.foreign_arches = foreign_arches;
+        return bpf;
     } catch (const json::exception& e) {
         return Error::usage(source + ": " + where + ": " + e.what());
     }
@@ -436,7 +445,7 @@ std::string cache_key(const std::string& digest, const CompileOptions& options) 
     const scmp_version* v = seccomp_version();
     // Bump kCompilerRevision whenever compile() would emit a different program for the same
     // inputs: old cache files then stop matching.
-    constexpr int kCompilerRevision = 2;
+    constexpr int kCompilerRevision = 3;
     return "volt-seccomp-cache " + std::to_string(kCompilerRevision) + "|profile " + digest +
            "|libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
            std::to_string(v->micro) + "|kernel " + u.release + "|arch " +
@@ -450,7 +459,8 @@ std::string cache_file(const std::string& cache_dir, const std::string& key) {
 }
 
 // The program in a cache file, if the file is whole and made for `key`:
-// KEY\nCOUNT CHECKSUM\nBPF; anything else (stale, torn, corrupted) is nullopt.
+// KEY\nCOUNT CHECKSUM ARCHES\nBPF, ARCHES being "native" or "foreign" (Bpf::foreign_arches);
+// anything else (stale, torn, corrupted) is nullopt.
 std::optional<Bpf> read_cache_file(const std::string& path, const std::string& key) {
     // A program is at most BPF_MAXINSNS (4096) instructions of 8 bytes; with its key, a cache
     // file of more than 1 MiB is damaged.
@@ -465,14 +475,17 @@ std::optional<Bpf> read_cache_file(const std::string& path, const std::string& k
     std::string_view body = c.substr(nl2 + 1);
     unsigned long long count = 0;
     char sum[17] = {};
+    char arches[8] = {};
     // count is compared by division: a huge count whose product wraps to the body's size would
     // otherwise reach resize() and throw.
-    if (std::sscanf(std::string(c.substr(nl1 + 1, nl2 - nl1 - 1)).c_str(), "%llu %16s", &count,
-                    sum) != 2 ||
+    if (std::sscanf(std::string(c.substr(nl1 + 1, nl2 - nl1 - 1)).c_str(), "%llu %16s %7s", &count,
+                    sum, arches) != 3 ||
+        (std::strcmp(arches, "native") != 0 && std::strcmp(arches, "foreign") != 0) ||
         body.size() % sizeof(sock_filter) != 0 || body.size() / sizeof(sock_filter) != count ||
         hex(fnv1a(body)) != sum)
         return std::nullopt;
     Bpf bpf;
+    bpf.foreign_arches = std::strcmp(arches, "foreign") == 0;
     bpf.insns.resize(count);
     std::memcpy(bpf.insns.data(), body.data(), body.size());
     return bpf;
@@ -508,7 +521,7 @@ Result<Bpf> compile_cached(std::string_view json_text, const std::string& source
     std::string_view body(reinterpret_cast<const char*>(bpf->insns.data()),
                           bpf->insns.size() * sizeof(sock_filter));
     std::string file = key + "\n" + std::to_string(bpf->insns.size()) + " " + hex(fnv1a(body)) +
-                       "\n" + std::string(body);
+                       (bpf->foreign_arches ? " foreign" : " native") + "\n" + std::string(body);
     // A cache: failing to keep it only costs the next compile. Written under the cache's lock,
     // taken without waiting (busy: another volt-run is writing one, and this one skips it), so
     // that its holder may remove the temporaries of writes that were killed before their rename.

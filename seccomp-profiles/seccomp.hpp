@@ -29,6 +29,9 @@ struct CompileOptions {
 // A compiled filter: the BPF program the kernel runs.
 struct Bpf {
     std::vector<sock_filter> insns;
+    // Whether the program lets another architecture's (a compat ABI's: x86 and x32 on x86-64)
+    // system calls through to its rules. Without, it kills a process making one.
+    bool foreign_arches = false;
     bool operator==(const Bpf& o) const;
 };
 
@@ -42,7 +45,10 @@ Result<Bpf> compile(std::string_view json_text, const std::string& source,
 // A profile (allow by default) refusing what systemd-nspawn's built-in filter refuses to a guest
 // whose capability bounding set is `bounding` (bit N = capability N): exec'd commands do not
 // descend from the guest's init and would otherwise miss that filter. Pure; see nspawn.cpp.
-std::string nspawn_restrictions_profile(std::uint64_t bounding);
+// With foreign_arches false it covers the native architecture alone, which is enough beside a
+// container profile that kills the other architectures' calls (Bpf::foreign_arches false): the
+// program is a third of the size, and so is its installation on every exec.
+std::string nspawn_restrictions_profile(std::uint64_t bounding, bool foreign_arches = true);
 
 // The text of a shipped profile ("default", "strict"), or empty.
 std::string_view builtin_profile_text(std::string_view name);
@@ -64,7 +70,7 @@ std::string profile_digest(std::string_view json_text);
 // The digest standing for nspawn_restrictions_profile(bounding), made without generating that
 // text: it names the generator's revision (bumped whenever its output changes, which a unit test
 // checks) and the bounding set.
-std::string nspawn_restrictions_digest(std::uint64_t bounding);
+std::string nspawn_restrictions_digest(std::uint64_t bounding, bool foreign_arches = true);
 
 // The filter compile_cached stored for the profile named by `digest` and these options, or
 // nullopt when the cache has none (or a stale or damaged one). Reads one file; compiles nothing.

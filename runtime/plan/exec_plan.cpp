@@ -268,10 +268,6 @@ Result<ExecPlan> plan_exec(const Spec& spec, const ExecOptions& o, const ExecFac
     // nspawn's restrictions are evaluated for the init's bounding set; names this libseccomp
     // does not know are calls it cannot build a rule for on any architecture, and the
     // container's profile refuses those (ENOSYS) unless it is unconfined.
-    plan.nspawn_filter.profile = "systemd-nspawn's restrictions";
-    plan.nspawn_filter.digest = seccomp::nspawn_restrictions_digest(facts.cap_bounding);
-    plan.nspawn_filter.options.target.caps = facts.cap_bounding;
-    plan.nspawn_filter.options.unknown_syscalls_warn = true;
     // The container's profile is evaluated for the init's effective capabilities, as Docker
     // evaluates includes/excludes against the container's.
     const std::string profile = o.seccomp.empty() ? spec.seccomp : o.seccomp;
@@ -285,6 +281,17 @@ Result<ExecPlan> plan_exec(const Spec& spec, const ExecOptions& o, const ExecFac
         f.options.unknown_syscalls_warn = spec.seccomp_unknown_warn;
         plan.seccomp = f;
     }
+    // Where the container's own profile kills other architectures' calls (boot recorded that),
+    // the restrictions need only cover the native one; otherwise (unconfined, a profile given
+    // to this exec, nothing recorded) they cover every architecture themselves.
+    plan.nspawn_filter.profile = "systemd-nspawn's restrictions";
+    plan.nspawn_filter.foreign_arches =
+        !(plan.seccomp && plan.seccomp->containers_own && !facts.seccomp_digest.empty() &&
+          !facts.seccomp_foreign_arches);
+    plan.nspawn_filter.digest =
+        seccomp::nspawn_restrictions_digest(facts.cap_bounding, plan.nspawn_filter.foreign_arches);
+    plan.nspawn_filter.options.target.caps = facts.cap_bounding;
+    plan.nspawn_filter.options.unknown_syscalls_warn = true;
     plan.no_new_privs = !o.allow_new_privileges;
     return plan;
 }

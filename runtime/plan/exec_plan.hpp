@@ -88,6 +88,8 @@ struct ExecFacts {
     // The digest of the container's seccomp profile as boot recorded it; empty when unknown
     // (the profile is then read and hashed).
     std::string seccomp_digest;
+    // Whether that profile's filter lets other architectures' calls through; true when unknown.
+    bool seccomp_foreign_arches = true;
     // The container's /etc/passwd and /etc/group (empty when it has none), read only when
     // needs_account_files.
     std::string passwd, group;
@@ -100,6 +102,9 @@ struct FilterChoice {
     bool containers_own = false;
     std::string digest;  // seccomp::profile_digest of its text; empty: read it and hash it
     seccomp::CompileOptions options;
+    // nspawn's restrictions alone: whether they cover other architectures too (they need not
+    // when the container's profile, installed beside them, kills those architectures' calls).
+    bool foreign_arches = true;
 };
 
 struct ExecPlan {

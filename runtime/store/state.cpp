@@ -29,7 +29,8 @@ VOLT_JSON_FIELDS(NetworkState,
                  (bridge, netns, host_ifname, container_ifname, mac, address, prefix, gateway, dns,
                   ports),
                  ())
-VOLT_JSON_FIELDS(ExecConfinement, (landlock_policy, landlock, seccomp_profile, seccomp_digest), ())
+VOLT_JSON_FIELDS(ExecConfinement, (landlock_policy, landlock, seccomp_profile, seccomp_digest),
+                 (seccomp_foreign_arches))
 VOLT_JSON_FIELDS(State, (nspawn_pid, nspawn_start_time, cgroup, cgroup_v1, under_systemd, started),
                  (cgroup_devices, unenforced_controllers, network, exec))
 

@@ -42,6 +42,9 @@ struct ExecConfinement {
     landlock::Plan landlock;      // its exec part, for the running kernel
     std::string seccomp_profile;  // the spec's profile name
     std::string seccomp_digest;   // seccomp::profile_digest of its text; empty for unconfined
+    // Whether its filter lets other architectures' calls through (seccomp::Bpf::foreign_arches).
+    // True when not recorded: exec then restricts every architecture itself.
+    bool seccomp_foreign_arches = true;
     bool recorded() const { return !landlock_policy.empty(); }
     bool operator==(const ExecConfinement&) const = default;
 };

@@ -312,6 +312,7 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
             state.exec.landlock = plan.exec_landlock;
             state.exec.seccomp_profile = spec.seccomp;
             state.exec.seccomp_digest = seccomp_digest;
+            state.exec.seccomp_foreign_arches = !filter || filter->foreign_arches;
             return write_state(paths, name, state);
         },
         // The state file only: the console log beside it holds the error for boot --detach.

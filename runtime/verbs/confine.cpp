@@ -91,7 +91,8 @@ Result<seccomp::Bpf> exec_filter(const Paths& paths, const Spec& spec, const Fil
     // Not in the cache (first exec on this host, a cache wiped since boot, no digest recorded).
     std::string text;
     if (restrictions) {
-        text = seccomp::nspawn_restrictions_profile(choice.options.target.caps);
+        text =
+            seccomp::nspawn_restrictions_profile(choice.options.target.caps, choice.foreign_arches);
     } else {
         VOLT_TRY_ASSIGN(text, profile_text(paths, spec, choice.profile, choice.containers_own));
     }

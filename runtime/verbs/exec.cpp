@@ -706,6 +706,7 @@ Result<ExecFacts> gather_facts(const Paths& paths, const Spec& spec, const ExecO
     if (usable(target.recorded, spec, landlock_abi(paths))) {
         f.landlock = target.recorded.landlock;
         f.seccomp_digest = target.recorded.seccomp_digest;
+        f.seccomp_foreign_arches = target.recorded.seccomp_foreign_arches;
     } else {
         // Booted without that record (by an older volt-run, or found through machined).
         VOLT_TRY_ASSIGN(f.landlock, landlock_plan(paths, spec, landlock::Part::exec));

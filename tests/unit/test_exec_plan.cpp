@@ -42,6 +42,7 @@ ExecFacts running_web() {
     f.term = "xterm-256color";
     f.landlock = server_plan(7);
     f.seccomp_digest = seccomp::profile_digest(seccomp::builtin_profile_text("default"));
+    f.seccomp_foreign_arches = false;  // the shipped profiles cover the native architecture
     return f;
 }
 
@@ -73,7 +74,20 @@ TEST_CASE("the exec plan of a command in a confined container on a hybrid host",
     CHECK(plan->seccomp->containers_own);
     CHECK(plan->seccomp->digest == running_web().seccomp_digest);
     CHECK(plan->seccomp->options.target.caps == running_web().cap_effective);
-    CHECK(plan->nspawn_filter.digest == seccomp::nspawn_restrictions_digest(0x000001fffdecbfffULL));
+    // The profile kills other architectures' calls, so the restrictions cover the native one.
+    CHECK_FALSE(plan->nspawn_filter.foreign_arches);
+    CHECK(plan->nspawn_filter.digest ==
+          seccomp::nspawn_restrictions_digest(0x000001fffdecbfffULL, false));
+    // A profile that lets them through (or nothing recorded about it): every architecture.
+    ExecFacts compat = running_web();
+    compat.seccomp_foreign_arches = true;
+    auto wide = plan_exec(web(), o, compat);
+    REQUIRE(wide);
+    CHECK(wide->nspawn_filter.foreign_arches);
+    CHECK(wide->nspawn_filter.digest == seccomp::nspawn_restrictions_digest(0x000001fffdecbfffULL));
+    ExecFacts unrecorded = running_web();
+    unrecorded.seccomp_digest.clear();
+    CHECK(plan_exec(web(), o, unrecorded)->nspawn_filter.foreign_arches);
 }
 
 TEST_CASE("exec --seccomp and unconfined containers plan the filters they need", "[unit]") {
@@ -87,6 +101,9 @@ TEST_CASE("exec --seccomp and unconfined containers plan the filters they need",
     CHECK_FALSE(plan->seccomp->containers_own);
     CHECK(plan->seccomp->digest.empty());
     CHECK(plan->candidates == std::vector<std::string>{"/bin/true"});
+    // What that profile does with other architectures is not known here: the restrictions
+    // cover them all.
+    CHECK(plan->nspawn_filter.foreign_arches);
 
     Spec open = web();
     open.seccomp = "unconfined";
@@ -95,6 +112,7 @@ TEST_CASE("exec --seccomp and unconfined containers plan the filters they need",
     CHECK_FALSE(unconfined->seccomp);
     // nspawn's restrictions bind every guest process, unconfined or not.
     CHECK_FALSE(unconfined->nspawn_filter.digest.empty());
+    CHECK(unconfined->nspawn_filter.foreign_arches);
     CHECK(unconfined->no_new_privs);
     o.allow_new_privileges = true;
     CHECK_FALSE(plan_exec(web(), o, running_web())->no_new_privs);

@@ -219,6 +219,58 @@ TEST_CASE("nspawn's restrictions are cached under a revision their text is pinne
     // cached from the old text is never taken for the new one.
     CHECK(hash::hex(hash::fnv1a(nspawn_restrictions_profile(~0ULL))) == "b092ab5c44e674a4");
     CHECK(hash::hex(hash::fnv1a(nspawn_restrictions_profile(0))) == "b1d50d9c3968a040");
+    // The native-only variant is another text, so another digest.
+    CHECK(nspawn_restrictions_digest(~0ULL, false) ==
+          "nspawn-restrictions 1|bounding 18446744073709551615|native");
+    CHECK(hash::hex(hash::fnv1a(nspawn_restrictions_profile(~0ULL, false))) !=
+          hash::hex(hash::fnv1a(nspawn_restrictions_profile(~0ULL))));
+}
+
+TEST_CASE("the shipped profiles cover the native architecture only and kill the others' calls",
+          "[unit]") {
+#if defined(__x86_64__)
+    CompileOptions o;
+    o.unknown_syscalls_warn = true;
+    auto call = [](const Bpf& bpf, std::uint32_t arch, int nr) {
+        seccomp_data d{};
+        d.nr = nr;
+        d.arch = arch;
+        return test::run_filter(bpf.insns, d);
+    };
+    constexpr int kI386Getpid = 20, kX32Bit = 0x40000000;
+    for (const char* name : {"default", "strict"}) {
+        INFO(name);
+        auto bpf = compile(builtin_profile_text(name), name, o);
+        REQUIRE(bpf.ok());
+        CHECK_FALSE(bpf->foreign_arches);
+        CHECK(call(*bpf, AUDIT_ARCH_X86_64, SYS_getpid) == SECCOMP_RET_ALLOW);
+        CHECK(call(*bpf, AUDIT_ARCH_I386, kI386Getpid) == SECCOMP_RET_KILL_PROCESS);
+        CHECK(call(*bpf, AUDIT_ARCH_X86_64, kX32Bit | 39) == SECCOMP_RET_KILL_PROCESS);
+    }
+    // nspawn's restrictions: every architecture, or the native one beside such a profile.
+    auto wide = compile(nspawn_restrictions_profile(~0ULL), "nspawn", o);
+    auto narrow = compile(nspawn_restrictions_profile(~0ULL, false), "nspawn", o);
+    REQUIRE(wide.ok());
+    REQUIRE(narrow.ok());
+    CHECK(wide->foreign_arches);
+    CHECK_FALSE(narrow->foreign_arches);
+    CHECK(narrow->insns.size() * 2 < wide->insns.size());
+    CHECK(call(*wide, AUDIT_ARCH_I386, kI386Getpid) == SECCOMP_RET_ALLOW);
+    CHECK(call(*narrow, AUDIT_ARCH_I386, kI386Getpid) == SECCOMP_RET_KILL_PROCESS);
+    CHECK(call(*narrow, AUDIT_ARCH_X86_64, SYS_getpid) == SECCOMP_RET_ALLOW);
+    CHECK((call(*narrow, AUDIT_ARCH_X86_64, SYS_kexec_load) & SECCOMP_RET_ACTION_FULL) ==
+          SECCOMP_RET_ERRNO);
+    // A profile naming the compat architectures keeps them, with its own rules.
+    auto compat = compile(R"({"defaultAction": "SCMP_ACT_ALLOW",
+        "archMap": [{"architecture": "SCMP_ARCH_X86_64",
+                     "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}]})",
+                          "compat", o);
+    REQUIRE(compat.ok());
+    CHECK(compat->foreign_arches);
+    CHECK(call(*compat, AUDIT_ARCH_I386, kI386Getpid) == SECCOMP_RET_ALLOW);
+#else
+    test::skip_unless(false, "an x86-64 machine (the x86 and x32 ABIs)");
+#endif
 }
 
 TEST_CASE("a cache write removes what killed writes left, but not while another holds the lock",
