@@ -210,10 +210,17 @@ TEST_CASE("exec'd commands inherit no file descriptor but stdio, and get no_new_
     // A host file and a host directory open in the caller, inherited by volt-run (no CLOEXEC).
     std::string host_file = sb.dir() / "host-file";
     REQUIRE(fs::write_file_atomic(host_file, "", 0600).ok());
-    int file = ::open(host_file.c_str(), O_WRONLY);
-    int dir = ::open(sb.dir().path().c_str(), O_RDONLY | O_DIRECTORY);
-    REQUIRE(file >= 3);
-    REQUIRE(dir >= 3);
+    // Moved above the numbers ls itself uses (3 for the directory it reads), so that a leak
+    // cannot pass for ls's own descriptor when the test runs alone with fds 3 and 4 free.
+    auto high = [](int fd) {
+        int moved = ::fcntl(fd, F_DUPFD, 40);
+        ::close(fd);
+        return moved;
+    };
+    int file = high(::open(host_file.c_str(), O_WRONLY));
+    int dir = high(::open(sb.dir().path().c_str(), O_RDONLY | O_DIRECTORY));
+    REQUIRE(file >= 40);
+    REQUIRE(dir >= 40);
     std::string script = "ls /proc/self/fd; echo X >&" + std::to_string(file) + " && echo wrote";
     auto r = sb.volt({"exec", name, "--", "sh", "-c", script});
     ::close(file);
