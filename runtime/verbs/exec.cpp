@@ -755,11 +755,20 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
 
     // What the plan names, opened and made; the child only makes system calls with it.
     VOLT_TRY_ASSIGN(UniqueFd ruleset, exec_ruleset(exec, roots));
-    VOLT_TRY_ASSIGN(const seccomp::Bpf nspawn_filter, exec_filter(paths, spec, exec.nspawn_filter));
     std::optional<seccomp::Bpf> filter;
     if (exec.seccomp) {
         VOLT_TRY_ASSIGN(filter, exec_filter(paths, spec, *exec.seccomp));
     }
+    // The restrictions cover the native architecture alone (killing the others' calls) only
+    // beside a profile that kills those calls anyway. The plan took that from the runtime state;
+    // the profile's filter has the last word, so that a state saying otherwise never kills the
+    // 32-bit programs the profile allows.
+    if (!exec.nspawn_filter.foreign_arches && (!filter || filter->foreign_arches)) {
+        exec.nspawn_filter.foreign_arches = true;
+        exec.nspawn_filter.digest =
+            seccomp::nspawn_restrictions_digest(exec.nspawn_filter.options.target.caps, true);
+    }
+    VOLT_TRY_ASSIGN(const seccomp::Bpf nspawn_filter, exec_filter(paths, spec, exec.nspawn_filter));
     VOLT_TRY_ASSIGN(UniqueFd cgroup_procs, open_procs(exec.cgroup_procs));
     UniqueFd v1_procs;
     if (!exec.cgroup_procs_v1.empty()) {

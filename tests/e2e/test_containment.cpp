@@ -13,9 +13,13 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdlib>
+#include <functional>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "base/fs.hpp"
+#include "seccomp-profiles/seccomp.hpp"
 #include "seccomp_eval.hpp"
 #include "support.hpp"
 
@@ -124,10 +128,14 @@ std::string refused_to_first_only(const std::vector<test::Filter>& first,
 struct Filters {
     std::vector<test::Filter> guest, exec;
 };
+// `after_boot` runs between the boot and the exec.
 Filters filters_of(const test::Sandbox& sb, const std::string& name,
-                   const std::vector<std::string>& options) {
+                   const std::vector<std::string>& options,
+                   const std::function<void()>& after_boot = {}) {
     create_busybox(sb, name, options);
     boot(sb, name);
+    if (after_boot)
+        after_boot();
     pid_t init = sb.inspect(name).at("leader_pid").get<pid_t>();
     REQUIRE(init > 0);
     // A command that outlives its exec, so that its filters can be read.
@@ -165,6 +173,33 @@ TEST_CASE("exec'd commands are refused every system call nspawn refuses the gues
     SECTION("with the default profile") {
         auto f = filters_of(sb, sb.unique_name("cdef"), {});
         CHECK(refused_to_first_only(f.guest, f.exec) == "");
+    }
+    SECTION("with a profile naming the compat ABIs, whatever the runtime state says of it") {
+        // The default profile plus Docker's archMap: its filter lets x86 and x32 calls through
+        // to its rules, so exec's copy of nspawn's restrictions must cover them too, with the
+        // same rules, rather than kill them. A state claiming the opposite (written by hand
+        // here) must not narrow them.
+        auto profile = nlohmann::json::parse(seccomp::builtin_profile_text("default"));
+        profile["archMap"] = {{{"architecture", "SCMP_ARCH_X86_64"},
+                               {"subArchitectures", {"SCMP_ARCH_X86", "SCMP_ARCH_X32"}}}};
+        const std::string file = sb.dir() / "compat.json";
+        REQUIRE(fs::write_file_atomic(file, profile.dump(), 0600).ok());
+        const std::string name = sb.unique_name("ccompat");
+        auto f = filters_of(sb, name, {"--seccomp", file}, [&] {
+            const std::string state_file = sb.run_dir() + "/" + name + "/state.json";
+            auto state = nlohmann::json::parse(*fs::read_file(state_file));
+            REQUIRE(state.at("exec").at("seccomp_foreign_arches") == true);
+            state["exec"]["seccomp_foreign_arches"] = false;
+            REQUIRE(fs::write_file_atomic(state_file, state.dump(), 0600).ok());
+        });
+        CHECK(refused_to_first_only(f.guest, f.exec) == "");
+#if defined(__x86_64__)
+        seccomp_data getpid32{};
+        getpid32.nr = 20;  // getpid on x86
+        getpid32.arch = AUDIT_ARCH_I386;
+        CHECK(test::allows(test::run_chain(f.exec, getpid32)));
+        CHECK(test::allows(test::run_chain(f.guest, getpid32)));
+#endif
     }
     SECTION("with no profile, no Landlock and no user namespace") {
         auto f =
