@@ -76,6 +76,12 @@ TEST_CASE("exec finds the filter by what boot recorded, and never runs unconfine
     CHECK(r.err.find(", digest " + seccomp::profile_digest(*fs::read_file(profile))) !=
           std::string::npos);
     CHECK(r.err.find("(compiled)") == std::string::npos);
+    // The strict profile's text names no compat ABI: boot recorded that, exec covers nspawn's
+    // restrictions for the native architecture alone, and inspect says so.
+    CHECK(r.err.find("|native, unknown names warn") != std::string::npos);
+    auto shown = sb.inspect(name);
+    CHECK_THAT(shown.at("enforcement").at("seccomp").get<std::string>(),
+               Catch::Contains("native architecture only"));
     // Without create's copy of the profile, exec still finds the compiled filter by the digest:
     // it reads no profile.
     const std::string stored = sb.root() + "/config/" + name + "/seccomp.json";

@@ -56,7 +56,8 @@ std::string resources_enforcement(const runtime::ContainerInfo& c) {
 
 // Which filters bind whom: the guest's processes descend from nspawn's init and carry
 // nspawn's built-in filter; exec'd commands do not, and get volt-run's rebuild of it.
-std::string seccomp_enforcement(const runtime::Spec& s) {
+std::string seccomp_enforcement(const runtime::ContainerInfo& c) {
+    const runtime::Spec& s = c.spec;
     std::string nspawn =
         "systemd-nspawn's restrictions (keyrings, bpf, open_by_handle_at, "
         "kexec, swap, perf, clock and module calls the guest lacks the "
@@ -65,7 +66,16 @@ std::string seccomp_enforcement(const runtime::Spec& s) {
         return "no profile; the guest's processes: nspawn's built-in filter; exec'd commands: "
                "volt-run's copy of " +
                nspawn;
-    return "profile " + s.seccomp +
+    // Which architectures: what boot found in the compiled profile, else what is known of the
+    // shipped ones (a custom profile decides for itself, README of seccomp-profiles).
+    std::string arches;
+    if (c.running && c.state && c.state->exec.recorded() && !c.state->exec.seccomp_digest.empty())
+        arches = c.state->exec.seccomp_foreign_arches
+                     ? " (the compat ABIs too)"
+                     : " (native architecture only: 32-bit calls kill the process)";
+    else if (s.seccomp == "default" || s.seccomp == "strict")
+        arches = " (native architecture only: 32-bit calls kill the process)";
+    return "profile " + s.seccomp + arches +
            ": the whole container from boot (nspawn and the guest) and exec'd commands; also "
            "the guest's processes: nspawn's built-in filter; exec'd commands: volt-run's copy "
            "of " +
@@ -102,7 +112,7 @@ json enforcement(const runtime::Paths& paths, const runtime::ContainerInfo& c) {
     return {
         {"resources", resources_enforcement(c)},
         {"landlock", landlock_enforcement(paths, s)},
-        {"seccomp", seccomp_enforcement(s)},
+        {"seccomp", seccomp_enforcement(c)},
         {"devices", devices_enforcement(c)},
         {"network", std::string(runtime::to_string(s.network)) + ": applied at boot"},
     };
