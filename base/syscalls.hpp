@@ -98,21 +98,31 @@ inline int join_new_session_keyring() {
 // fork for a process of our size. fn must only make async-signal-safe system calls, must not
 // return normally before exec (it may _exit), and must not allocate.
 // Returns the child's pid and stores its pidfd in *pidfd.
+#if defined(__SANITIZE_ADDRESS__)
+// AddressSanitizer's runtime keeps locks and shadow state a child sharing our memory would leave
+// in a mess (the parent hangs); sanitizer builds copy the memory instead, fork-style.
+inline constexpr int kCloneShare = 0;
+#else
+inline constexpr int kCloneShare = CLONE_VM | CLONE_VFORK;
+#endif
+
 inline Result<pid_t> clone_vfork(int (*fn)(void*), void* arg, void* stack, std::size_t stack_size,
                                  int* pidfd) {
     void* top = static_cast<char*>(stack) + stack_size;  // the stack grows down on our arches
-#if defined(__SANITIZE_ADDRESS__)
-    // AddressSanitizer's runtime keeps locks and shadow state a child sharing our memory would
-    // leave in a mess (the parent hangs); sanitizer builds copy the memory instead, fork-style.
-    constexpr int kShare = 0;
-#else
-    constexpr int kShare = CLONE_VM | CLONE_VFORK;
-#endif
-    int pid = ::clone(fn, top, kShare | CLONE_PIDFD | SIGCHLD, arg, pidfd);
+    int pid = ::clone(fn, top, kCloneShare | CLONE_PIDFD | SIGCHLD, arg, pidfd);
     if (pid < 0)
         return Error::from_errno("clone");
     return pid;
 }
+
+// Linux 5.7: clone_vfork's child, born in the cgroup2 directory `cgroup_fd`
+// (clone3 with CLONE_INTO_CGROUP). No write to cgroup.procs: such a write takes the kernel's
+// cgroup_threadgroup_rwsem for writing and may wait for an RCU grace period, 8-16 ms in half of
+// the execs on our VMs (docs/BENCHMARKS.md); a fork into a cgroup only reads it. An error (ENOSYS
+// on other architectures and old kernels, EINVAL, EOPNOTSUPP, EBUSY for a cgroup that cannot
+// hold processes) leaves the caller to fall back to clone_vfork and a cgroup.procs write.
+Result<pid_t> clone3_vfork(int (*fn)(void*), void* arg, void* stack, std::size_t stack_size,
+                           int cgroup_fd, int* pidfd);
 
 // Linux 5.4: waits for the process behind a pidfd (it must be our child).
 inline Result<siginfo_t> waitid_pidfd(int pidfd, int options = WEXITED) {

@@ -246,9 +246,12 @@ Result<ExecPlan> plan_exec(const Spec& spec, const ExecOptions& o, const ExecFac
     if (!o.workdir.empty())
         plan.workdir = o.workdir;
     plan.join_user_namespace = facts.foreign_user_namespace;
+    // The cgroup2 payload only. On a hybrid host the v1 name=systemd twin is kept for tools
+    // that read it (systemd itself tracks processes on cgroup2): joining it would take a second
+    // cgroup.procs write, which costs an RCU grace period (8-16 ms in half of the execs on our
+    // VMs, docs/BENCHMARKS.md), while the command is born in its cgroup2 one without a write.
+    plan.cgroup = facts.payload_cgroup;
     plan.cgroup_procs = facts.payload_cgroup + "/cgroup.procs";
-    if (!facts.payload_cgroup_v1.empty())
-        plan.cgroup_procs_v1 = facts.payload_cgroup_v1 + "/cgroup.procs";
     plan.cap_bounding = facts.cap_bounding;
     for (int r = 0; r < RLIM_NLIMITS; ++r) {
         const auto& [theirs, ours] = facts.limits[static_cast<size_t>(r)];
@@ -326,9 +329,7 @@ std::string render(const ExecPlan& plan) {
         line("stdio", "/dev/null, detached");
     line("namespaces", std::string("mnt uts ipc net cgroup pid") +
                            (plan.join_user_namespace ? " user (as its root)" : ""));
-    line("cgroup", plan.cgroup_procs);
-    if (!plan.cgroup_procs_v1.empty())
-        line("cgroup-v1", plan.cgroup_procs_v1);
+    line("cgroup", plan.cgroup);
     line("capabilities", "bounding " + hash::hex(plan.cap_bounding));
     for (const auto& l : plan.limits)
         line("rlimit", rlimit_name(l.resource) + " " + rlimit_text(l.wanted.rlim_cur) + "/" +

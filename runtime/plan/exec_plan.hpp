@@ -75,8 +75,7 @@ struct LimitPair {
 
 // What exec found out before planning; reading it changes nothing.
 struct ExecFacts {
-    std::string payload_cgroup;     // the cgroup2 directory the command joins
-    std::string payload_cgroup_v1;  // its twin in the v1 name=systemd hierarchy, or empty
+    std::string payload_cgroup;  // the cgroup2 directory the command joins
     // The container's init's capability sets (bit N = capability N).
     std::uint64_t cap_bounding = 0, cap_effective = 0;
     bool foreign_user_namespace = false;  // the init's user namespace is not ours
@@ -119,7 +118,9 @@ struct ExecPlan {
     bool tty = false;
     bool forward_stdin = true;  // with tty: -i
     bool detach = false;
-    std::string cgroup_procs, cgroup_procs_v1;  // written with the child's pid; v1 may be empty
+    // The payload cgroup (cgroup2) the command is born in, and its cgroup.procs for a kernel that
+    // cannot start a child in a cgroup (the child then writes itself there).
+    std::string cgroup, cgroup_procs;
     std::uint64_t cap_bounding = 0;
     // The init's limits where they differ from ours, and capped at our hard limit for when
     // raising a hard limit is refused (no CAP_SYS_RESOURCE).

@@ -107,8 +107,9 @@ struct ChildFailure {
 struct ChildPlan {
     int leader_pidfd = -1;
     int namespaces = kChildNamespaces;
-    int cgroup_procs_fd = -1;  // the payload's cgroup.procs on the cgroup2 hierarchy
-    int v1_procs_fd = -1;      // the payload's twin in the v1 name=systemd hierarchy, if any
+    // The payload's cgroup.procs on the cgroup2 hierarchy, for a child that was not born in the
+    // payload (clone3_vfork failed); -1 when it was.
+    int cgroup_procs_fd = -1;
     const char* workdir = "/";
     std::vector<std::string> candidates;  // absolute paths to try, in PATH order
     std::vector<char*> argv;
@@ -176,8 +177,6 @@ struct ChildPlan {
     if (::setns(plan.leader_pidfd, plan.namespaces & kJoinedFirst) < 0)
         fail(1, errno);
     if (plan.cgroup_procs_fd >= 0 && ::write(plan.cgroup_procs_fd, "0", 1) < 0)
-        fail(4, errno);
-    if (plan.v1_procs_fd >= 0 && ::write(plan.v1_procs_fd, "0", 1) < 0)
         fail(4, errno);
     if (::setns(plan.leader_pidfd, plan.namespaces & ~kJoinedFirst) < 0)
         fail(1, errno);
@@ -600,8 +599,6 @@ Result<Target> target_from_state(const std::string& name, const State& state) {
     if (auto cg = cgroup::Cgroup::open(state.cgroup); cg && cg->frozen().value_or(false))
         return Error::usage("container " + name + " is paused; volt-run resume " + name + " first");
     t.payload = state.payload_cgroup();
-    if (!state.cgroup_v1.empty())
-        t.payload_v1 = state.cgroup_v1 + "/payload";
     t.recorded = state.exec;
     return t;
 }
@@ -643,8 +640,6 @@ Result<std::optional<Target>> target_from_machined(const Paths& paths, const std
     if (!mounts)
         return std::move(mounts).error();
     t.payload = payload_of(mounts->unified, member->unified);
-    if (!mounts->named_systemd.empty() && !member->named_systemd.empty())
-        t.payload_v1 = payload_of(mounts->named_systemd, member->named_systemd);
     return std::optional<Target>(std::move(t));
 }
 
@@ -683,7 +678,6 @@ Result<ExecFacts> gather_facts(const Paths& paths, const Spec& spec, const ExecO
     }
     const pid_t leader = target.leader;
     f.payload_cgroup = target.payload;
-    f.payload_cgroup_v1 = target.payload_v1;
     f.term = paths.term;
     // One read of the init's status for both capability sets.
     const std::string status_file = "/proc/" + std::to_string(leader) + "/status";
@@ -769,18 +763,15 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
             seccomp::nspawn_restrictions_digest(exec.nspawn_filter.options.target.caps, true);
     }
     VOLT_TRY_ASSIGN(const seccomp::Bpf nspawn_filter, exec_filter(paths, spec, exec.nspawn_filter));
-    VOLT_TRY_ASSIGN(UniqueFd cgroup_procs, open_procs(exec.cgroup_procs));
-    UniqueFd v1_procs;
-    if (!exec.cgroup_procs_v1.empty()) {
-        VOLT_TRY_ASSIGN(v1_procs, open_procs(exec.cgroup_procs_v1));
-    }
+    // The payload the child is born in: a directory of the cgroup2 hierarchy.
+    UniqueFd cgroup_dir(::open(exec.cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!cgroup_dir)
+        return Error::from_errno("open " + exec.cgroup);
 
     ChildPlan plan;
     plan.leader_pidfd = target.leader_fd.get();
     if (exec.join_user_namespace)
         plan.namespaces |= CLONE_NEWUSER;
-    plan.cgroup_procs_fd = cgroup_procs.get();
-    plan.v1_procs_fd = v1_procs.get();
     plan.workdir = exec.workdir.c_str();
     plan.candidates = exec.candidates;
     for (auto& a : exec.argv)
@@ -872,12 +863,26 @@ Result<int> exec(const Paths& paths, const std::string& name, const ExecOptions&
     // The child's stack while it shares our memory: it calls a handful of syscalls and execve.
     alignas(64) static char child_stack[64 * 1024];
     int child_pidfd = -1;
-    auto pid = sys::clone_vfork(
-        [](void* arg) VOLT_CHILD_CODE -> int {
-            auto* s = static_cast<Start*>(arg);
-            run_child(*s->plan, *s->mask);
-        },
-        &start, child_stack, sizeof child_stack, &child_pidfd);
+    auto child_main = [](void* arg) VOLT_CHILD_CODE -> int {
+        auto* s = static_cast<Start*>(arg);
+        run_child(*s->plan, *s->mask);
+    };
+    auto pid = sys::clone3_vfork(child_main, &start, child_stack, sizeof child_stack,
+                                 cgroup_dir.get(), &child_pidfd);
+    UniqueFd cgroup_procs;
+    if (!pid) {
+        // A kernel or architecture without it: the child writes itself into the payload.
+        log::debug("exec: %s; the child joins the payload through cgroup.procs",
+                   pid.error().describe().c_str());
+        auto procs = open_procs(exec.cgroup_procs);
+        if (!procs) {
+            ::sigprocmask(SIG_SETMASK, &original, nullptr);
+            return std::move(procs).error();
+        }
+        cgroup_procs = std::move(*procs);
+        plan.cgroup_procs_fd = cgroup_procs.get();
+        pid = sys::clone_vfork(child_main, &start, child_stack, sizeof child_stack, &child_pidfd);
+    }
     if (!pid) {
         ::sigprocmask(SIG_SETMASK, &original, nullptr);
         return std::move(pid).error();

@@ -19,7 +19,6 @@ struct Target {
     pid_t leader = 0;
     UniqueFd leader_fd;
     std::string payload;       // cgroup2 directory
-    std::string payload_v1;    // its twin in the v1 name=systemd hierarchy, or empty
     ExecConfinement recorded;  // what boot worked out for exec; empty when not known
 };
 

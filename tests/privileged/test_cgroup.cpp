@@ -1,5 +1,6 @@
 // The cgroup module on the machine's real cgroup2 hierarchy: a process really moves, really
 // stops when frozen, really dies on kill.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -8,7 +9,9 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 
+#include "base/fd.hpp"
 #include "base/fs.hpp"
+#include "base/syscalls.hpp"
 #include "cgroup/cgroup.hpp"
 #include "support.hpp"
 
@@ -82,4 +85,51 @@ TEST_CASE("a cgroup on the real hierarchy: attach, freeze, thaw, kill, remove", 
     REQUIRE(cgroup::remove_tree(path).ok());
     CHECK_FALSE(fs::exists(path));
     CHECK(cgroup::remove_tree(path).ok());
+}
+
+TEST_CASE("clone3_vfork starts its child in the cgroup it is given, sharing our memory",
+          "[privileged]") {
+    std::string mount = test::writable_cgroup2();
+    test::skip_unless(!mount.empty(), "a writable cgroup2 hierarchy");
+    auto self = cgroup::self_membership();
+    REQUIRE(self.ok());
+    const std::string relative =
+        (self->unified == "/" ? "" : self->unified) + "/volt-test-c3-" + std::to_string(::getpid());
+    auto cg = cgroup::Cgroup::create(mount + relative);
+    REQUIRE(cg.ok());
+    UniqueFd dir(::open((mount + relative).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(dir);
+    // The child writes into our memory (CLONE_VM), then execs a sleep the test can look at.
+    struct Shared {
+        int written = 0;
+    } shared;
+    auto child = [](void* arg) -> int {
+        static_cast<Shared*>(arg)->written = 42;
+        char sleep[] = "/bin/sleep", thirty[] = "30";
+        char* argv[] = {sleep, thirty, nullptr};
+        ::execv(argv[0], argv);
+        ::_exit(127);
+    };
+    alignas(64) static char stack[64 * 1024];
+    int pidfd = -1;
+    auto pid = sys::clone3_vfork(child, &shared, stack, sizeof stack, dir.get(), &pidfd);
+#if defined(__x86_64__)
+    REQUIRE(pid.ok());
+#else
+    test::skip_unless(pid.ok(), "clone3 with a stack of our own on this architecture");
+#endif
+    UniqueFd child_fd(pidfd);
+    CHECK(pidfd >= 0);
+#if !defined(__SANITIZE_ADDRESS__)
+    CHECK(shared.written == 42);  // the memory was shared (sanitizer builds copy it)
+#endif
+    auto membership = fs::read_file("/proc/" + std::to_string(*pid) + "/cgroup");
+    REQUIRE(membership.ok());
+    CHECK(membership->find("0::" + relative + "\n") != std::string::npos);
+    CHECK(*cg->procs() == std::vector<pid_t>{*pid});
+    REQUIRE(::kill(*pid, SIGKILL) == 0);
+    int status = 0;
+    REQUIRE(::waitpid(*pid, &status, 0) == *pid);
+    CHECK(WIFSIGNALED(status));
+    REQUIRE(cgroup::remove_tree(mount + relative).ok());
 }

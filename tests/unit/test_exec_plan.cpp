@@ -31,7 +31,6 @@ landlock::Plan server_plan(int abi) {
 ExecFacts running_web() {
     ExecFacts f;
     f.payload_cgroup = "/sys/fs/cgroup/unified/volt.slice/volt-hybrid-web/payload";
-    f.payload_cgroup_v1 = "/sys/fs/cgroup/systemd/volt.slice/volt-hybrid-web/payload";
     f.cap_bounding = 0x000001fffdecbfffULL;
     f.cap_effective = 0x000001fffdecbfffULL;
     f.foreign_user_namespace = true;
