@@ -9,7 +9,10 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -395,4 +398,75 @@ TEST_CASE("bench --compare on bookworm: bare nspawn to READY and crun exec, and 
     CHECK_FALSE(peer_cgroups_left(name));
     CHECK(no_container_processes());
     CHECK_FALSE(peer_processes_left(name));
+}
+
+TEST_CASE("bench --compare interrupted while bare nspawn or crun runs leaves nothing",
+          "[e2e][bench]") {
+    test::require_container_host();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));
+    test::Sandbox sb;
+    test::TempDir tmp("vb-tmp");
+    // test::Background passes this process's environment on: bench's TMPDIR for this test.
+    struct ScopedTmpdir {
+        std::optional<std::string> old;
+        explicit ScopedTmpdir(const std::string& dir) {
+            if (const char* v = std::getenv("TMPDIR"))
+                old = v;
+            ::setenv("TMPDIR", dir.c_str(), 1);
+        }
+        ~ScopedTmpdir() {
+            if (old)
+                ::setenv("TMPDIR", old->c_str(), 1);
+            else
+                ::unsetenv("TMPDIR");
+        }
+    } tmpdir(tmp.path());
+    const auto dirs_before = scratch_dirs(tmp);
+    const auto links_before = link_names();
+    auto own = fs::read_file("/proc/self/cgroup");
+    REQUIRE(own.ok());
+    std::string unified;
+    for (auto line : fs::split(*own, '\n'))
+        if (line.starts_with("0::"))
+            unified = std::string(line.substr(3));
+    if (unified == "/")
+        unified.clear();
+    const std::string cgroup2 =
+        fs::is_directory("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup";
+    const bool crun_installed = ::access("/usr/bin/crun", X_OK) == 0;
+    for (const std::string peer : {"-nspawn", "-crun"}) {
+        if (peer == "-crun" && !crun_installed)
+            continue;  // its interruption cannot be caught without it
+        INFO("interrupted while the peer " << peer << " runs");
+        test::Background bench(sb, {"bench", "--image", test::busybox_rootfs(), "--iterations", "3",
+                                    "--compare", "--stop-time", "1", "--json"});
+        const std::string name = "vb-" + std::to_string(bench.pid());
+        // The peer's cgroup exists while it runs (bench's cgroup is this test's).
+        bool running = false;
+        std::optional<int> early;
+        for (int i = 0; i < 12000 && !running && !early; ++i) {
+            running = fs::is_directory(cgroup2 + unified + "/" + name + peer);
+            if (!running)
+                early = bench.wait(5);
+        }
+        if (early && peer == "-crun" &&
+            bench.output().find("\"crun run failed") != std::string::npos) {
+            WARN("crun cannot run a container here, so it cannot be interrupted: "
+                 << bench.output());
+            continue;
+        }
+        REQUIRE(running);
+        REQUIRE(::kill(bench.pid(), SIGTERM) == 0);
+        auto code = bench.wait(120000);
+        INFO("output: " << bench.output());
+        REQUIRE(code.has_value());
+        CHECK(*code == 125);
+        CHECK(bench.output().find("interrupted by SIGTERM") != std::string::npos);
+        CHECK(scratch_dirs(tmp) == dirs_before);
+        CHECK(link_names() == links_before);
+        CHECK_FALSE(test::cgroups_left(name));
+        CHECK_FALSE(peer_cgroups_left(name));
+        CHECK(no_container_processes());
+        CHECK_FALSE(peer_processes_left(name));
+    }
 }
