@@ -98,8 +98,9 @@ bool peer_cgroups_left(const std::string& name) {
 // A --compare run's peers: every one either has its sample of each lifecycle and a ratio, or
 // says why not (not installed, or failed with a reason) with a null ratio. Which phase has which.
 void check_peers(const json& j, std::size_t lifecycles = 1) {
+    const std::string boot_peer = j["network"] == "private" ? "sh + ip" : "sh";
     const std::vector<std::vector<std::string>> expected = {{"cp -a"},
-                                                            {"sh + ip"},
+                                                            {boot_peer},
                                                             {},
                                                             {"systemd-nspawn --boot"},
                                                             {"nsenter -a", "crun exec"},
@@ -357,7 +358,7 @@ TEST_CASE("bench --compare: the peers run interleaved, each with a ratio, and le
     CHECK(no_container_processes());
 }
 
-TEST_CASE("bench --compare on bookworm: bare nspawn to READY and crun exec, and nothing left",
+TEST_CASE("bench --compare on bookworm: bare nspawn to READY and crun exec and nothing left",
           "[e2e][bench]") {
     test::require_container_host();
     REQUIRE(fs::is_directory(test::debian_rootfs()));
@@ -468,5 +469,61 @@ TEST_CASE("bench --compare interrupted while bare nspawn or crun runs leaves not
         CHECK_FALSE(peer_cgroups_left(name));
         CHECK(no_container_processes());
         CHECK_FALSE(peer_processes_left(name));
+    }
+}
+
+TEST_CASE("bench --compare: a peer not installed or failing is one line and the bench goes on",
+          "[e2e][bench]") {
+    test::require_container_host();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));
+    test::Sandbox sb;
+    test::TempDir tmp("vb-tmp");
+    // A PATH with the other peers' programs and either no crun or one that fails.
+    test::TempDir bin("vb-path");
+    for (const char* prog : {"cp", "sh", "mkdir", "rmdir", "nsenter"}) {
+        std::string found;
+        for (const char* dir : {"/usr/bin", "/usr/sbin", "/bin", "/sbin"})
+            if (found.empty() && ::access((std::string(dir) + "/" + prog).c_str(), X_OK) == 0)
+                found = std::string(dir) + "/" + prog;
+        REQUIRE_FALSE(found.empty());
+        REQUIRE(::symlink(found.c_str(), (bin / prog).c_str()) == 0);
+    }
+    auto bench = [&] {
+        auto r = test::run(
+            {test::volt_run_binary(), "bench", "--image", test::busybox_rootfs(), "--iterations",
+             "2", "--json", "--stop-time", "1", "--compare", "--network", "none"},
+            {"TMPDIR=" + tmp.path(), "PATH=" + bin.path()});
+        INFO("stderr: " << r.err);
+        REQUIRE(r.code == 0);
+        json j = json::parse(r.out);
+        check_peers(j, 2);
+        CHECK_FALSE(peer_cgroups_left(j["container"].get<std::string>()));
+        CHECK_FALSE(peer_processes_left(j["container"].get<std::string>()));
+        // The others ran.
+        CHECK(j["phases"][1]["peers"][0]["samples_ns"].size() == 2);
+        CHECK(j["phases"][4]["peers"][0]["samples_ns"].size() == 2);
+        CHECK(j["phases"][3]["peers"][0]["samples_ns"].size() == 2);
+        return std::make_pair(j["phases"][4]["peers"][1], j["phases"][5]["peers"][1]);
+    };
+    {
+        INFO("no crun");
+        auto [first, warm] = bench();
+        for (const json& q : {first, warm}) {
+            CHECK(q["installed"] == false);
+            CHECK(q["ratio"].is_null());
+            CHECK_FALSE(q.contains("error"));
+        }
+    }
+    {
+        INFO("a crun that fails");
+        REQUIRE(fs::write_file_atomic(bin / "crun",
+                                      "#!/bin/sh\necho 'crun: made to fail' >&2\nexit 1\n", 0755)
+                    .ok());
+        auto [first, warm] = bench();
+        for (const json& q : {first, warm}) {
+            CHECK(q["installed"] == true);
+            CHECK(q["ratio"].is_null());
+            CHECK(q["error"] == "crun run failed (exit status 1): crun: made to fail");
+        }
     }
 }
