@@ -95,13 +95,13 @@ BenchSummary summarize(const std::vector<std::uint64_t>& samples) {
     return {.min = *lo, .p50 = percentile(samples, 50), .p90 = percentile(samples, 90), .max = *hi};
 }
 
-std::optional<double> ratio(const BenchPhase& phase) {
-    if (!phase.peer || phase.peer->samples.empty() || phase.samples.empty())
+std::optional<double> ratio(const BenchPhase& phase, const BenchPeer& peer) {
+    if (peer.samples.empty() || phase.samples.empty())
         return std::nullopt;
-    std::uint64_t peer = percentile(phase.peer->samples, 50);
-    if (peer == 0)
+    std::uint64_t theirs = percentile(peer.samples, 50);
+    if (theirs == 0)
         return std::nullopt;
-    return static_cast<double>(percentile(phase.samples, 50)) / static_cast<double>(peer);
+    return static_cast<double>(percentile(phase.samples, 50)) / static_cast<double>(theirs);
 }
 
 std::string render_table(const BenchReport& r) {
@@ -120,18 +120,26 @@ std::string render_table(const BenchReport& r) {
                       fixed(ms(s.p90), 2).c_str(), fixed(ms(s.max), 2).c_str());
         out += line;
         if (r.compare) {
-            if (!ph.peer) {
+            if (ph.peers.empty())
                 out += "          -          -  -";
-            } else if (!ph.peer->installed || ph.peer->samples.empty()) {
-                std::snprintf(line, sizeof line, " %10s %10s  %s (%s)", "-", "-",
-                              ph.peer->name.c_str(),
-                              ph.peer->note.empty() ? "not installed" : ph.peer->note.c_str());
-                out += line;
-            } else {
-                std::snprintf(line, sizeof line, " %10s %10s  %s",
-                              fixed(ms(percentile(ph.peer->samples, 50)), 2).c_str(),
-                              fixed(*ratio(ph), 3).c_str(), ph.peer->name.c_str());
-                out += line;
+            // Each peer after the first on a line of its own, under the first.
+            for (std::size_t i = 0; i < ph.peers.size(); ++i) {
+                const BenchPeer& peer = ph.peers[i];
+                if (i > 0)
+                    out += "\n" + std::string(60, ' ');
+                auto q = ratio(ph, peer);
+                if (!q) {
+                    std::string why = !peer.error.empty() ? "failed: " + peer.error
+                                      : !peer.installed   ? std::string("not installed")
+                                                          : peer.note;
+                    std::snprintf(line, sizeof line, " %10s %10s  ", "-", "-");
+                    out += line + text::printable(peer.name) + " (" + text::printable(why) + ")";
+                } else {
+                    std::snprintf(line, sizeof line, " %10s %10s  ",
+                                  fixed(ms(percentile(peer.samples, 50)), 2).c_str(),
+                                  fixed(*q, 3).c_str());
+                    out += line + text::printable(peer.name);
+                }
             }
         }
         out += "\n";
@@ -148,21 +156,27 @@ std::string render_json(const BenchReport& r) {
     for (const BenchPhase& ph : r.phases) {
         nlohmann::json p = summary_json(ph.samples);
         p["name"] = ph.name;
-        if (ph.peer) {
-            nlohmann::json peer = ph.peer->samples.empty() ? nlohmann::json::object()
-                                                           : summary_json(ph.peer->samples);
-            peer["name"] = ph.peer->name;
-            peer["command"] = text::printable(ph.peer->command);
-            peer["installed"] = ph.peer->installed;
-            if (!ph.peer->note.empty())
-                peer["note"] = ph.peer->note;
-            p["peer"] = std::move(peer);
-            auto q = ratio(ph);
-            p["ratio"] = q ? nlohmann::json(*q) : nlohmann::json(nullptr);
+        if (r.compare) {
+            nlohmann::json peers = nlohmann::json::array();
+            for (const BenchPeer& peer : ph.peers) {
+                nlohmann::json q =
+                    peer.samples.empty() ? nlohmann::json::object() : summary_json(peer.samples);
+                q["name"] = peer.name;
+                q["command"] = text::printable(peer.command);
+                q["installed"] = peer.installed;
+                if (!peer.note.empty())
+                    q["note"] = text::printable(peer.note);
+                if (!peer.error.empty())
+                    q["error"] = text::printable(peer.error);
+                auto v = ratio(ph, peer);
+                q["ratio"] = v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+                peers.push_back(std::move(q));
+            }
+            p["peers"] = std::move(peers);
         }
         phases.push_back(std::move(p));
     }
-    nlohmann::json j = {{"schema", "volt-run-bench/1"}, {"image", text::printable(r.image)},
+    nlohmann::json j = {{"schema", "volt-run-bench/2"}, {"image", text::printable(r.image)},
                         {"network", r.network},         {"container", r.container},
                         {"iterations", r.iterations},   {"warm_execs_per_lifecycle", kWarmExecs},
                         {"compare", r.compare},         {"phases", std::move(phases)}};
@@ -174,12 +188,15 @@ std::string render_svg(const BenchReport& r) {
     constexpr int kLabel = 150, kPlot = 600, kRow = 34, kTop = 40;
     std::uint64_t smallest = UINT64_MAX, largest = 1;
     for (const BenchPhase& ph : r.phases) {
-        for (const auto* v : {&ph.samples, ph.peer ? &ph.peer->samples : nullptr})
-            if (v)
-                for (std::uint64_t x : *v) {
-                    smallest = std::min(smallest, std::max<std::uint64_t>(x, 1));
-                    largest = std::max(largest, x);
-                }
+        auto widen = [&](const std::vector<std::uint64_t>& v) {
+            for (std::uint64_t x : v) {
+                smallest = std::min(smallest, std::max<std::uint64_t>(x, 1));
+                largest = std::max(largest, x);
+            }
+        };
+        widen(ph.samples);
+        for (const BenchPeer& peer : ph.peers)
+            widen(peer.samples);
     }
     if (smallest == UINT64_MAX)
         smallest = 1;
@@ -231,8 +248,10 @@ std::string render_svg(const BenchReport& r) {
                       xml_escaped(ph.name).c_str());
         out += buf;
         draw(ph.samples, y, "#1f6fb2");
-        if (ph.peer && !ph.peer->samples.empty())
-            draw(ph.peer->samples, y + 12, "#999");
+        double peer_y = y;
+        for (const BenchPeer& peer : ph.peers)
+            if (!peer.samples.empty())
+                draw(peer.samples, peer_y += 10, "#999");
     }
     out += "</svg>\n";
     return out;

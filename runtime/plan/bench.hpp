@@ -1,5 +1,5 @@
 // volt-run bench: the pure parts. Samples (nanoseconds of CLOCK_MONOTONIC) become a summary per
-// phase (min, p50, p90, max), and a report becomes a table, JSON ("volt-run-bench/1", every
+// phase (min, p50, p90, max), and a report becomes a table, JSON ("volt-run-bench/2", every
 // sample kept) or an SVG chart drawn by hand. No clock, no file, no process here: the runs are
 // runtime/verbs/bench.cpp's.
 #pragma once
@@ -16,10 +16,22 @@ inline constexpr const char* kBenchPhases[] = {
     "create",           // volt-run create, spawn to reaped exit
     "boot set-up",      // volt-run boot --detach spawned, until it execs systemd-nspawn
     "nspawn to READY",  // that execve until boot saw READY=1
+    "time to READY",    // the two before: boot --detach spawned until READY=1
     "first exec",       // the first volt-run exec NAME -- /bin/true
     "warm exec",        // the median of the next kWarmExecs execs, one sample a lifecycle
     "stop",             // volt-run stop
     "delete",           // volt-run delete
+};
+// Their indices in kBenchPhases (and BenchReport::phases).
+enum BenchPhaseIndex : std::size_t {
+    kCreatePhase,
+    kBootSetupPhase,
+    kNspawnReadyPhase,
+    kTimeToReadyPhase,
+    kFirstExecPhase,
+    kWarmExecPhase,
+    kStopPhase,
+    kDeletePhase,
 };
 inline constexpr int kWarmExecs = 10;
 inline constexpr int kMaxBenchIterations = 1000;
@@ -38,14 +50,17 @@ struct BenchPeer {
     std::string name;       // "cp -a", "nsenter -t PID -a", …
     std::string command;    // the exact command line, for the report
     bool installed = true;  // false: its program is not on this machine; no samples
-    std::string note;       // why it was skipped or what differs, when anything does
+    std::string note;       // what differs from volt-run's step, when anything does
+    // Non-empty: the peer failed (one line, what it said); its samples are dropped and it ran no
+    // more, while the rest of the bench went on.
+    std::string error;
     std::vector<std::uint64_t> samples;
 };
 
 struct BenchPhase {
     std::string name;
     std::vector<std::uint64_t> samples;  // one a lifecycle
-    std::optional<BenchPeer> peer;
+    std::vector<BenchPeer> peers;        // --compare: each peer of this step
 };
 
 struct BenchReport {
@@ -57,16 +72,17 @@ struct BenchReport {
     std::vector<BenchPhase> phases;
 };
 
-// volt-run's p50 over the peer's; nullopt without peer samples.
-std::optional<double> ratio(const BenchPhase& phase);
+// volt-run's p50 over the peer's; nullopt without samples on either side.
+std::optional<double> ratio(const BenchPhase& phase, const BenchPeer& peer);
 
-// The table: one row per phase, milliseconds with two decimals; with peers, their p50 and the
-// ratio (or "not installed").
+// The table: one row per phase, milliseconds with two decimals; with peers, each one's p50 and
+// the ratio (or why there is none: not installed, failed), a second peer on a line of its own.
 std::string render_table(const BenchReport& report);
-// JSON, schema "volt-run-bench/1": every sample in ns, the summary in ms.
+// JSON, schema "volt-run-bench/2": every sample in ns, the summary in ms, each phase's "peers"
+// with theirs and their "ratio" (null with the reason in "note" or "error" when none ran).
 std::string render_json(const BenchReport& report);
 // A standalone SVG: one row per phase on a logarithmic millisecond axis, a line from min to max
-// and a box from p50 to p90 (the peer's below it in another colour).
+// and a box from p50 to p90 (each peer's below it in another colour).
 std::string render_svg(const BenchReport& report);
 
 }  // namespace volt::runtime

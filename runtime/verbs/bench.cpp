@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "base/fd.hpp"
 #include "base/fs.hpp"
@@ -26,8 +27,13 @@
 #include "base/text.hpp"
 #include "cgroup/cgroup.hpp"
 #include "netlink/link.hpp"
+#include "runtime/plan/nspawn.hpp"
+#include "runtime/rootfs/rootfs.hpp"
 #include "runtime/store/state.hpp"
+#include "runtime/store/store.hpp"
+#include "runtime/verbs/bench_peers.hpp"
 #include "runtime/verbs/container.hpp"
+#include "runtime/verbs/host.hpp"
 #include "runtime/verbs/image.hpp"
 
 extern char** environ;
@@ -35,12 +41,9 @@ extern char** environ;
 namespace volt::runtime {
 namespace {
 
-std::uint64_t now_ns() {
-    timespec ts;
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
-           static_cast<std::uint64_t>(ts.tv_nsec);
-}
+using bench_detail::now_ns;
+using bench_detail::run_timed;
+using bench_detail::Timed;
 
 volatile sig_atomic_t g_signal = 0;
 void on_signal(int sig) {
@@ -88,63 +91,6 @@ std::vector<std::string> verb_environment(const Paths& scratch) {
     if (!scratch.cgroup_root.empty())
         env.push_back("VOLT_CGROUP_ROOT=" + scratch.cgroup_root);
     return env;
-}
-
-struct Timed {
-    int code = -1;  // exit status, 128+N for signal N
-    std::uint64_t ns = 0;
-};
-
-// Runs argv with env, timed from posix_spawn until it is reaped. timing_fd, when not -1, becomes
-// the child's fd 3.
-Result<Timed> run_timed(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                        const std::string& stderr_file, int timing_fd) {
-    std::vector<char*> argv, envp;
-    for (const auto& a : args)
-        argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (const auto& e : env)
-        envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    ::posix_spawn_file_actions_init(&fa);
-    ::posix_spawnattr_init(&attr);
-    struct Destroy {
-        posix_spawn_file_actions_t* fa;
-        posix_spawnattr_t* attr;
-        ~Destroy() {
-            ::posix_spawn_file_actions_destroy(fa);
-            ::posix_spawnattr_destroy(attr);
-        }
-    } destroy{&fa, &attr};
-    ::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    ::posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    ::posix_spawn_file_actions_addopen(&fa, 2, stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                       0600);
-    if (timing_fd >= 0)
-        ::posix_spawn_file_actions_adddup2(&fa, timing_fd, 3);
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE})
-        sigaddset(&defaults, sig);
-    ::posix_spawnattr_setsigmask(&attr, &none);
-    ::posix_spawnattr_setsigdefault(&attr, &defaults);
-    ::posix_spawnattr_setpgroup(&attr, 0);
-    ::posix_spawnattr_setflags(
-        &attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-
-    const std::uint64_t start = now_ns();
-    pid_t pid = -1;
-    if (int err = ::posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp.data()))
-        return Error(err, std::string("posix_spawn ") + argv[0]);
-    siginfo_t info{};
-    while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED) < 0)
-        if (errno != EINTR)
-            return Error::from_errno("waitid");
-    return Timed{.code = proc::exit_code_of(info), .ns = now_ns() - start};
 }
 
 // What boot wrote to the timing pipe: "nspawn-exec NS" and "ready NS".
@@ -205,6 +151,30 @@ Status enter_own_namespaces() {
     return {};
 }
 
+// Whether a peer is to run: installed, and it has not failed yet.
+bool active(const BenchPeer* p) {
+    return p && p->installed && p->error.empty();
+}
+
+// A peer's failure ends that peer, never the bench: its reason (one line) is kept, its samples
+// dropped, and it runs no more.
+void fail(std::initializer_list<BenchPeer*> peers, const Error& e) {
+    for (BenchPeer* p : peers)
+        if (active(p)) {
+            p->error = e.describe();
+            p->samples.clear();
+        }
+}
+
+void take(BenchPeer* p, const Result<std::uint64_t>& r) {
+    if (!active(p))
+        return;
+    if (r)
+        p->samples.push_back(*r);
+    else
+        fail({p}, r.error());
+}
+
 class Runner {
   public:
     Runner(const BenchOptions& o, std::string self, std::string dir, Paths scratch)
@@ -218,22 +188,27 @@ class Runner {
 
     const std::string& name() const { return name_; }
 
-    // Finds the peers' programs and fills each phase's BenchPeer (without samples).
+    // Finds the peers' programs and fills each phase's peers (without samples). The crun
+    // container's bundle is made here, once; a crun that cannot be set up is reported as failed.
     Status prepare_peers(std::vector<BenchPhase>& phases, const Paths& caller) {
         cp_ = find_program("cp");
         sh_ = find_program("sh");
         ip_ = find_program("ip");
         nsenter_ = find_program("nsenter");
+        const std::string crun = find_program("crun");
+        const bool nspawn_installed = ::access(kNspawnPath, X_OK) == 0;
         auto peer = [](std::string name, std::string command, bool installed, std::string note) {
             return BenchPeer{.name = std::move(name),
                              .command = std::move(command),
                              .installed = installed,
-                             .note = installed ? std::move(note) : "not installed",
+                             .note = std::move(note),
+                             .error = {},
                              .samples = {}};
         };
         VOLT_TRY_ASSIGN(auto mounts, cgroup::find_mounts(caller.cgroup_root));
         VOLT_TRY_ASSIGN(auto self, cgroup::self_membership());
-        cg_parent_ = mounts.unified + (self.unified == "/" ? "" : self.unified);
+        const std::string rel = self.unified == "/" ? "" : self.unified;
+        cg_parent_ = mounts.unified + rel;
         cg_peer_ = cg_parent_ + "/" + name_ + "-peer";
         std::string boot_cmd =
             "sh -c 'mkdir CG; echo $$ > CG/cgroup.procs; echo $$ > "
@@ -244,28 +219,60 @@ class Runner {
                 "10.99.0.1/16 dev vbp0; ip link add vbp-h type veth peer name vbp-c; ip "
                 "link set vbp-h master vbp0 up; ip addr add 10.99.0.2/16 dev vbp-c; ip "
                 "link set vbp-c up";
-        phases[0].peer = peer("cp -a", "cp -a IMG DIR", !cp_.empty(), "");
-        phases[1].peer =
+        phases[kCreatePhase].peers = {peer("cp -a", "cp -a IMG DIR", !cp_.empty(), "")};
+        phases[kBootSetupPhase].peers = {
             peer(o_.network == "private" ? "sh + ip" : "sh", boot_cmd,
                  !sh_.empty() && (o_.network != "private" || !ip_.empty()),
-                 "less than boot: no network namespace, NAT, lease, Landlock or seccomp");
-        phases[2].peer = peer("systemd-nspawn --boot", "", true, "not measured yet");
-        phases[3].peer = peer("nsenter -a", "nsenter -t LEADER -a /bin/true", !nsenter_.empty(),
-                              "no Landlock, seccomp or cgroup join");
-        phases[4].peer = *phases[3].peer;
-        if (find_program("crun").empty())
-            phases[4].peer->note += "; crun exec: not installed";
-        else
-            phases[4].peer->note += "; crun exec: not measured yet";
+                 "less than boot: no network namespace, NAT, lease, Landlock or seccomp")};
+        phases[kTimeToReadyPhase].peers = {
+            peer("systemd-nspawn --boot",
+                 std::string(kNspawnPath) + " --quiet --boot --keep-unit --machine=" + name_ +
+                     "-nspawn --directory=COPY-OF-IMG [--register=no] --notify-ready=yes|no "
+                     "--private-users=pick|no [--kill-signal=SIGUSR2] " +
+                     (o_.network == "private" ? "--network-veth" : "--private-network"),
+                 nspawn_installed,
+                 "a fresh copy of the image like volt-run's; timed from its execve to READY=1 on "
+                 "bench's notify socket, against volt-run's boot --detach spawn to READY=1")};
+        phases[kStopPhase].peers = {peer("kill -TERM NSPAWN", "kill -TERM NSPAWN; wait",
+                                         nspawn_installed, "the bare nspawn above, halted")};
+        const std::string crun_cmd = "crun --root STATE exec " + name_ + "-crun /bin/true";
+        const std::string crun_note =
+            "a crun container of the image read-only, in its own cgroup (a cgroup2 mounted on "
+            "/sys/fs/cgroup for crun on a hybrid host), no user namespace, seccomp, Landlock or "
+            "device program";
+        const std::string nsenter_note = "no Landlock, seccomp or cgroup join";
+        for (auto i : {kFirstExecPhase, kWarmExecPhase})
+            phases[i].peers = {peer("nsenter -a", "nsenter -t LEADER -a /bin/true",
+                                    !nsenter_.empty(), nsenter_note),
+                               peer("crun exec", crun_cmd, !crun.empty(), crun_note)};
+        p_cp_ = &phases[kCreatePhase].peers[0];
+        p_sh_ = &phases[kBootSetupPhase].peers[0];
+        p_bare_ = &phases[kTimeToReadyPhase].peers[0];
+        p_bare_stop_ = &phases[kStopPhase].peers[0];
+        p_nsenter_first_ = &phases[kFirstExecPhase].peers[0];
+        p_nsenter_warm_ = &phases[kWarmExecPhase].peers[0];
+        p_crun_first_ = &phases[kFirstExecPhase].peers[1];
+        p_crun_warm_ = &phases[kWarmExecPhase].peers[1];
         compare_ = true;
+
+        bare_ = std::make_unique<bench_detail::BareNspawn>(
+            dir_ + "/peer-nspawn", bench_detail::PeerCgroup{mounts, rel + "/" + name_ + "-nspawn"});
+        if (active(p_crun_first_)) {
+            crun_ = std::make_unique<bench_detail::Crun>(
+                crun, dir_ + "/peer-crun", name_ + "-crun",
+                bench_detail::PeerCgroup{mounts, rel + "/" + name_ + "-crun"});
+            if (auto st = crun_->prepare(o_.image, {"sleep", "86400"}); !st)
+                fail({p_crun_first_, p_crun_warm_}, st.error());
+        }
         return {};
     }
 
-    // Undoes whatever a peer run left: its copy, links and cgroup. Quiet; most is usually gone.
+    // Undoes whatever a peer run left: its copy, links, cgroups, bare nspawn and crun
+    // container. Quiet; most is usually gone.
     void peer_cleanup() {
         if (!compare_)
             return;
-        (void)fs::remove_tree(dir_ + "/peer-root");
+        (void)fs::remove_tree(peer_root());
         if (o_.network == "private") {
             if (auto rt = netlink::RouteSocket::open()) {
                 (void)rt->delete_link("vbp-h");
@@ -273,6 +280,12 @@ class Runner {
             }
         }
         ::rmdir(cg_peer_.c_str());
+        if (bare_)
+            if (auto st = bare_->cleanup(); !st)
+                log::warn("bench: bare systemd-nspawn: %s", st.error().describe().c_str());
+        if (crun_)
+            if (auto st = crun_->remove(); !st)
+                log::warn("bench: crun container: %s", st.error().describe().c_str());
     }
 
     // One verb: its time, or the error naming it and its stderr's last line.
@@ -284,7 +297,7 @@ class Runner {
         env.insert(env.end(), extra_env.begin(), extra_env.end());
         VOLT_TRY_ASSIGN(Timed t, run_timed(argv, env, err_file_, timing_fd));
         if (t.code != 0) {
-            std::string last = last_stderr_line();
+            std::string last = bench_detail::last_line_of(err_file_);
             return Error(0, "volt-run " + words[0] + " failed (exit status " +
                                 std::to_string(t.code) + ")" + (last.empty() ? "" : ": " + last));
         }
@@ -295,7 +308,7 @@ class Runner {
     Result<std::uint64_t> peer(const std::vector<std::string>& argv) {
         VOLT_TRY_ASSIGN(Timed t, run_timed(argv, env_, err_file_, -1));
         if (t.code != 0) {
-            std::string last = last_stderr_line();
+            std::string last = bench_detail::last_line_of(err_file_);
             return Error(0, argv[0] + " failed (exit status " + std::to_string(t.code) + ")" +
                                 (last.empty() ? "" : ": " + last));
         }
@@ -318,8 +331,9 @@ class Runner {
         std::vector<std::string> argv = {self_, "delete", "--force", "--time", "1", name_};
         auto t = run_timed(argv, env_, err_file_, -1);
         if (!t || t->code != 0)
-            log::warn("bench: delete --force %s: %s", name_.c_str(),
-                      t ? last_stderr_line().c_str() : t.error().describe().c_str());
+            log::warn(
+                "bench: delete --force %s: %s", name_.c_str(),
+                t ? bench_detail::last_line_of(err_file_).c_str() : t.error().describe().c_str());
     }
 
     // One lifecycle, its samples appended to phases (in kBenchPhases' order).
@@ -338,37 +352,20 @@ class Runner {
         VOLT_TRY(step("create"));
         VOLT_TRY_ASSIGN(auto create,
                         verb({"create", name_, "--image", o_.image, "--network", o_.network}));
-        if (compare_ && phases[0].peer->installed) {
+        if (active(p_cp_)) {
             VOLT_TRY(step("cp -a"));
-            VOLT_TRY_ASSIGN(auto t, peer({cp_, "-a", o_.image, dir_ + "/peer-root"}));
-            phases[0].peer->samples.push_back(t);
-            peer_cleanup();
+            take(p_cp_, peer({cp_, "-a", o_.image, peer_root()}));
         }
-        if (compare_ && phases[1].peer->installed) {
+        if (active(p_sh_)) {
             VOLT_TRY(step("sh + ip"));
-            std::string script =
-                "set -e; mkdir \"$1\"; echo $$ > \"$1/cgroup.procs\"; echo $$ > "
-                "\"$2/cgroup.procs\"; rmdir \"$1\"";
-            VOLT_TRY_ASSIGN(auto t, peer({sh_, "-c", script, "sh", cg_peer_, cg_parent_}));
-            if (o_.network == "private") {
-                const std::vector<std::vector<std::string>> ip_steps = {
-                    {"link", "add", "vbp0", "type", "bridge"},
-                    {"link", "set", "vbp0", "up"},
-                    {"addr", "add", "10.99.0.1/16", "dev", "vbp0"},
-                    {"link", "add", "vbp-h", "type", "veth", "peer", "name", "vbp-c"},
-                    {"link", "set", "vbp-h", "master", "vbp0", "up"},
-                    {"addr", "add", "10.99.0.2/16", "dev", "vbp-c"},
-                    {"link", "set", "vbp-c", "up"}};
-                for (const auto& words : ip_steps) {
-                    std::vector<std::string> argv = {ip_};
-                    argv.insert(argv.end(), words.begin(), words.end());
-                    VOLT_TRY_ASSIGN(auto u, peer(argv));
-                    t += u;
-                }
-            }
-            phases[1].peer->samples.push_back(t);
-            peer_cleanup();
+            take(p_sh_, boot_peer());
+            cleanup_boot_peer();
         }
+        // Bare nspawn boots its copy before volt-run's boot in odd lifecycles and after
+        // volt-run's stop in even ones, so neither side always comes first after the copies.
+        const bool bare_first = lifecycle_ % 2 == 1;
+        if (bare_first)
+            VOLT_TRY(bare_nspawn(step));
         VOLT_TRY(step("boot"));
         int p[2];
         if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -385,39 +382,61 @@ class Runner {
         BootTimes bt = read_boot_times(rd.get());
         if (bt.nspawn_exec <= boot_start || bt.ready < bt.nspawn_exec)
             return Error(0, "volt-run boot --detach did not report its timing events");
+        if (active(p_crun_first_)) {
+            VOLT_TRY(step("crun run"));
+            if (auto st = crun_->start(env_); !st)
+                fail({p_crun_first_, p_crun_warm_}, st.error());
+        }
         VOLT_TRY(step("exec"));
         VOLT_TRY_ASSIGN(auto first, verb({"exec", name_, "--", "/bin/true"}));
-        const bool nsenter = compare_ && phases[3].peer->installed;
         std::vector<std::string> nsenter_argv;
-        if (nsenter) {
-            VOLT_TRY_ASSIGN(pid_t pid, leader());
-            nsenter_argv = {nsenter_, "-t", std::to_string(pid), "-a", "/bin/true"};
-            VOLT_TRY_ASSIGN(auto t, peer(nsenter_argv));
-            phases[3].peer->samples.push_back(t);
+        if (active(p_nsenter_first_)) {
+            if (auto pid = leader()) {
+                nsenter_argv = {nsenter_, "-t", std::to_string(*pid), "-a", "/bin/true"};
+                take(p_nsenter_first_, peer(nsenter_argv));
+            } else {
+                fail({p_nsenter_first_}, pid.error());
+            }
+            if (!active(p_nsenter_first_))
+                fail({p_nsenter_warm_}, Error(0, p_nsenter_first_->error));
         }
-        std::vector<std::uint64_t> warm, warm_peer;
+        const std::vector<std::string> true_argv = {"/bin/true"};
+        if (active(p_crun_first_)) {
+            take(p_crun_first_, crun_->exec(true_argv, env_));
+            if (!active(p_crun_first_))
+                fail({p_crun_warm_}, Error(0, p_crun_first_->error));
+        }
+        std::vector<std::uint64_t> warm, warm_nsenter, warm_crun;
         for (int i = 0; i < kWarmExecs; ++i) {
             VOLT_TRY_ASSIGN(auto w, verb({"exec", name_, "--", "/bin/true"}));
             warm.push_back(w);
-            if (nsenter) {
-                VOLT_TRY_ASSIGN(auto t, peer(nsenter_argv));
-                warm_peer.push_back(t);
-            }
+            warm_peer(p_nsenter_warm_, warm_nsenter, [&] { return peer(nsenter_argv); });
+            warm_peer(p_crun_warm_, warm_crun, [&] { return crun_->exec(true_argv, env_); });
         }
-        if (nsenter)
-            phases[4].peer->samples.push_back(percentile(warm_peer, 50));
+        if (active(p_nsenter_warm_))
+            p_nsenter_warm_->samples.push_back(percentile(warm_nsenter, 50));
+        if (active(p_crun_warm_))
+            p_crun_warm_->samples.push_back(percentile(warm_crun, 50));
+        if (crun_)
+            if (auto st = crun_->remove(); !st)
+                fail({p_crun_first_, p_crun_warm_}, st.error());
         VOLT_TRY(step("stop"));
         VOLT_TRY_ASSIGN(auto stopped,
                         verb({"stop", "--time", std::to_string(o_.stop_time), name_}));
+        if (!bare_first)
+            VOLT_TRY(bare_nspawn(step));
         VOLT_TRY(step("delete"));
         VOLT_TRY_ASSIGN(auto deleted, verb({"delete", name_}));
+        (void)fs::remove_tree(peer_root());
         const std::uint64_t samples[] = {create,
                                          std::max<std::uint64_t>(bt.nspawn_exec - boot_start, 1),
                                          std::max<std::uint64_t>(bt.ready - bt.nspawn_exec, 1),
+                                         std::max<std::uint64_t>(bt.ready - boot_start, 1),
                                          first,
                                          percentile(warm, 50),
                                          stopped,
                                          deleted};
+        static_assert(std::size(samples) == std::size(kBenchPhases));
         for (std::size_t i = 0; i < std::size(samples); ++i)
             phases[i].samples.push_back(samples[i]);
         return {};
@@ -430,6 +449,91 @@ class Runner {
     }
 
   private:
+    std::string peer_root() const { return dir_ + "/peer-root"; }
+
+    // The boot set-up peer: sh writing a cgroup, then (private network) the ip commands.
+    Result<std::uint64_t> boot_peer() {
+        std::string script =
+            "set -e; mkdir \"$1\"; echo $$ > \"$1/cgroup.procs\"; echo $$ > "
+            "\"$2/cgroup.procs\"; rmdir \"$1\"";
+        VOLT_TRY_ASSIGN(auto t, peer({sh_, "-c", script, "sh", cg_peer_, cg_parent_}));
+        if (o_.network == "private") {
+            const std::vector<std::vector<std::string>> ip_steps = {
+                {"link", "add", "vbp0", "type", "bridge"},
+                {"link", "set", "vbp0", "up"},
+                {"addr", "add", "10.99.0.1/16", "dev", "vbp0"},
+                {"link", "add", "vbp-h", "type", "veth", "peer", "name", "vbp-c"},
+                {"link", "set", "vbp-h", "master", "vbp0", "up"},
+                {"addr", "add", "10.99.0.2/16", "dev", "vbp-c"},
+                {"link", "set", "vbp-c", "up"}};
+            for (const auto& words : ip_steps) {
+                std::vector<std::string> argv = {ip_};
+                argv.insert(argv.end(), words.begin(), words.end());
+                VOLT_TRY_ASSIGN(auto u, peer(argv));
+                t += u;
+            }
+        }
+        return t;
+    }
+    void cleanup_boot_peer() {
+        if (o_.network == "private")
+            if (auto rt = netlink::RouteSocket::open()) {
+                (void)rt->delete_link("vbp-h");
+                (void)rt->delete_link("vbp0");
+            }
+        ::rmdir(cg_peer_.c_str());
+    }
+
+    // One warm exec of a peer, alternating with volt-run's.
+    template <typename F>
+    void warm_peer(BenchPeer* p, std::vector<std::uint64_t>& samples, F run) {
+        if (!active(p))
+            return;
+        auto t = run();
+        if (t)
+            samples.push_back(*t);
+        else
+            fail({p}, t.error());
+    }
+
+    // Bare systemd-nspawn --boot of a fresh copy of the image (cp -a's, else copied in-process
+    // untimed), to READY and stopped again. Only an interruption is an error.
+    template <typename Step>
+    Status bare_nspawn(Step& step) {
+        if (!active(p_bare_))
+            return {};
+        VOLT_TRY(step("nspawn"));
+        if (!fs::exists(peer_root()))
+            if (auto copied = rootfs::copy_tree(o_.image, peer_root()); !copied) {
+                fail({p_bare_, p_bare_stop_},
+                     std::move(copied).error().context("copying the image for bare nspawn"));
+                return {};
+            }
+        if (bare_argv_.empty()) {
+            auto spec = load_spec(scratch_, name_);
+            if (!spec) {
+                fail({p_bare_, p_bare_stop_}, spec.error());
+                return {};
+            }
+            bare_argv_ = bare_nspawn_argv({.nspawn = kNspawnPath,
+                                           .root = peer_root(),
+                                           .machine = name_ + "-nspawn",
+                                           .init = spec->init,
+                                           .private_users = spec->private_users,
+                                           .private_network = o_.network == "private",
+                                           .system_bus = system_bus_present(scratch_)});
+        }
+        auto booted = bare_->boot(bare_argv_, env_, 90, &g_signal);
+        if (!booted) {
+            VOLT_TRY(step("nspawn"));  // an interruption ends the run
+            fail({p_bare_, p_bare_stop_}, booted.error());
+            return {};
+        }
+        take(p_bare_, booted);
+        take(p_bare_stop_, bare_->stop(o_.stop_time));
+        return {};
+    }
+
     void show_progress() {
         if (!o_.progress)
             return;
@@ -441,20 +545,6 @@ class Runner {
         std::fflush(stderr);
     }
 
-    std::string last_stderr_line() const {
-        auto text = fs::read_record(err_file_, 1 << 20);
-        if (!text)
-            return "";
-        std::string s = *text;
-        while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
-            s.pop_back();
-        auto nl = s.rfind('\n');
-        s = nl == std::string::npos ? s : s.substr(nl + 1);
-        if (s.starts_with("volt-run: "))
-            s.erase(0, 10);
-        return text::printable(s);
-    }
-
     const BenchOptions& o_;
     std::string self_, dir_;
     Paths scratch_;
@@ -464,6 +554,12 @@ class Runner {
     const char* progress_step_ = "";
     bool compare_ = false;
     std::string cp_, sh_, ip_, nsenter_, cg_parent_, cg_peer_;
+    BenchPeer *p_cp_ = nullptr, *p_sh_ = nullptr, *p_bare_ = nullptr, *p_bare_stop_ = nullptr,
+              *p_nsenter_first_ = nullptr, *p_nsenter_warm_ = nullptr, *p_crun_first_ = nullptr,
+              *p_crun_warm_ = nullptr;
+    std::vector<std::string> bare_argv_;
+    std::unique_ptr<bench_detail::BareNspawn> bare_;
+    std::unique_ptr<bench_detail::Crun> crun_;
     bool tty_ = ::isatty(2) == 1;
 };
 
@@ -511,7 +607,7 @@ Result<BenchReport> bench(const Paths& paths, const BenchOptions& o) {
     report.network = o.network;
     report.iterations = o.iterations;
     for (const char* name : kBenchPhases)
-        report.phases.push_back({.name = name, .samples = {}, .peer = std::nullopt});
+        report.phases.push_back({.name = name, .samples = {}, .peers = {}});
 
     BenchOptions with_image = o;
     with_image.image = image;

@@ -34,10 +34,14 @@ struct BenchOptions {
 // With options.compare, each lifecycle also runs the peers, the one place volt-run runs programs
 // other than nspawn and a user's command: `cp -a` of the image (create); sh writing a cgroup
 // (mkdir, join, leave, rmdir) and ip(8) making a bridge, a veth pair on it and an address (boot
-// set-up, --network private); `nsenter -t LEADER -a /bin/true` into the running container, after
-// volt-run's first exec and alternating with its warm ones (first and warm exec). A program that
-// is not installed is reported so and skipped. bare nspawn to READY and `crun exec` are not
-// measured yet: their phases say so.
+// set-up, --network private); bare `systemd-nspawn --boot` of cp's copy of the image, in a cgroup
+// of its own, timed to the READY=1 it sends to bench's notify socket and then stopped with
+// SIGTERM (time to READY, and stop), before volt-run's boot in odd lifecycles and after its stop
+// in even ones; `nsenter -t LEADER -a /bin/true` into the running container and `crun exec` into
+// a crun container of the image (first exec, then alternating with the warm ones). A program
+// that is not installed is reported so; a peer that fails is reported with its reason and runs
+// no more, while the rest of the bench goes on. Whatever a peer made (processes, cgroups, the
+// copy, links, crun's mount namespace) is removed after each lifecycle and on every way out.
 // `paths` are the caller's: only its images (a bare --image name), cgroup root and subnet are
 // used.
 Result<BenchReport> bench(const Paths& paths, const BenchOptions& options);

@@ -9,7 +9,10 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -68,6 +71,89 @@ bool no_container_processes() {
         if (!alive)
             return true;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+}
+
+// The cgroups bench's peers make below bench's own (that of this test): NAME-peer (the sh
+// peer), NAME-nspawn (bare nspawn, both hierarchies), NAME-crun (the crun container).
+bool peer_cgroups_left(const std::string& name) {
+    auto self = fs::read_file("/proc/self/cgroup");
+    REQUIRE(self.ok());
+    for (auto line : fs::split(*self, '\n')) {
+        auto colon = line.rfind(':');
+        if (colon == std::string_view::npos)
+            continue;
+        std::string path(line.substr(colon + 1));
+        if (path == "/")
+            path.clear();
+        for (const char* h : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd", "/sys/fs/cgroup"})
+            for (const char* suffix : {"-peer", "-nspawn", "-crun"})
+                if (fs::exists(std::string(h) + path + "/" + name + suffix))
+                    return true;
+    }
+    return false;
+}
+
+// A --compare run's peers: every one either has its sample of each lifecycle and a ratio, or
+// says why not (not installed, or failed with a reason) with a null ratio. Which phase has which.
+void check_peers(const json& j, std::size_t lifecycles = 1) {
+    const std::string boot_peer = j["network"] == "private" ? "sh + ip" : "sh";
+    const std::vector<std::vector<std::string>> expected = {{"cp -a"},
+                                                            {boot_peer},
+                                                            {},
+                                                            {"systemd-nspawn --boot"},
+                                                            {"nsenter -a", "crun exec"},
+                                                            {"nsenter -a", "crun exec"},
+                                                            {"kill -TERM NSPAWN"},
+                                                            {}};
+    REQUIRE(j["phases"].size() == expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        const json& p = j["phases"][i];
+        INFO("phase " << p["name"]);
+        REQUIRE(p["peers"].size() == expected[i].size());
+        for (std::size_t k = 0; k < expected[i].size(); ++k) {
+            const json& q = p["peers"][k];
+            INFO("peer " << q.dump());
+            CHECK(q["name"] == expected[i][k]);
+            if (q["installed"] == false || q.contains("error")) {
+                CHECK(q["ratio"].is_null());
+                CHECK_FALSE(q.contains("samples_ns"));
+                if (q.contains("error")) {
+                    CHECK_FALSE(q["error"].get<std::string>().empty());
+                    CHECK(q["error"].get<std::string>().find('\n') == std::string::npos);
+                }
+                continue;
+            }
+            REQUIRE(q["samples_ns"].size() == lifecycles);
+            for (const json& s : q["samples_ns"])
+                CHECK(s.get<std::uint64_t>() > 0);
+            CHECK(q["ratio"].get<double>() > 0);
+        }
+    }
+}
+
+// The systemd-nspawn and crun processes left anywhere, and crun containers' `sleep`s named by
+// their bench container (their command lines name the bench's scratch root or container).
+bool peer_processes_left(const std::string& name) {
+    // The crun container's init, killed, may be a zombie child of this test (the subreaper).
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    auto pids = fs::list_dir("/proc");
+    REQUIRE(pids.ok());
+    for (const auto& p : *pids) {
+        if (p.empty() || p.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        auto cmdline = fs::read_file("/proc/" + p + "/cmdline");
+        if (!cmdline)
+            continue;
+        if (cmdline->find(name + "-nspawn") != std::string::npos ||
+            cmdline->find(name + "-crun") != std::string::npos)
+            return true;
+        // The crun container's init: sleep 86400 in a cgroup named after the container.
+        auto cg = fs::read_file("/proc/" + p + "/cgroup");
+        if (cg && cg->find("/" + name + "-") != std::string::npos)
+            return true;
     }
     return false;
 }
@@ -164,7 +250,7 @@ TEST_CASE("bench: every phase measured per lifecycle, nothing left afterwards", 
     INFO("stderr: " << r.err);
     REQUIRE(r.code == 0);
     json j = json::parse(r.out);
-    CHECK(j["schema"] == "volt-run-bench/1");
+    CHECK(j["schema"] == "volt-run-bench/2");
     CHECK(j["iterations"] == 2);
     CHECK(j["network"] == "private");
     const std::string name = j["container"];
@@ -173,8 +259,9 @@ TEST_CASE("bench: every phase measured per lifecycle, nothing left afterwards", 
     CHECK(r.err.find("lifecycle 2/2") != std::string::npos);
     CHECK(r.err.find('\r') == std::string::npos);
 
-    const std::vector<std::string> phases = {
-        "create", "boot set-up", "nspawn to READY", "first exec", "warm exec", "stop", "delete"};
+    const std::vector<std::string> phases = {"create",        "boot set-up", "nspawn to READY",
+                                             "time to READY", "first exec",  "warm exec",
+                                             "stop",          "delete"};
     REQUIRE(j["phases"].size() == phases.size());
     for (std::size_t i = 0; i < phases.size(); ++i) {
         const json& p = j["phases"][i];
@@ -188,8 +275,13 @@ TEST_CASE("bench: every phase measured per lifecycle, nothing left afterwards", 
         CHECK(mn <= p50);
         CHECK(p50 <= p90);
         CHECK(p90 <= mx);
-        CHECK_FALSE(p.contains("peer"));
+        CHECK_FALSE(p.contains("peers"));
     }
+    // time to READY is boot set-up and nspawn to READY of the same lifecycle.
+    for (std::size_t i = 0; i < 2; ++i)
+        CHECK(j["phases"][3]["samples_ns"][i].get<std::uint64_t>() ==
+              j["phases"][1]["samples_ns"][i].get<std::uint64_t>() +
+                  j["phases"][2]["samples_ns"][i].get<std::uint64_t>());
 
     // Nothing of it is left: no scratch root, container, process, cgroup, link or namespace (its
     // network was built in bench's own namespaces, and neither reached ours).
@@ -258,26 +350,180 @@ TEST_CASE("bench --compare: the peers run interleaved, each with a ratio, and le
     REQUIRE(r.code == 0);
     json j = json::parse(r.out);
     CHECK(j["compare"] == true);
-    // create, boot set-up, first and warm exec have a peer that ran (or says it is not
-    // installed); nspawn to READY says it is not measured; stop and delete have none.
-    for (std::size_t i : {0, 1, 3, 4}) {
-        const json& p = j["phases"][i];
-        INFO("phase " << p["name"]);
-        REQUIRE(p.contains("peer"));
-        if (p["peer"]["installed"] == false) {
-            CHECK(p["ratio"].is_null());
-            continue;
-        }
-        REQUIRE(p["peer"]["samples_ns"].size() == 1);
-        CHECK(p["peer"]["samples_ns"][0].get<std::uint64_t>() > 0);
-        CHECK(p["ratio"].get<double>() > 0);
-    }
-    CHECK(j["phases"][2]["peer"]["note"] == "not measured yet");
-    CHECK(j["phases"][2]["ratio"].is_null());
-    CHECK_FALSE(j["phases"][5].contains("peer"));
-    CHECK_FALSE(j["phases"][6].contains("peer"));
+    check_peers(j);
     CHECK(scratch_dirs(tmp) == dirs_before);
     CHECK(link_names() == links_before);
     CHECK_FALSE(test::cgroups_left(j["container"].get<std::string>()));
+    CHECK_FALSE(peer_cgroups_left(j["container"].get<std::string>()));
     CHECK(no_container_processes());
+}
+
+TEST_CASE("bench --compare on bookworm: bare nspawn to READY and crun exec and nothing left",
+          "[e2e][bench]") {
+    test::require_container_host();
+    REQUIRE(fs::is_directory(test::debian_rootfs()));
+    test::Sandbox sb;  // the subreaper of what bench's boots and crun's container leave
+    test::TempDir tmp("vb-tmp");
+    const auto dirs_before = scratch_dirs(tmp);
+    const auto links_before = link_names();
+    const auto mounts_before = nsfs_mounts();
+    const auto all_mounts_before = fs::read_file("/proc/self/mountinfo");
+    REQUIRE(all_mounts_before.ok());
+    auto r = test::run({test::volt_run_binary(), "bench", "--image", test::debian_rootfs(),
+                        "--iterations", "1", "--json", "--compare"},
+                       {"TMPDIR=" + tmp.path()});
+    INFO("stderr: " << r.err);
+    REQUIRE(r.code == 0);
+    json j = json::parse(r.out);
+    check_peers(j);
+    // Bare nspawn booted the guest to READY here: a real figure and a ratio.
+    const json& bare = j["phases"][3]["peers"][0];
+    INFO("bare nspawn: " << bare.dump());
+    CHECK(bare["installed"] == true);
+    CHECK_FALSE(bare.contains("error"));
+    REQUIRE(bare["samples_ns"].size() == 1);
+    CHECK(bare["ratio"].get<double>() > 0);
+    CHECK(bare["command"].get<std::string>().find("--boot --keep-unit") != std::string::npos);
+    // crun exec: a figure where crun runs, else the one-line reason; never both, never neither.
+    const json& crun = j["phases"][5]["peers"][1];
+    INFO("crun: " << crun.dump());
+    if (crun["installed"] == true)
+        CHECK((crun.contains("samples_ns") != crun.contains("error")));
+    // Nothing of it left: scratch root, links, cgroups, processes, mounts of ours.
+    const std::string name = j["container"];
+    CHECK(scratch_dirs(tmp) == dirs_before);
+    CHECK(link_names() == links_before);
+    CHECK(nsfs_mounts() == mounts_before);
+    CHECK(fs::read_file("/proc/self/mountinfo").value() == *all_mounts_before);
+    CHECK_FALSE(test::cgroups_left(name));
+    CHECK_FALSE(peer_cgroups_left(name));
+    CHECK(no_container_processes());
+    CHECK_FALSE(peer_processes_left(name));
+}
+
+TEST_CASE("bench --compare interrupted while bare nspawn or crun runs leaves nothing",
+          "[e2e][bench]") {
+    test::require_container_host();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));
+    test::Sandbox sb;
+    test::TempDir tmp("vb-tmp");
+    // test::Background passes this process's environment on: bench's TMPDIR for this test.
+    struct ScopedTmpdir {
+        std::optional<std::string> old;
+        explicit ScopedTmpdir(const std::string& dir) {
+            if (const char* v = std::getenv("TMPDIR"))
+                old = v;
+            ::setenv("TMPDIR", dir.c_str(), 1);
+        }
+        ~ScopedTmpdir() {
+            if (old)
+                ::setenv("TMPDIR", old->c_str(), 1);
+            else
+                ::unsetenv("TMPDIR");
+        }
+    } tmpdir(tmp.path());
+    const auto dirs_before = scratch_dirs(tmp);
+    const auto links_before = link_names();
+    auto own = fs::read_file("/proc/self/cgroup");
+    REQUIRE(own.ok());
+    std::string unified;
+    for (auto line : fs::split(*own, '\n'))
+        if (line.starts_with("0::"))
+            unified = std::string(line.substr(3));
+    if (unified == "/")
+        unified.clear();
+    const std::string cgroup2 =
+        fs::is_directory("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup";
+    const bool crun_installed = ::access("/usr/bin/crun", X_OK) == 0;
+    for (const std::string peer : {"-nspawn", "-crun"}) {
+        if (peer == "-crun" && !crun_installed)
+            continue;  // its interruption cannot be caught without it
+        INFO("interrupted while the peer " << peer << " runs");
+        test::Background bench(sb, {"bench", "--image", test::busybox_rootfs(), "--iterations", "3",
+                                    "--compare", "--stop-time", "1", "--json"});
+        const std::string name = "vb-" + std::to_string(bench.pid());
+        // The peer's cgroup exists while it runs (bench's cgroup is this test's).
+        bool running = false;
+        std::optional<int> early;
+        for (int i = 0; i < 12000 && !running && !early; ++i) {
+            running = fs::is_directory(cgroup2 + unified + "/" + name + peer);
+            if (!running)
+                early = bench.wait(5);
+        }
+        if (early && peer == "-crun" &&
+            bench.output().find("\"crun run failed") != std::string::npos) {
+            WARN("crun cannot run a container here, so it cannot be interrupted: "
+                 << bench.output());
+            continue;
+        }
+        REQUIRE(running);
+        REQUIRE(::kill(bench.pid(), SIGTERM) == 0);
+        auto code = bench.wait(120000);
+        INFO("output: " << bench.output());
+        REQUIRE(code.has_value());
+        CHECK(*code == 125);
+        CHECK(bench.output().find("interrupted by SIGTERM") != std::string::npos);
+        CHECK(scratch_dirs(tmp) == dirs_before);
+        CHECK(link_names() == links_before);
+        CHECK_FALSE(test::cgroups_left(name));
+        CHECK_FALSE(peer_cgroups_left(name));
+        CHECK(no_container_processes());
+        CHECK_FALSE(peer_processes_left(name));
+    }
+}
+
+TEST_CASE("bench --compare: a peer not installed or failing is one line and the bench goes on",
+          "[e2e][bench]") {
+    test::require_container_host();
+    REQUIRE(fs::is_directory(test::busybox_rootfs()));
+    test::Sandbox sb;
+    test::TempDir tmp("vb-tmp");
+    // A PATH with the other peers' programs and either no crun or one that fails.
+    test::TempDir bin("vb-path");
+    for (const char* prog : {"cp", "sh", "mkdir", "rmdir", "nsenter"}) {
+        std::string found;
+        for (const char* dir : {"/usr/bin", "/usr/sbin", "/bin", "/sbin"})
+            if (found.empty() && ::access((std::string(dir) + "/" + prog).c_str(), X_OK) == 0)
+                found = std::string(dir) + "/" + prog;
+        REQUIRE_FALSE(found.empty());
+        REQUIRE(::symlink(found.c_str(), (bin / prog).c_str()) == 0);
+    }
+    auto bench = [&] {
+        auto r = test::run(
+            {test::volt_run_binary(), "bench", "--image", test::busybox_rootfs(), "--iterations",
+             "2", "--json", "--stop-time", "1", "--compare", "--network", "none"},
+            {"TMPDIR=" + tmp.path(), "PATH=" + bin.path()});
+        INFO("stderr: " << r.err);
+        REQUIRE(r.code == 0);
+        json j = json::parse(r.out);
+        check_peers(j, 2);
+        CHECK_FALSE(peer_cgroups_left(j["container"].get<std::string>()));
+        CHECK_FALSE(peer_processes_left(j["container"].get<std::string>()));
+        // The others ran.
+        CHECK(j["phases"][1]["peers"][0]["samples_ns"].size() == 2);
+        CHECK(j["phases"][4]["peers"][0]["samples_ns"].size() == 2);
+        CHECK(j["phases"][3]["peers"][0]["samples_ns"].size() == 2);
+        return std::make_pair(j["phases"][4]["peers"][1], j["phases"][5]["peers"][1]);
+    };
+    {
+        INFO("no crun");
+        auto [first, warm] = bench();
+        for (const json& q : {first, warm}) {
+            CHECK(q["installed"] == false);
+            CHECK(q["ratio"].is_null());
+            CHECK_FALSE(q.contains("error"));
+        }
+    }
+    {
+        INFO("a crun that fails");
+        REQUIRE(fs::write_file_atomic(bin / "crun",
+                                      "#!/bin/sh\necho 'crun: made to fail' >&2\nexit 1\n", 0755)
+                    .ok());
+        auto [first, warm] = bench();
+        for (const json& q : {first, warm}) {
+            CHECK(q["installed"] == true);
+            CHECK(q["ratio"].is_null());
+            CHECK(q["error"] == "crun run failed (exit status 1): crun: made to fail");
+        }
+    }
 }

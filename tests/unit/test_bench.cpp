@@ -16,18 +16,32 @@ BenchReport report_of(bool with_peer) {
     r.iterations = 3;
     r.compare = with_peer;
     for (const char* name : kBenchPhases)
-        r.phases.push_back({.name = name, .samples = {3000000, 1000000, 2000000}, .peer = {}});
+        r.phases.push_back({.name = name, .samples = {3000000, 1000000, 2000000}, .peers = {}});
     if (with_peer) {
-        r.phases[0].peer = BenchPeer{.name = "cp -a",
-                                     .command = "cp -a IMG DIR",
-                                     .installed = true,
-                                     .note = "",
-                                     .samples = {4000000, 4000000, 4000000}};
-        r.phases[3].peer = BenchPeer{.name = "crun exec",
-                                     .command = "crun exec C /bin/true",
-                                     .installed = false,
-                                     .note = "not installed",
-                                     .samples = {}};
+        r.phases[kCreatePhase].peers = {BenchPeer{.name = "cp -a",
+                                                  .command = "cp -a IMG DIR",
+                                                  .installed = true,
+                                                  .note = "",
+                                                  .error = "",
+                                                  .samples = {4000000, 4000000, 4000000}}};
+        r.phases[kWarmExecPhase].peers = {BenchPeer{.name = "nsenter -a",
+                                                    .command = "nsenter -t LEADER -a /bin/true",
+                                                    .installed = true,
+                                                    .note = "",
+                                                    .error = "",
+                                                    .samples = {1000000}},
+                                          BenchPeer{.name = "crun exec",
+                                                    .command = "crun exec C /bin/true",
+                                                    .installed = false,
+                                                    .note = "",
+                                                    .error = "",
+                                                    .samples = {}}};
+        r.phases[kStopPhase].peers = {BenchPeer{.name = "kill -TERM NSPAWN",
+                                                .command = "kill -TERM NSPAWN; wait",
+                                                .installed = true,
+                                                .note = "",
+                                                .error = "timed out\nsecond line",
+                                                .samples = {}}};
     }
     return r;
 }
@@ -57,15 +71,19 @@ TEST_CASE("bench percentiles are nearest-rank and ordered", "[unit]") {
 
 TEST_CASE("bench ratio is volt-run's p50 over the peer's, none without peer samples", "[unit]") {
     BenchReport r = report_of(true);
-    REQUIRE(ratio(r.phases[0]).has_value());
-    CHECK(*ratio(r.phases[0]) == Approx(0.5));
-    CHECK_FALSE(ratio(r.phases[1]).has_value());  // no peer
-    CHECK_FALSE(ratio(r.phases[3]).has_value());  // not installed
+    REQUIRE(ratio(r.phases[kCreatePhase], r.phases[kCreatePhase].peers[0]).has_value());
+    CHECK(*ratio(r.phases[kCreatePhase], r.phases[kCreatePhase].peers[0]) == Approx(0.5));
+    const auto& warm = r.phases[kWarmExecPhase];
+    CHECK(*ratio(warm, warm.peers[0]) == Approx(2.0));
+    CHECK_FALSE(ratio(warm, warm.peers[1]).has_value());  // not installed
+    CHECK_FALSE(ratio(r.phases[kStopPhase], r.phases[kStopPhase].peers[0]).has_value());  // failed
+    BenchPhase empty{.name = "x", .samples = {}, .peers = {}};
+    CHECK_FALSE(ratio(empty, warm.peers[0]).has_value());  // volt-run has no samples
 }
 
 TEST_CASE("bench JSON keeps every sample and the summaries in ms", "[unit]") {
     auto j = nlohmann::json::parse(render_json(report_of(true)));
-    CHECK(j["schema"] == "volt-run-bench/1");
+    CHECK(j["schema"] == "volt-run-bench/2");
     CHECK(j["iterations"] == 3);
     CHECK(j["network"] == "none");
     CHECK(j["container"] == "vb-1");
@@ -79,16 +97,28 @@ TEST_CASE("bench JSON keeps every sample and the summaries in ms", "[unit]") {
         CHECK(p["p90_ms"] == Approx(3.0));
         CHECK(p["max_ms"] == Approx(3.0));
     }
-    CHECK(j["phases"][0]["peer"]["name"] == "cp -a");
-    CHECK(j["phases"][0]["peer"]["p50_ms"] == Approx(4.0));
-    CHECK(j["phases"][0]["ratio"] == Approx(0.5));
-    CHECK(j["phases"][3]["peer"]["installed"] == false);
-    CHECK(j["phases"][3]["ratio"].is_null());
-    CHECK_FALSE(j["phases"][1].contains("peer"));
+    const auto& cp = j["phases"][kCreatePhase]["peers"];
+    REQUIRE(cp.size() == 1);
+    CHECK(cp[0]["name"] == "cp -a");
+    CHECK(cp[0]["p50_ms"] == Approx(4.0));
+    CHECK(cp[0]["ratio"] == Approx(0.5));
+    CHECK_FALSE(cp[0].contains("error"));
+    const auto& warm = j["phases"][kWarmExecPhase]["peers"];
+    REQUIRE(warm.size() == 2);
+    CHECK(warm[0]["ratio"] == Approx(2.0));
+    CHECK(warm[1]["name"] == "crun exec");
+    CHECK(warm[1]["installed"] == false);
+    CHECK(warm[1]["ratio"].is_null());
+    CHECK_FALSE(warm[1].contains("samples_ns"));
+    // A failed peer: a null figure and its reason, printable.
+    const auto& stop = j["phases"][kStopPhase]["peers"][0];
+    CHECK(stop["ratio"].is_null());
+    CHECK(stop["error"] == "timed out\\nsecond line");
+    CHECK(j["phases"][kBootSetupPhase]["peers"].empty());
     // Without --compare no phase has a peer.
     auto plain = nlohmann::json::parse(render_json(report_of(false)));
     for (const auto& p : plain["phases"])
-        CHECK_FALSE(p.contains("peer"));
+        CHECK_FALSE(p.contains("peers"));
 }
 
 TEST_CASE("bench table has a row per phase in ms, and the peer's ratio", "[unit]") {
@@ -101,7 +131,10 @@ TEST_CASE("bench table has a row per phase in ms, and the peer's ratio", "[unit]
     std::string c = render_table(report_of(true));
     CHECK(c.find("RATIO") != std::string::npos);
     CHECK(c.find("4.00      0.500  cp -a") != std::string::npos);
-    CHECK(c.find("crun exec (not installed)") != std::string::npos);
+    // A second peer of a phase on a line of its own, under the first's columns.
+    CHECK(c.find("      1.00      2.000  nsenter -a\n" + std::string(60, ' ') +
+                 "          -          -  crun exec (not installed)\n") != std::string::npos);
+    CHECK(c.find("kill -TERM NSPAWN (failed: timed out\\nsecond line)") != std::string::npos);
 }
 
 TEST_CASE("bench SVG is one well-formed document with a row per phase, text escaped", "[unit]") {
@@ -113,11 +146,11 @@ TEST_CASE("bench SVG is one well-formed document with a row per phase, text esca
     // The image path's markup characters are escaped, never markup.
     CHECK(svg.find("/img/&lt;busy&gt;&amp;box") != std::string::npos);
     CHECK(svg.find("<busy>") == std::string::npos);
-    // One box per phase, one more for the peer with samples (not for the one not installed).
+    // One box per phase, one more for each peer with samples (not for the one not installed).
     std::size_t boxes = 0;
     for (std::size_t at = 0; (at = svg.find("<rect x=", at)) != std::string::npos; ++at)
         ++boxes;
-    CHECK(boxes == std::size(kBenchPhases) + 1);
+    CHECK(boxes == std::size(kBenchPhases) + 2);
     // Every element it opens, it closes.
     std::size_t opened = 0, closed = 0;
     for (std::size_t at = 0; (at = svg.find("<text", at)) != std::string::npos; ++at)

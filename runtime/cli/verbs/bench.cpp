@@ -26,7 +26,7 @@ void add_bench(CLI::App& sub, BenchCmd& c) {
     sub.add_flag("--compare", o.compare,
                  "Also time the same steps done with cp -a, sh, ip and nsenter, interleaved, and "
                  "print each ratio");
-    sub.add_flag("--json", c.json, "Print JSON (schema volt-run-bench/1, every sample)");
+    sub.add_flag("--json", c.json, "Print JSON (schema volt-run-bench/2, every sample)");
     sub.add_option("--plot", c.plot, "Also write an SVG chart of the figures to FILE");
 }
 
