@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <map>
@@ -563,4 +564,10 @@ TEST_CASE("a NAT batch larger than one netlink buffer is applied whole, every ru
     CHECK(mine == 3 + 2 * nat.ports.size());
     REQUIRE(nft->remove("many"));
     CHECK_FALSE(test::has_nft_rules_of("many"));
+    // Its chains went with its rules, and a second remove finds nothing to do.
+    auto chains = nft->chains();
+    REQUIRE(chains.ok());
+    for (const auto& c : netlink::nft_chains_of("many"))
+        CHECK(std::find(chains->begin(), chains->end(), c) == chains->end());
+    CHECK(nft->remove("many"));
 }
