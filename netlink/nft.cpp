@@ -1,6 +1,7 @@
 #include "netlink/nft.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
@@ -15,6 +16,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <map>
@@ -176,15 +178,31 @@ class Encoder {
         message(NFT_MSG_NEWTABLE, NLM_F_CREATE, "table",
                 [&](nlmsghdr* nlh) { nftnl_table_nlmsg_build_payload(nlh, t.get()); });
     }
-    void chain(const Chain& c) {
+    // The base chain `name` on c's hook, made where missing.
+    void chain(const Chain& c, const std::string& name) {
         ChainPtr ch(nftnl_chain_alloc());
         nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, kNftTable);
-        nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, c.name);
+        nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, name.c_str());
         nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TYPE, "nat");
         nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_HOOKNUM, c.hook);
         nftnl_chain_set_s32(ch.get(), NFTNL_CHAIN_PRIO, c.priority);
         nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
-        message(NFT_MSG_NEWCHAIN, NLM_F_CREATE, std::string("chain ") + c.name,
+        message(NFT_MSG_NEWCHAIN, NLM_F_CREATE, "chain " + name,
+                [&](nlmsghdr* nlh) { nftnl_chain_nlmsg_build_payload(nlh, ch.get()); });
+    }
+    // Every rule of the chain out: a rule deletion naming the chain and no handle.
+    void flush(const std::string& chain) {
+        RulePtr r(nftnl_rule_alloc());
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, kNftTable);
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
+        message(NFT_MSG_DELRULE, 0, "flushing chain " + chain,
+                [&](nlmsghdr* nlh) { nftnl_rule_nlmsg_build_payload(nlh, r.get()); });
+    }
+    void delete_chain(const std::string& name) {
+        ChainPtr ch(nftnl_chain_alloc());
+        nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, kNftTable);
+        nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, name.c_str());
+        message(NFT_MSG_DELCHAIN, 0, "deleting chain " + name,
                 [&](nlmsghdr* nlh) { nftnl_chain_nlmsg_build_payload(nlh, ch.get()); });
     }
     void add_rule(const RuleBuilder& r, const std::string& what) {
@@ -259,13 +277,46 @@ int collect_rule(const nlmsghdr* nlh, void* data) {
     return MNL_CB_OK;
 }
 
+int collect_chain(const nlmsghdr* nlh, void* data) {
+    auto* out = static_cast<std::vector<std::string>*>(data);
+    ChainPtr c(nftnl_chain_alloc());
+    if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0)
+        return MNL_CB_OK;
+    // A chain dump holds every table's chains.
+    const char* table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
+    const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
+    if (table && name && std::strcmp(table, kNftTable) == 0)
+        out->push_back(name);
+    return MNL_CB_OK;
+}
+
+// The chains of the old layout, which every container's rules shared.
+constexpr Chain kLegacyChains[] = {kPrerouting, kOutput, kPostrouting};
+
 }  // namespace
+
+std::vector<std::string> nft_chains_of(const std::string& owner) {
+    std::vector<std::string> names;
+    for (const Chain& c : kLegacyChains)
+        names.push_back(owner + ":" + c.name);
+    return names;
+}
 
 Nftables::Nftables(mnl_socket* sock)
     : sock_(sock), seq_(static_cast<std::uint32_t>(::time(nullptr))) {}
 
 Nftables::Nftables(Nftables&& other) noexcept
     : sock_(std::exchange(other.sock_, nullptr)), seq_(other.seq_) {}
+
+Nftables& Nftables::operator=(Nftables&& other) noexcept {
+    if (this != &other) {
+        if (sock_)
+            mnl_socket_close(sock_);
+        sock_ = std::exchange(other.sock_, nullptr);
+        seq_ = other.seq_;
+    }
+    return *this;
+}
 
 Nftables::~Nftables() {
     if (sock_)
@@ -284,59 +335,124 @@ Result<Nftables> Nftables::open() {
     return Nftables(sock);
 }
 
-Result<std::vector<NftRule>> Nftables::rules() {
+int Nftables::fd() const {
+    return mnl_socket_get_fd(sock_);
+}
+
+Result<Nftables> Nftables::adopt(int fd) {
+    int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0)
+        return Error::from_errno("duplicating the nftables netlink socket");
+    mnl_socket* sock = mnl_socket_fdopen(copy);
+    if (!sock) {
+        Error err = Error::from_errno("adopting the nftables netlink socket");
+        ::close(copy);
+        return err;
+    }
+    return Nftables(sock);
+}
+
+// One dump request (NLM_F_DUMP) of `type` for the table, or one chain of it, and its answers
+// parsed by `parse`; ENOENT (no such table or chain) is an empty answer.
+template <class T>
+Status Nftables::dump(std::uint16_t type, const std::string& chain, DumpParser parse,
+                      std::vector<T>& out, const char* what) {
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
     std::uint32_t seq = seq_++;
-    nlmsghdr* nlh =
-        nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETRULE, NFPROTO_IPV4, NLM_F_DUMP, seq);
-    RulePtr filter(nftnl_rule_alloc());
-    nftnl_rule_set_str(filter.get(), NFTNL_RULE_TABLE, kNftTable);
-    nftnl_rule_nlmsg_build_payload(nlh, filter.get());
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), type, NFPROTO_IPV4, NLM_F_DUMP, seq);
+    if (type == NFT_MSG_GETRULE) {
+        RulePtr filter(nftnl_rule_alloc());
+        nftnl_rule_set_str(filter.get(), NFTNL_RULE_TABLE, kNftTable);
+        if (!chain.empty())
+            nftnl_rule_set_str(filter.get(), NFTNL_RULE_CHAIN, chain.c_str());
+        nftnl_rule_nlmsg_build_payload(nlh, filter.get());
+    } else {
+        ChainPtr filter(nftnl_chain_alloc());
+        nftnl_chain_set_str(filter.get(), NFTNL_CHAIN_TABLE, kNftTable);
+        nftnl_chain_nlmsg_build_payload(nlh, filter.get());
+    }
     if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0)
-        return Error::from_errno("asking nftables for the rules of table " +
-                                 std::string(kNftTable));
-    std::vector<NftRule> out;
+        return Error::from_errno(std::string("asking nftables for ") + what);
     std::uint32_t portid = mnl_socket_get_portid(sock_);
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(sock_, buf.data(), buf.size());
         if (n < 0)
-            return Error::from_errno("reading nftables rules");
-        int r = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, portid, collect_rule, &out);
+            return Error::from_errno(std::string("reading ") + what);
+        int r = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, portid, parse, &out);
         if (r == MNL_CB_STOP)
-            return out;
+            return {};
         if (r < 0) {
-            if (errno == ENOENT)  // no table yet
-                return std::vector<NftRule>();
-            return Error::from_errno("listing the rules of table " + std::string(kNftTable));
+            if (errno == ENOENT) {  // no such table or chain
+                out.clear();
+                return {};
+            }
+            return Error::from_errno(std::string("listing ") + what);
         }
     }
 }
 
-NftBatch encode_apply(const ContainerNat& nat, const std::vector<NftRule>& existing,
-                      std::uint32_t seq) {
+Result<std::vector<std::string>> Nftables::chains() {
+    std::vector<std::string> out;
+    VOLT_TRY(dump(NFT_MSG_GETCHAIN, "", collect_chain, out,
+                  ("the chains of table " + std::string(kNftTable)).c_str()));
+    return out;
+}
+
+Result<bool> Nftables::has_chain(const std::string& name) {
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    std::uint32_t seq = seq_++;
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETCHAIN, NFPROTO_IPV4, 0, seq);
+    ChainPtr c(nftnl_chain_alloc());
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, kNftTable);
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name.c_str());
+    nftnl_chain_nlmsg_build_payload(nlh, c.get());
+    if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0)
+        return Error::from_errno("asking nftables for chain " + name);
+    std::vector<std::string> found;
+    std::uint32_t portid = mnl_socket_get_portid(sock_);
+    ssize_t n = mnl_socket_recvfrom(sock_, buf.data(), buf.size());
+    if (n < 0)
+        return Error::from_errno("reading chain " + name);
+    if (mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, portid, collect_chain, &found) < 0) {
+        if (errno == ENOENT)  // no such chain, or no table
+            return false;
+        return Error::from_errno("looking up chain " + name);
+    }
+    return !found.empty();
+}
+
+Result<std::vector<NftRule>> Nftables::rules(const std::string& chain) {
+    std::vector<NftRule> out;
+    VOLT_TRY(dump(NFT_MSG_GETRULE, chain, collect_rule, out,
+                  ("the rules of table " + std::string(kNftTable)).c_str()));
+    return out;
+}
+
+NftBatch encode_apply(const ContainerNat& nat, std::uint32_t seq) {
     Encoder batch(seq);
     batch.table();
-    for (const Chain& c : {kPrerouting, kOutput, kPostrouting})
-        batch.chain(c);
-    for (const auto& rule : existing)
-        if (rule.owner == nat.owner)
-            batch.delete_rule(rule);
+    const std::vector<std::string> chains = nft_chains_of(nat.owner);
+    const std::string &prerouting = chains[0], &output = chains[1], &postrouting = chains[2];
+    for (std::size_t i = 0; i < chains.size(); ++i)
+        batch.chain(kLegacyChains[i], chains[i]);
+    for (const auto& c : chains)
+        batch.flush(c);
     const std::uint32_t a = nat.address.value;
     auto add = [&](const RuleBuilder& r, const std::string& what) {
         batch.add_rule(r, nat.owner + ": " + what);
     };
-    add(RuleBuilder(kPostrouting.name, nat.owner)
+    add(RuleBuilder(postrouting.c_str(), nat.owner)
             .ip(true, a, ~0u)
             .oifname(nat.bridge, false)
             .masquerade(),
         "masquerade");
     if (!nat.ports.empty()) {
-        add(RuleBuilder(kPostrouting.name, nat.owner)
+        add(RuleBuilder(postrouting.c_str(), nat.owner)
                 .ip(true, 0x7f000000, 0xff000000)
                 .ip(false, a, ~0u)
                 .masquerade(),
             "masquerade of forwards from loopback");
-        add(RuleBuilder(kPostrouting.name, nat.owner)
+        add(RuleBuilder(postrouting.c_str(), nat.owner)
                 .ip(true, nat.subnet.network.value, nat.subnet.mask())
                 .ip(false, a, ~0u)
                 .was_dnatted()
@@ -346,8 +462,8 @@ NftBatch encode_apply(const ContainerNat& nat, const std::vector<NftRule>& exist
     for (const auto& p : nat.ports) {
         std::string what = std::string(p.protocol == IPPROTO_UDP ? "udp" : "tcp") + " port " +
                            std::to_string(p.host_port);
-        for (const Chain* c : {&kPrerouting, &kOutput})
-            add(RuleBuilder(c->name, nat.owner)
+        for (const std::string* c : {&prerouting, &output})
+            add(RuleBuilder(c->c_str(), nat.owner)
                     .daddr_is_local()
                     .dport(p.protocol, p.host_port)
                     .dnat(nat.address, p.container_port),
@@ -356,9 +472,19 @@ NftBatch encode_apply(const ContainerNat& nat, const std::vector<NftRule>& exist
     return std::move(batch).finish();
 }
 
-NftBatch encode_remove(const std::vector<NftRule>& rules, std::uint32_t seq) {
+NftBatch encode_remove(const std::string& owner, bool with_chains,
+                       const std::vector<NftRule>& legacy, std::uint32_t seq) {
     Encoder batch(seq);
-    for (const auto& rule : rules)
+    if (with_chains) {
+        const std::vector<std::string> chains = nft_chains_of(owner);
+        for (std::size_t i = 0; i < chains.size(); ++i)
+            batch.chain(kLegacyChains[i], chains[i]);
+        for (const auto& c : chains) {
+            batch.flush(c);
+            batch.delete_chain(c);
+        }
+    }
+    for (const auto& rule : legacy)
         batch.delete_rule(rule);
     return std::move(batch).finish();
 }
@@ -426,23 +552,22 @@ Status Nftables::send(const NftBatch& batch) {
 }
 
 Status Nftables::apply(const ContainerNat& nat) {
-    auto existing = rules();
-    if (!existing)
-        return std::move(existing).error();
-    return send(encode_apply(nat, *existing, seq_));
+    return send(encode_apply(nat, seq_));
 }
 
-Status Nftables::remove_if(const std::function<bool(const std::string& owner)>& match) {
-    auto existing = rules();
-    if (!existing)
-        return std::move(existing).error();
-    std::vector<NftRule> gone;
-    for (const auto& rule : *existing)
-        if (match(rule.owner))
-            gone.push_back(rule);
-    if (gone.empty())
+Status Nftables::remove(const std::string& owner) {
+    // Its chains are made together, in one batch: the postrouting one tells whether there are any.
+    VOLT_TRY_ASSIGN(bool chains, has_chain(nft_chains_of(owner)[2]));
+    std::vector<NftRule> legacy;
+    for (const Chain& c : kLegacyChains) {
+        VOLT_TRY_ASSIGN(auto rules, this->rules(c.name));
+        for (auto& r : rules)
+            if (r.owner == owner)
+                legacy.push_back(std::move(r));
+    }
+    if (!chains && legacy.empty())
         return {};
-    return send(encode_remove(gone, seq_));
+    return send(encode_remove(owner, chains, legacy, seq_));
 }
 
 }  // namespace volt::netlink

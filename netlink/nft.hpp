@@ -1,12 +1,14 @@
-// nftables over libnftnl and libmnl: one table, `ip volt`, owned by volt-run, with three NAT base
-// chains (prerouting, output, postrouting). Every rule in them belongs to one container and
-// carries its name as the rule's comment, so `nft list table ip volt` shows whose a rule is and
-// stale rules can be found after a crash without any state of ours. Each change is one atomic
-// batch.
+// nftables over libnftnl and libmnl: one table, `ip volt`, owned by volt-run. Each container has
+// NAT base chains of its own, named after it (NAME:prerouting, NAME:output, NAME:postrouting),
+// and every rule in them carries its name as the rule's comment too, so `nft list table ip volt`
+// shows whose a rule is. Its rules are replaced and removed by the chains' names alone: no change
+// reads the table, so a change costs the same with one container or a hundred, and what a crashed
+// run left is found by its name without any state of ours. Each change is one atomic batch.
+// (Versions before issue 17 put every container's rules into three shared chains, prerouting,
+// output and postrouting; remove() still takes a container's rules out of those.)
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -15,10 +17,16 @@
 #include "netlink/address.hpp"
 
 struct mnl_socket;
+struct nlmsghdr;
 
 namespace volt::netlink {
 
 inline constexpr const char* kNftTable = "volt";
+
+// The names of the container's own base chains, in the order prerouting, output, postrouting.
+// A container name holds no ':' (validate_name), so no two containers' chains share a name, and
+// none is a shared chain of the old layout.
+std::vector<std::string> nft_chains_of(const std::string& owner);
 
 struct PortRule {
     std::uint8_t protocol = 0;  // IPPROTO_TCP or IPPROTO_UDP
@@ -57,37 +65,55 @@ struct NftBatch {
     std::uint32_t next_seq = 0;  // the first sequence number after the batch's
 };
 
-// The batch apply(nat) sends, given the table's rules as they are: the table and chains where
-// missing (NLM_F_CREATE without NLM_F_EXCL: existing ones stay), the owner's rules among
-// `existing` out, nat's rules in. Sequence numbers start at seq. Pure: no socket, the same bytes
-// for the same values.
-NftBatch encode_apply(const ContainerNat& nat, const std::vector<NftRule>& existing,
-                      std::uint32_t seq);
-// The batch deleting `rules`; an empty list gives a batch with no message to acknowledge.
-NftBatch encode_remove(const std::vector<NftRule>& rules, std::uint32_t seq);
+// The batch apply(nat) sends: the table and the owner's chains where missing (NLM_F_CREATE
+// without NLM_F_EXCL: existing ones stay), each of its chains flushed (a rule deletion naming the
+// chain and no handle), nat's rules in. Sequence numbers start at seq. Pure: no socket, the same
+// bytes for the same values.
+NftBatch encode_apply(const ContainerNat& nat, std::uint32_t seq);
+// The batch removing the owner's chains (each made where missing, so that the batch holds
+// wherever some of them are gone, flushed and deleted) and deleting `legacy`, rules of the old
+// shared chains, by handle. With with_chains false, only `legacy`; nothing at all gives a batch
+// with no message to acknowledge.
+NftBatch encode_remove(const std::string& owner, bool with_chains,
+                       const std::vector<NftRule>& legacy, std::uint32_t seq);
 
 class Nftables {
   public:
     static Result<Nftables> open();
+    // Talks over `fd`, an nftables netlink socket another process (boot's parent) opened and
+    // keeps: a copy of it (F_DUPFD_CLOEXEC), so that our close is never the socket's last one.
+    // When the last close of such a socket comes within an RCU grace period of a commit, the
+    // kernel makes it wait for that grace period (nf_tables flushes its pending destroy work on
+    // NETLINK_URELEASE): up to tens of milliseconds on a quiet machine.
+    static Result<Nftables> adopt(int fd);
+    int fd() const;
     Nftables(Nftables&&) noexcept;
-    Nftables& operator=(Nftables&&) = delete;
+    Nftables& operator=(Nftables&&) noexcept;
     ~Nftables();
 
     // One batch, encode_apply's bytes exactly: the table and chains where missing, the owner's
-    // earlier rules out, the new in. Succeeds only when every message was acknowledged without
-    // error. Needs CAP_NET_ADMIN.
+    // earlier rules out, the new in. Reads nothing first. Succeeds only when every message was
+    // acknowledged without error. Needs CAP_NET_ADMIN.
     Status apply(const ContainerNat& nat);
-    // One batch removing every rule whose owner matches; no such rules is success.
-    Status remove_if(const std::function<bool(const std::string& owner)>& match);
-    Status remove(const std::string& owner) {
-        return remove_if([&](const std::string& o) { return o == owner; });
-    }
-    // The rules of the table (none when there is no table).
-    Result<std::vector<NftRule>> rules();
+    // Removes the owner's chains and its rules in the old shared chains, looked up by name (a
+    // chain lookup, and a listing of the old chains only where they exist); nothing of the
+    // owner's there is success.
+    Status remove(const std::string& owner);
+    // The rules of the table (none when there is no table), or of one chain of it (none when
+    // there is no such chain).
+    Result<std::vector<NftRule>> rules(const std::string& chain = "");
+    // The names of the table's chains (none when there is no table).
+    Result<std::vector<std::string>> chains();
+    // Whether the table has a chain of that name.
+    Result<bool> has_chain(const std::string& name);
 
   private:
     explicit Nftables(mnl_socket* sock);
     Status send(const NftBatch& batch);
+    using DumpParser = int (*)(const nlmsghdr*, void*);
+    template <class T>
+    Status dump(std::uint16_t type, const std::string& chain, DumpParser parse, std::vector<T>& out,
+                const char* what);
     mnl_socket* sock_;
     std::uint32_t seq_;
 };

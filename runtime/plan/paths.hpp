@@ -105,6 +105,13 @@ struct Paths {
     // that is the state directory of a container named netns.
     std::string netns_dir() const { return run_dir + "/.netns"; }
     std::string netns(const std::string& name) const { return netns_dir() + "/" + name; }
+    // Which process holds the container's network: a symlink whose target is the pid of its boot
+    // (nspawn's once that execs), made under the network lock before any of the network is and
+    // removed after all of it. The collection of crashed runs looks at these entries only.
+    std::string network_owners_dir() const { return run_dir + "/.netowners"; }
+    std::string network_owner(const std::string& name) const {
+        return network_owners_dir() + "/" + name;
+    }
     // Where earlier versions kept them; only namespace mounts there are collected (see network).
     std::string legacy_netns_dir() const { return run_dir + "/netns"; }
     std::string unit_file(const std::string& name) const;

@@ -25,6 +25,7 @@
 #include "cgroup/cgroup.hpp"
 #include "landlock/landlock.hpp"
 #include "netlink/netns.hpp"
+#include "netlink/nft.hpp"
 #include "runtime/plan/boot_plan.hpp"
 #include "runtime/plan/nspawn.hpp"
 #include "runtime/store/store.hpp"
@@ -228,7 +229,8 @@ Status enter_landlock(const Spec& spec, const landlock::Plan& plan) {
     return {};
 }
 
-Status boot_foreground(const Paths& paths, const std::string& name) {
+// nft_fd: an nftables socket boot's parent keeps open (see NetworkSetup::prepare), or -1.
+Status boot_foreground(const Paths& paths, const std::string& name, int nft_fd = -1) {
     const long long setup_start = now_us();
     VOLT_TRY_ASSIGN(auto locked, lock_and_load(paths, name));
     const Spec& spec = locked.spec;
@@ -290,7 +292,8 @@ Status boot_foreground(const Paths& paths, const std::string& name) {
     if (plan.builds_network) {
         log::debug("network: preparing at %lld us", now_us() - setup_start);
         VOLT_TRY(steps.run("network lease", [&]() -> Status {
-            VOLT_TRY_ASSIGN_CTX(auto prepared, NetworkSetup::prepare(paths, spec), "network");
+            VOLT_TRY_ASSIGN_CTX(auto prepared, NetworkSetup::prepare(paths, spec, nft_fd),
+                                "network");
             network.emplace(std::move(prepared));
             state.network = network->plan();
             return {};
@@ -540,6 +543,13 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
     if (::pipe2(report, O_CLOEXEC) < 0)
         return Error::from_errno("pipe");
     UniqueFd report_read(report[0]), report_write(report[1]);
+    // The nftables socket the child builds the rules over, kept open here until READY, so that
+    // the child's execve is never its last close (netlink::Nftables::adopt). Without one the
+    // child opens its own.
+    std::optional<netlink::Nftables> nft;
+    if (builds_network(spec))
+        if (auto opened = netlink::Nftables::open())
+            nft.emplace(std::move(opened).value());
 
     VOLT_TRY(fault::at(paths.fault, "boot:fork"));
     pid_t pid = ::fork();
@@ -553,7 +563,7 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
         ::dup2(log_fd, 1);
         ::dup2(log_fd, 2);
         ::setenv("NOTIFY_SOCKET", notify_path.c_str(), 1);
-        Status st = boot_foreground(paths, name);
+        Status st = boot_foreground(paths, name, nft ? nft->fd() : -1);
         std::fprintf(stderr, "volt-run: %s\n", st.error().describe().c_str());
         std::fflush(stderr);
         report_error(report_write.get(), st.error());
@@ -612,7 +622,8 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
 }
 
 // Today's boot without a supervisor: in place (this process becomes nspawn) or --detach.
-Status boot_unsupervised(const Paths& paths, const std::string& name, const BootOptions& options) {
+Status boot_unsupervised(const Paths& paths, const std::string& name, const BootOptions& options,
+                         int nft_fd = -1) {
     // One boot at a time, refused at once rather than queued: a second boot --detach would
     // otherwise take over the first one's notify socket and both would fail. The lock is not
     // inherited past execve: a running nspawn holds none (its state refuses a boot), and the
@@ -626,7 +637,7 @@ Status boot_unsupervised(const Paths& paths, const std::string& name, const Boot
     }
     if (options.detach)
         return boot_detached(paths, name, options);
-    return boot_foreground(paths, name);
+    return boot_foreground(paths, name, nft_fd);
 }
 
 // A hand boot in the foreground: volt-run stays as nspawn's parent, so that however the run
@@ -669,6 +680,12 @@ Result<int> boot_supervised(const Paths& paths, const std::string& name,
     if (::pipe2(report, O_CLOEXEC) < 0)
         return Error::from_errno("pipe");
     UniqueFd report_read(report[0]), report_write(report[1]);
+    // Kept for the child's network set-up, as boot_detached does; the spec is not read here, so
+    // it is opened whatever the network (a socket and a bind), and a failure only means the
+    // child opens its own.
+    std::optional<netlink::Nftables> nft;
+    if (auto opened = netlink::Nftables::open())
+        nft.emplace(std::move(opened).value());
     const long long fork_start = now_us();
     pid_t pid = ::fork();
     if (pid < 0)
@@ -678,7 +695,7 @@ Result<int> boot_supervised(const Paths& paths, const std::string& name,
         // What the supervisor adds in front of boot's set-up (tools/bench/boot-setup.sh).
         log::debug("supervisor: forked in %lld us", now_us() - fork_start);
         report_read.reset();
-        Status st = boot_unsupervised(paths, name, options);
+        Status st = boot_unsupervised(paths, name, options, nft ? nft->fd() : -1);
         report_error(report_write.get(), st.error());
         ::_exit(1);
     }

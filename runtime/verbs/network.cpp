@@ -2,7 +2,12 @@
 
 #include <linux/magic.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
 
 #include "base/log.hpp"
 #include "netlink/ipam.hpp"
@@ -96,48 +101,85 @@ bool is_netns_mount(const std::string& path) {
     return ::statfs(path.c_str(), &st) == 0 && st.f_type == NSFS_MAGIC;
 }
 
-// What crashed runs left: namespaces, links and rules of containers that do not run, leases of
-// containers that no longer exist. Runs under the network lock.
-Status collect_stale(const Paths& paths) {
-    auto alive = [&](const std::string& n) { return running(paths, n); };
-    if (auto names = fs::list_dir(paths.netns_dir()))
-        for (const auto& n : *names)
-            if (!alive(n)) {
-                log::debug("collecting the network namespace of %s", n.c_str());
-                VOLT_TRY(netlink::remove_netns(paths.netns(n)));
+// Removes what the container's network left on the host, found by its name: its nftables chains
+// and rules, its veth (only one carrying our alias: after a failed set-up the name may be
+// somebody else's), its namespace, and last the entry naming the run that owned them. Under the
+// network lock; nothing there is success.
+Status remove_network_of(const Paths& paths, const std::string& name, netlink::Nftables& nft,
+                         netlink::RouteSocket& sock) {
+    VOLT_TRY(nft.remove(name));
+    std::string ifname = netlink::host_ifname(name);
+    auto link = sock.link(ifname);
+    if (!link)
+        return std::move(link).error();
+    if (*link && (*link)->alias == std::string(netlink::kLinkAliasPrefix) + name)
+        VOLT_TRY(sock.delete_link(ifname));
+    // A run booted by an earlier version has its namespace in RUN/netns.
+    if (std::string legacy = paths.legacy_netns_dir() + "/" + name; is_netns_mount(legacy))
+        VOLT_TRY(netlink::remove_netns(legacy));
+    VOLT_TRY(netlink::remove_netns(paths.netns(name)));
+    if (::unlink(paths.network_owner(name).c_str()) < 0 && errno != ENOENT)
+        return Error::from_errno("removing " + paths.network_owner(name));
+    return {};
+}
+
+// Whether the run that owns the container's network (its RUN/.netowners entry) may still be
+// alive: its process exists. A pid reused since counts as alive, and so the run waits for its
+// container's own next boot, stop or delete; an entry that is not a pid is left to the
+// container's state to decide.
+bool owner_alive(const Paths& paths, const std::string& name) {
+    char target[32];
+    ssize_t n = ::readlink(paths.network_owner(name).c_str(), target, sizeof target - 1);
+    if (n <= 0)
+        return running(paths, name);
+    int pid = 0;
+    auto [end, ec] = std::from_chars(target, target + n, pid);
+    if (ec != std::errc() || end != target + n || pid <= 0)
+        return running(paths, name);
+    return ::kill(pid, 0) == 0 || errno == EPERM;
+}
+
+// Records this process (the future nspawn: execve keeps the pid) as the owner of the network.
+Status record_owner(const Paths& paths, const std::string& name) {
+    VOLT_TRY(fs::mkdir_p(paths.network_owners_dir(), 0755));
+    const std::string path = paths.network_owner(name);
+    if (::unlink(path.c_str()) < 0 && errno != ENOENT)
+        return Error::from_errno("removing " + path);
+    if (::symlink(std::to_string(::getpid()).c_str(), path.c_str()) < 0)
+        return Error::from_errno("recording the owner of the network in " + path);
+    return {};
+}
+
+// What crashed runs of other containers left. Each run names its process in RUN/.netowners
+// before it makes any of its network, and that entry goes last when the network is torn down;
+// so the runs to collect are the entries whose process is gone, and what each left is found by
+// its name. The cost is a readlink and a kill(pid, 0) per run that holds a network, and lookups
+// by name for the dead ones only: no dump of every link and rule, which grew with the number
+// of containers. Runs under the network lock.
+Status collect_stale(const Paths& paths, netlink::Nftables& nft) {
+    std::optional<netlink::RouteSocket> sock;
+    if (auto names = fs::list_dir(paths.network_owners_dir()))
+        for (const auto& n : *names) {
+            if (!validate_name(n) || owner_alive(paths, n) || running(paths, n))
+                continue;
+            log::debug("collecting the network of %s, whose run is gone", n.c_str());
+            if (!sock) {
+                VOLT_TRY_ASSIGN(auto opened, netlink::RouteSocket::open());
+                sock.emplace(std::move(opened));
             }
+            VOLT_TRY_CTX(remove_network_of(paths, n, nft, *sock), n);
+        }
     // Namespaces an earlier version bind-mounted in RUN/netns, which may also be the state
     // directory of a container named netns: only namespace mounts there are ours to remove.
     if (auto names = fs::list_dir(paths.legacy_netns_dir()))
         for (const auto& n : *names) {
             std::string path = paths.legacy_netns_dir() + "/" + n;
-            if (is_netns_mount(path) && !alive(n)) {
+            if (is_netns_mount(path) && !running(paths, n)) {
                 log::debug("collecting the network namespace of %s (old layout)", n.c_str());
                 VOLT_TRY(netlink::remove_netns(path));
             }
         }
-    auto sock = netlink::RouteSocket::open();
-    if (!sock)
-        return std::move(sock).error();
-    auto links = sock->links();
-    if (!links)
-        return std::move(links).error();
-    for (const auto& l : *links) {
-        if (!l.alias.starts_with(netlink::kLinkAliasPrefix))
-            continue;
-        std::string owner = l.alias.substr(netlink::kLinkAliasPrefix.size());
-        if (!alive(owner)) {
-            log::debug("collecting link %s of %s", l.name.c_str(), owner.c_str());
-            VOLT_TRY(sock->delete_link(l.name));
-        }
-    }
-    auto nft = netlink::Nftables::open();
-    if (!nft)
-        return std::move(nft).error();
-    VOLT_TRY(nft->remove_if([&](const std::string& owner) { return !alive(owner); }));
-    return release_leases_if(paths, [&](const std::string& holder) {
-        return !fs::is_directory(paths.config_dir(holder));  // the container was deleted
-    });
+    return {};
 }
 
 // Under the network lock, so that two boots cannot both pass: a host port that a running
@@ -176,8 +218,8 @@ bool builds_network(const Spec& spec) {
     return spec.network == NetworkMode::private_net || spec.network == NetworkMode::bridge;
 }
 
-NetworkSetup::NetworkSetup(fs::FileLock lock, NetworkPlan plan)
-    : lock_(std::move(lock)), plan_(std::move(plan)) {
+NetworkSetup::NetworkSetup(fs::FileLock lock, netlink::Nftables nft, NetworkPlan plan)
+    : lock_(std::move(lock)), nft_(std::move(nft)), plan_(std::move(plan)) {
     state_.bridge = plan_.bridge;
     state_.netns = plan_.netns;
     state_.host_ifname = plan_.host_ifname;
@@ -192,9 +234,11 @@ NetworkSetup::NetworkSetup(fs::FileLock lock, NetworkPlan plan)
             PortForward{p.protocol == IPPROTO_UDP ? "udp" : "tcp", p.host_port, p.container_port}));
 }
 
-Result<NetworkSetup> NetworkSetup::prepare(const Paths& paths, const Spec& spec) {
+Result<NetworkSetup> NetworkSetup::prepare(const Paths& paths, const Spec& spec, int nft_fd) {
     VOLT_TRY_ASSIGN(fs::FileLock lock, lock_network(paths));
-    VOLT_TRY_CTX(collect_stale(paths), "collecting stale network state");
+    VOLT_TRY_ASSIGN(auto nft,
+                    nft_fd >= 0 ? netlink::Nftables::adopt(nft_fd) : netlink::Nftables::open());
+    VOLT_TRY_CTX(collect_stale(paths, nft), "collecting stale network state");
     VOLT_TRY(refuse_ports_in_use(paths, spec));
     const std::string bridge = bridge_name(spec);
 
@@ -224,7 +268,19 @@ Result<NetworkSetup> NetworkSetup::prepare(const Paths& paths, const Spec& spec)
     }
     VOLT_TRY_ASSIGN(auto leases, netlink::Leases::load(paths.leases(bridge)));
     VOLT_TRY(leases.use_subnet(facts.subnet));
-    VOLT_TRY_ASSIGN(netlink::Ipv4 address, leases.lease(spec.name, facts.gateway));
+    auto leased = leases.lease(spec.name, facts.gateway);
+    if (!leased && leased.error().code() == ENOSPC) {
+        // Only when the subnet is full are the leases of containers that no longer exist looked
+        // for (delete releases a lease before it removes the configuration, so these are rare):
+        // a stat per lease, which no boot pays while addresses are left.
+        for (const auto& holder : leases.holders())
+            if (!fs::is_directory(paths.config_dir(holder)))
+                leases.release(holder);
+        leased = leases.lease(spec.name, facts.gateway);
+    }
+    if (!leased)
+        return std::move(leased).error();
+    const netlink::Ipv4 address = *leased;
     if (leases.changed())  // a container that booted before keeps its lease: nothing to write
         VOLT_TRY(leases.save());
 
@@ -232,7 +288,9 @@ Result<NetworkSetup> NetworkSetup::prepare(const Paths& paths, const Spec& spec)
         facts.machine_id = std::move(id).value();
     if (auto resolv = fs::read_file("/etc/resolv.conf"))
         facts.resolv_conf = std::move(resolv).value();
-    return NetworkSetup(std::move(lock), plan_network(spec, paths, facts, address));
+    // Last: from here on a crash of this run is collected by the next set-up, by the name.
+    VOLT_TRY(record_owner(paths, spec.name));
+    return NetworkSetup(std::move(lock), std::move(nft), plan_network(spec, paths, facts, address));
 }
 
 const std::vector<std::string_view>& NetworkSetup::step_names() {
@@ -352,14 +410,8 @@ Result<UniqueFd> NetworkSetup::build(const std::function<void(std::string_view)>
     };
     VOLT_TRY(step("addresses", set_addresses));
 
-    auto add_rules = [&]() -> Status {
-        VOLT_TRY_ASSIGN(auto nft, netlink::Nftables::open());
-        return nft.apply(plan.nat);
-    };
-    VOLT_TRY(step("nftables", add_rules, [&] {
-        auto nft = netlink::Nftables::open();
-        warn_if_failed(nft ? nft->remove(plan.nat.owner) : Status(std::move(nft).error()));
-    }));
+    auto add_rules = [&]() -> Status { return nft_->apply(plan.nat); };
+    VOLT_TRY(step("nftables", add_rules, [&] { warn_if_failed(nft_->remove(plan.nat.owner)); }));
 
     // The last step, so nothing in build() can fail after it; the write replaces the file by a
     // rename, so a failure in it leaves the guest's file as it was. No undo.
@@ -378,24 +430,9 @@ Status teardown_network(const Paths& paths, const std::string& name) {
     auto lock = lock_network(paths);
     if (!lock)
         return std::move(lock).error();
-    auto nft = netlink::Nftables::open();
-    if (!nft)
-        return std::move(nft).error();
-    VOLT_TRY(nft->remove(name));
-    auto sock = netlink::RouteSocket::open();
-    if (!sock)
-        return std::move(sock).error();
-    // Only a link carrying our alias: after a failed set-up the name may be somebody else's.
-    std::string ifname = netlink::host_ifname(name);
-    auto link = sock->link(ifname);
-    if (!link)
-        return std::move(link).error();
-    if (*link && (*link)->alias == std::string(netlink::kLinkAliasPrefix) + name)
-        VOLT_TRY(sock->delete_link(ifname));
-    // A run booted by an earlier version has its namespace in RUN/netns (see collect_stale).
-    if (std::string legacy = paths.legacy_netns_dir() + "/" + name; is_netns_mount(legacy))
-        VOLT_TRY(netlink::remove_netns(legacy));
-    return netlink::remove_netns(paths.netns(name));
+    VOLT_TRY_ASSIGN(auto nft, netlink::Nftables::open());
+    VOLT_TRY_ASSIGN(auto sock, netlink::RouteSocket::open());
+    return remove_network_of(paths, name, nft, sock);
 }
 
 Status release_lease(const Paths& paths, const std::string& name) {

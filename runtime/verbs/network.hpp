@@ -15,6 +15,7 @@
 #include "base/error.hpp"
 #include "base/fs.hpp"
 #include "base/steps.hpp"
+#include "netlink/nft.hpp"
 #include "runtime/plan/network_plan.hpp"
 #include "runtime/plan/paths.hpp"
 #include "runtime/plan/spec.hpp"
@@ -32,7 +33,10 @@ class NetworkSetup {
     // facts, leases the address and plans (plan_network); makes nothing yet. plan() is what boot
     // records in its state before build(), so that a crash in build() is collected by the next
     // boot or delete.
-    static Result<NetworkSetup> prepare(const Paths& paths, const Spec& spec);
+    // nft_fd, when not -1, is an nftables socket the caller's parent opened and keeps open past
+    // this process's end (boot's parent, see netlink::Nftables::adopt); the set-up talks over a
+    // copy of it instead of a socket of its own.
+    static Result<NetworkSetup> prepare(const Paths& paths, const Spec& spec, int nft_fd = -1);
     const NetworkState& plan() const { return state_; }
     const NetworkPlan& network_plan() const { return plan_; }
 
@@ -50,8 +54,9 @@ class NetworkSetup {
                            Steps::Hook before_step = {});
 
   private:
-    NetworkSetup(fs::FileLock lock, NetworkPlan plan);
+    NetworkSetup(fs::FileLock lock, netlink::Nftables nft, NetworkPlan plan);
     fs::FileLock lock_;
+    std::optional<netlink::Nftables> nft_;  // engaged: one socket for the collection and build
     NetworkPlan plan_;
     NetworkState state_;
 };

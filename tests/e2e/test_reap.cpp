@@ -117,7 +117,8 @@ void boots_again_and_deletes(const test::Sandbox& sb, const std::string& name) {
     CHECK_FALSE(fs::exists(run.netns));
     CHECK_THAT(fs::read_file(sb.root() + "/network/voltbr0.leases").value_or(""),
                !Catch::Contains(name));
-    CHECK(test::tree(sb.run_dir()) == std::vector<std::string>{".netns"});
+    // volt-run's own directories stay, empty: no namespace, no owner entry of a run.
+    CHECK(test::tree(sb.run_dir()) == std::vector<std::string>{".netns", ".netowners"});
 }
 
 }  // namespace
@@ -257,6 +258,7 @@ TEST_CASE("stop and delete --force of a detached boot race with its reaper: noth
     CHECK_FALSE(test::cgroups_left(name));
     CHECK_FALSE(fs::exists(run.netns));
     CHECK_FALSE(test::has_nft_rules_of(name));
-    CHECK(test::tree(sb.run_dir()) == std::vector<std::string>{".netns"});
+    // volt-run's own directories stay, empty: no namespace, no owner entry of a run.
+    CHECK(test::tree(sb.run_dir()) == std::vector<std::string>{".netns", ".netowners"});
     CHECK_FALSE(fs::exists(sb.root() + "/config/" + name));  // the reaper made no lock file
 }

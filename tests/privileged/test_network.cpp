@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <map>
@@ -422,6 +423,57 @@ TEST_CASE("a set-up killed at any step leaves nothing once the next boot or dele
     }
 }
 
+TEST_CASE(
+    "a run's network is collected by other set-ups once the process its owner entry names is "
+    "gone, and not before",
+    "[privileged][network]") {
+    test::skip_unless(test::is_root(), "root (CAP_NET_ADMIN in the test's network namespace)");
+    Host h;
+    Spec spec = h.container("own1", {{"tcp", 9100, 80}});
+    int ready[2];
+    REQUIRE(::pipe2(ready, O_CLOEXEC) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        // A boot that built its network and runs on: no state file, only its owner entry.
+        {
+            auto setup = NetworkSetup::prepare(h.paths, spec);
+            if (!setup || !setup->build())
+                ::_exit(1);
+        }  // the network lock is released here
+        (void)!::write(ready[1], "x", 1);
+        ::pause();
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    char byte = 0;
+    REQUIRE(::read(ready[0], &byte, 1) == 1);
+    ::close(ready[0]);
+    char target[32] = {};
+    REQUIRE(::readlink(h.paths.network_owner("own1").c_str(), target, sizeof target - 1) > 0);
+    CHECK(std::string(target) == std::to_string(pid));
+
+    // Alive: another container's set-up leaves all of it.
+    h.built.push_back("own2");
+    REQUIRE(NetworkSetup::prepare(h.paths, h.container("own2")));
+    CHECK(has_link_of("own1"));
+    CHECK(test::has_nft_rules_of("own1"));
+    CHECK(fs::exists(h.paths.netns("own1")));
+
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    h.built.push_back("own3");
+    REQUIRE(NetworkSetup::prepare(h.paths, h.container("own3")));
+    CHECK_FALSE(has_link_of("own1"));
+    CHECK_FALSE(test::has_nft_rules_of("own1"));
+    CHECK_FALSE(fs::exists(h.paths.netns("own1")));
+    CHECK_FALSE(fs::exists(h.paths.network_owner("own1")));
+    auto nft = netlink::Nftables::open();
+    REQUIRE(nft);
+    CHECK_FALSE(nft->has_chain(netlink::nft_chains_of("own1")[2]).value());
+    CHECK(has_lease(h, "own1"));  // kept until delete, as after a stop
+}
+
 TEST_CASE("a failing step reports the kernel's error for the object, and is undone",
           "[privileged][network]") {
     test::skip_unless(test::is_root(), "root (CAP_NET_ADMIN in the test's network namespace)");
@@ -563,4 +615,10 @@ TEST_CASE("a NAT batch larger than one netlink buffer is applied whole, every ru
     CHECK(mine == 3 + 2 * nat.ports.size());
     REQUIRE(nft->remove("many"));
     CHECK_FALSE(test::has_nft_rules_of("many"));
+    // Its chains went with its rules, and a second remove finds nothing to do.
+    auto chains = nft->chains();
+    REQUIRE(chains.ok());
+    for (const auto& c : netlink::nft_chains_of("many"))
+        CHECK(std::find(chains->begin(), chains->end(), c) == chains->end());
+    CHECK(nft->remove("many"));
 }

@@ -582,6 +582,10 @@ void snapshot_network(std::vector<std::string>& out) {
     REQUIRE(rules);
     for (const auto& r : *rules)
         out.push_back("nft " + r.chain + " " + r.owner);
+    auto chains = nft->chains();
+    REQUIRE(chains);
+    for (const auto& c : *chains)
+        out.push_back("nft chain " + c);
 }
 
 void snapshot_mounts(std::vector<std::string>& out) {

@@ -2,6 +2,7 @@
 // plan and the nftables bytes (both against golden files).
 #include <stdio.h>  // libnftnl/expr.h uses FILE without including it
 
+#include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <linux/netfilter/nf_tables.h>
@@ -96,9 +97,41 @@ ContainerNat golden_nat() {
     return nat;
 }
 
-// The table as apply finds it: an old rule of web1's and one of another container's.
-std::vector<NftRule> golden_existing() {
-    return {{"postrouting", 7, "web1"}, {"prerouting", 9, "other"}};
+// Rules of web1's in the shared chains of the layout before issue 17, as remove finds them.
+std::vector<NftRule> golden_legacy() {
+    return {{"postrouting", 7, "web1"}, {"prerouting", 9, "web1"}};
+}
+
+// The chain a message of the batch names (NFTA_*_CHAIN of a rule, NFTA_CHAIN_NAME of a chain).
+std::string chain_of(const nlmsghdr* nlh) {
+    const int type = nlh->nlmsg_type & 0xff;
+    if (type == NFT_MSG_NEWCHAIN || type == NFT_MSG_DELCHAIN) {
+        std::unique_ptr<nftnl_chain, void (*)(const nftnl_chain*)> c(nftnl_chain_alloc(),
+                                                                     nftnl_chain_free);
+        REQUIRE(nftnl_chain_nlmsg_parse(nlh, c.get()) >= 0);
+        return nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
+    }
+    std::unique_ptr<nftnl_rule, void (*)(const nftnl_rule*)> r(nftnl_rule_alloc(), nftnl_rule_free);
+    REQUIRE(nftnl_rule_nlmsg_parse(nlh, r.get()) >= 0);
+    return nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
+}
+
+// "TYPE CHAIN" for each message between the batch's begin and end ("table" for the table).
+std::vector<std::string> outline(const NftBatch& batch) {
+    std::vector<std::string> out;
+    auto msgs = messages(batch);
+    for (std::size_t i = 1; i + 1 < msgs.size(); ++i) {
+        const int type = msgs[i]->nlmsg_type & 0xff;
+        const char* name = type == NFT_MSG_NEWTABLE   ? "newtable"
+                           : type == NFT_MSG_NEWCHAIN ? "newchain"
+                           : type == NFT_MSG_DELCHAIN ? "delchain"
+                           : type == NFT_MSG_NEWRULE  ? "newrule"
+                           : type == NFT_MSG_DELRULE  ? "delrule"
+                                                      : "other";
+        out.push_back(type == NFT_MSG_NEWTABLE ? std::string(name)
+                                               : std::string(name) + " " + chain_of(msgs[i]));
+    }
+    return out;
 }
 
 struct RuleFree {
@@ -280,10 +313,10 @@ TEST_CASE("nameservers: the spec's, else the host's non-loopback ones, else 1.1.
 }
 
 TEST_CASE("the nft batch of a NAT with two forwards matches the golden bytes", "[unit]") {
-    NftBatch batch = encode_apply(golden_nat(), golden_existing(), 1000);
+    NftBatch batch = encode_apply(golden_nat(), 1000);
     CHECK(hex_dump(batch) == test::golden("nft-web1-two-forwards.hex", hex_dump(batch)));
     // The same values give the same bytes.
-    CHECK(encode_apply(golden_nat(), golden_existing(), 1000).bytes == batch.bytes);
+    CHECK(encode_apply(golden_nat(), 1000).bytes == batch.bytes);
 
     // Every message between begin and end asks for an acknowledgement, under its own sequence
     // number, and is waited for; the begin and end are the batch's frame.
@@ -302,19 +335,46 @@ TEST_CASE("the nft batch of a NAT with two forwards matches the golden bytes", "
     }
     CHECK(seqs.size() == msgs.size() - 2);
     CHECK(batch.acked.size() == seqs.size());
-    // table + 3 chains, web1's old rule out (not other's), 3 masquerades + 2 DNATs per forward.
-    CHECK(msgs.size() == 2 + 1 + 3 + 1 + 3 + 4);
+    // The table and web1's own three chains, each flushed (no handle: nothing was read), then
+    // 3 masquerades and 2 DNATs per forward, each in web1's chain of its hook.
+    CHECK(outline(batch) == std::vector<std::string>{
+                                "newtable",
+                                "newchain web1:prerouting",
+                                "newchain web1:output",
+                                "newchain web1:postrouting",
+                                "delrule web1:prerouting",
+                                "delrule web1:output",
+                                "delrule web1:postrouting",
+                                "newrule web1:postrouting",
+                                "newrule web1:postrouting",
+                                "newrule web1:postrouting",
+                                "newrule web1:prerouting",
+                                "newrule web1:output",
+                                "newrule web1:prerouting",
+                                "newrule web1:output",
+                            });
+}
+
+TEST_CASE("the nft chains of two containers never share a name", "[unit]") {
+    CHECK(nft_chains_of("web1") ==
+          std::vector<std::string>{"web1:prerouting", "web1:output", "web1:postrouting"});
+    std::set<std::string> seen;
+    for (const char* owner : {"a", "a-output", "a-pre", "a:b", "prerouting", "postrouting"})
+        for (const auto& c : nft_chains_of(owner))
+            CHECK(seen.insert(c).second);
+    for (const char* shared : {"prerouting", "output", "postrouting"})
+        CHECK(seen.count(shared) == 0);
 }
 
 TEST_CASE("the nft rule messages parse back with libnftnl to the expected expressions", "[unit]") {
-    NftBatch batch = encode_apply(golden_nat(), {}, 1);
+    NftBatch batch = encode_apply(golden_nat(), 1);
     std::vector<std::pair<std::string, std::vector<std::string>>> rules;
     for (const nlmsghdr* nlh : messages(batch))
         if (nlh->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE))
             rules.push_back(parse_rule(nlh));
     REQUIRE(rules.size() == 7);
     // ip saddr 10.88.0.2 oifname != "voltbr0" masquerade
-    CHECK(rules[0].first == "postrouting");
+    CHECK(rules[0].first == "web1:postrouting");
     CHECK(rules[0].second == std::vector<std::string>{
                                  "payload load 4b @ network header + 12 => reg 1 ",
                                  "cmp eq reg 1 0x0200580a ",
@@ -323,7 +383,7 @@ TEST_CASE("the nft rule messages parse back with libnftnl to the expected expres
                                  "masq ",
                              });
     // ip saddr 10.88.0.0/16 ip daddr 10.88.0.2 ct status dnat masquerade
-    CHECK(rules[2].first == "postrouting");
+    CHECK(rules[2].first == "web1:postrouting");
     CHECK(rules[2].second == std::vector<std::string>{
                                  "payload load 4b @ network header + 12 => reg 1 ",
                                  "bitwise reg 1 = ( reg 1 & 0x0000ffff ) ^ 0x00000000 ",
@@ -337,7 +397,7 @@ TEST_CASE("the nft rule messages parse back with libnftnl to the expected expres
                              });
     // fib daddr type local udp dport 5353 dnat to 10.88.0.2:53, in prerouting then output
     for (int i : {5, 6}) {
-        CHECK(rules[i].first == (i == 5 ? "prerouting" : "output"));
+        CHECK(rules[i].first == (i == 5 ? "web1:prerouting" : "web1:output"));
         CHECK(rules[i].second == std::vector<std::string>{
                                      "fib daddr type => reg 1 ",
                                      "cmp eq reg 1 0x00000002 ",
@@ -352,15 +412,34 @@ TEST_CASE("the nft rule messages parse back with libnftnl to the expected expres
     }
 }
 
-TEST_CASE("the nft batch of a remove deletes exactly the rules given", "[unit]") {
-    NftBatch batch = encode_remove(golden_existing(), 50);
-    auto msgs = messages(batch);
-    REQUIRE(msgs.size() == 4);
-    CHECK(msgs[1]->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELRULE));
-    CHECK(msgs[2]->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELRULE));
-    CHECK(batch.acked.at(51) == "deleting rule 7 of web1");
-    CHECK(batch.acked.at(52) == "deleting rule 9 of other");
-    CHECK(batch.next_seq == 54);
+TEST_CASE("the nft batch of a remove deletes the owner's chains by name and the rules given",
+          "[unit]") {
+    NftBatch batch = encode_remove("web1", true, golden_legacy(), 50);
+    // Each chain made where missing (so the batch holds when one is gone), flushed, deleted;
+    // then the old layout's rules by handle.
+    CHECK(outline(batch) == std::vector<std::string>{
+                                "newchain web1:prerouting",
+                                "newchain web1:output",
+                                "newchain web1:postrouting",
+                                "delrule web1:prerouting",
+                                "delchain web1:prerouting",
+                                "delrule web1:output",
+                                "delchain web1:output",
+                                "delrule web1:postrouting",
+                                "delchain web1:postrouting",
+                                "delrule postrouting",
+                                "delrule prerouting",
+                            });
+    CHECK(batch.acked.at(60) == "deleting rule 7 of web1");
+    CHECK(batch.acked.at(61) == "deleting rule 9 of web1");
+    CHECK(batch.next_seq == 63);
+
+    // Without chains only the rules given; nothing at all is an empty frame.
+    CHECK(outline(encode_remove("web1", false, golden_legacy(), 1)) ==
+          std::vector<std::string>{"delrule postrouting", "delrule prerouting"});
+    NftBatch empty = encode_remove("web1", false, {}, 1);
+    CHECK(messages(empty).size() == 2);
+    CHECK(empty.acked.empty());
 }
 
 TEST_CASE("the network plan of a fixed spec and host matches the golden file", "[unit]") {
