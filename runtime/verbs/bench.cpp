@@ -35,6 +35,9 @@ extern char** environ;
 namespace volt::runtime {
 namespace {
 
+// The image an overlay bench's containers are layered on, in the scratch root.
+constexpr const char* kLowerImage = "bench-lower";
+
 std::uint64_t now_ns() {
     timespec ts;
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -336,8 +339,9 @@ class Runner {
             return {};
         };
         VOLT_TRY(step("create"));
-        VOLT_TRY_ASSIGN(auto create,
-                        verb({"create", name_, "--image", o_.image, "--network", o_.network}));
+        VOLT_TRY_ASSIGN(auto create, verb({"create", name_, "--image",
+                                           o_.rootfs == "overlay" ? kLowerImage : o_.image,
+                                           "--network", o_.network, "--rootfs", o_.rootfs}));
         if (compare_ && phases[0].peer->installed) {
             VOLT_TRY(step("cp -a"));
             VOLT_TRY_ASSIGN(auto t, peer({cp_, "-a", o_.image, dir_ + "/peer-root"}));
@@ -470,6 +474,9 @@ class Runner {
 }  // namespace
 
 Result<BenchReport> bench(const Paths& paths, const BenchOptions& o) {
+    if (o.rootfs != "copy" && o.rootfs != "overlay")
+        return Error::usage("--rootfs: invalid value '" + text::printable(o.rootfs) +
+                            "': must be copy or overlay");
     if (o.iterations < 1 || o.iterations > kMaxBenchIterations)
         return Error::usage("--iterations: invalid value '" + std::to_string(o.iterations) +
                             "': must be 1 to " + std::to_string(kMaxBenchIterations));
@@ -513,6 +520,12 @@ Result<BenchReport> bench(const Paths& paths, const BenchOptions& o) {
     for (const char* name : kBenchPhases)
         report.phases.push_back({.name = name, .samples = {}, .peer = std::nullopt});
 
+    if (o.rootfs == "overlay") {
+        auto imported = import_image(scratch, image, kLowerImage);
+        if (!imported)
+            return std::move(imported).error().context("bench --rootfs overlay: importing " +
+                                                       image);
+    }
     BenchOptions with_image = o;
     with_image.image = image;
     Runner runner(with_image, self, dir, scratch);
