@@ -129,6 +129,11 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     if (!image)
         return std::move(image).error();
     spec.image = *image;
+    // Checked again once the image is held, in the step that makes the layers.
+    if (spec.rootfs == RootfsMode::overlay) {
+        VOLT_TRY(probe_overlay_here());
+        VOLT_TRY(check_lower_image(paths, spec.image));
+    }
     VOLT_TRY(refuse_claimed_ports(paths, spec));
     if ((request.start || request.enable) && !system_bus_present(paths))
         return Error::usage(std::string(request.start ? "--start" : "--enable") +
@@ -187,9 +192,6 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
 
     std::string rootfs = paths.rootfs(name);
     VOLT_TRY(refuse_existing(rootfs, "root file system"));
-    if (spec.rootfs == RootfsMode::overlay) {
-        VOLT_TRY(probe_overlay_here());
-    }
     VOLT_TRY(refuse_existing(paths.unit_file(name), "unit file"));
     VOLT_TRY(refuse_existing(paths.nspawn_file(name), "settings file"));
     // What a create or delete of this name killed half-way left, under the lock its writers held.
