@@ -126,8 +126,9 @@ Result<UniqueFd> mount_overlay(int lower, int upper, int work, uid_t shift) {
     VOLT_TRY(set_fd(fs, "workdir", work));
     if (::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
         return Error::from_errno("creating the overlay");
-    // nosuid and nodev as nspawn's own mounts of a guest root have them; no setuid file of the
-    // image takes effect on the host's side either.
+    // nodev: a copy leaves an image's device nodes out, and an overlay shows them, so none of
+    // them can be opened (the guest's /dev is nspawn's own mount). Not nosuid: the guest's su
+    // and passwd are setuid in its user namespace.
     int mnt = ::fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
     if (mnt < 0)
         return Error::from_errno("fsmount overlay");
