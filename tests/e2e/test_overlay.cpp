@@ -220,3 +220,22 @@ TEST_CASE("overlay: a systemd guest boots to READY with the default user namespa
     CHECK(files < 2000);
     CHECK(test::tree(sb.root() + "/images/bookworm").size() > 5000);
 }
+
+TEST_CASE("overlay: bench --rootfs overlay times creates of overlays and leaves nothing",
+          "[e2e][bench]") {
+    test::require_container_host();
+    test::Sandbox sb;  // the subreaper of what bench's boots leave
+    test::TempDir tmp("ovl-bench");
+    auto r = test::run(
+        {test::volt_run_binary(), "bench", "--image", test::busybox_rootfs(), "--rootfs", "overlay",
+         "--iterations", "2", "--json", "--stop-time", "1", "--network", "none"},
+        {"TMPDIR=" + tmp.path()});
+    INFO("stderr: " << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("\"create\"") != std::string::npos);
+    CHECK(r.err.find("lifecycle 2/2") != std::string::npos);
+    // The scratch root (with the imported lower image and the upper layers) is gone, and no
+    // overlay was ever mounted where this test sees it.
+    CHECK(test::tree(tmp.path()).empty());
+    CHECK_FALSE(mounted_below(tmp.path()));
+}

@@ -394,6 +394,18 @@ TEST_CASE("check: which create options a host enforces follows from its facts", 
                             "--landlock", "--port", "--start"})
         CHECK(find(rows, opt).enforced);
     CHECK_THAT(find(rows, "--landlock").how, Catch::Contains("ABI 7"));
+    CHECK(find(rows, "--rootfs overlay").enforced);
+    CHECK_THAT(find(rows, "--rootfs overlay").how, Catch::Contains("id-mapped lower layers"));
+    // Without id-mapped mounts an overlay works only without a user namespace; without
+    // overlayfs not at all.
+    h.idmap_error = "/var/lib/volt: mount_setattr: Invalid argument";
+    rows = volt::runtime::enforceable_options(h);
+    CHECK(find(rows, "--rootfs overlay").enforced);
+    CHECK_THAT(find(rows, "--rootfs overlay").how, Catch::Contains("only with --no-private-users"));
+    h.overlay_error = "fsopen(\"overlay\"): No such device";
+    rows = volt::runtime::enforceable_options(h);
+    CHECK_FALSE(find(rows, "--rootfs overlay").enforced);
+    CHECK_THAT(find(rows, "--rootfs overlay").how, Catch::Contains("No such device"));
 }
 
 TEST_CASE("help: no default markers, the exit codes once, the user namespace flags exclusive",
