@@ -239,3 +239,25 @@ TEST_CASE("overlay: bench --rootfs overlay times creates of overlays and leaves 
     CHECK(test::tree(tmp.path()).empty());
     CHECK_FALSE(mounted_below(tmp.path()));
 }
+
+TEST_CASE(
+    "overlay: without a user namespace the lower layer is not id-mapped and the guest's "
+    "root writes as the host's",
+    "[e2e]") {
+    test::Sandbox sb;
+    const std::string image = import_busybox(sb);
+    const std::string name = sb.unique_name("ovn");
+    const std::string upper = sb.root() + "/containers/." + name + ".overlay/upper";
+    struct stat st {};
+    REQUIRE(::stat(upper.c_str(), &st) != 0);
+    test::create_and_boot(sb, name, image,
+                          {"--rootfs", "overlay", "--no-private-users", "--landlock", "none"});
+    REQUIRE(::stat(upper.c_str(), &st) == 0);
+    CHECK(st.st_uid == 0);
+    auto r =
+        sb.volt({"exec", name, "--", "sh", "-c", "echo x > /root/n && stat -c %u /etc/passwd"});
+    INFO(r.err);
+    CHECK(r.out == "0\n");
+    REQUIRE(::stat((upper + "/root/n").c_str(), &st) == 0);
+    CHECK(st.st_uid == 0);
+}
