@@ -64,6 +64,13 @@ struct Paths {
     std::string rootfs_staging(const std::string& name) const {
         return root + "/containers/." + name + ".partial";
     }
+    // The layers of a --rootfs overlay container, beside its root file system (which is then the
+    // overlay's mount point, empty on disk): upper/ (the container's changes) and work/ (the
+    // kernel's). Not below ROOT/containers/NAME, where the merged tree hides them, and where
+    // whatever reads the empty mount point of a stopped container would find them.
+    std::string overlay_dir(const std::string& name) const {
+        return root + "/containers/." + name + ".overlay";
+    }
     std::string images() const { return root + "/images"; }
     // Per-container configuration: spec.json (written last by create: its presence means the
     // container exists) and the lock file.

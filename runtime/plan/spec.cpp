@@ -31,6 +31,7 @@ VOLT_JSON_ENUM(NetworkMode, {{NetworkMode::private_net, "private"},
 VOLT_JSON_ENUM(InitKind, {{InitKind::systemd, "systemd"},
                           {InitKind::busybox, "busybox"},
                           {InitKind::other, "other"}})
+VOLT_JSON_ENUM(RootfsMode, {{RootfsMode::copy, "copy"}, {RootfsMode::overlay, "overlay"}})
 VOLT_JSON_ENUM(LandlockMode,
                {{LandlockMode::best_effort, "best-effort"}, {LandlockMode::require, "require"}})
 VOLT_JSON_FIELDS(PortForward, (protocol, host, container), ())
@@ -102,6 +103,11 @@ const char* to_string(NetworkMode mode) {
 
 const char* to_string(InitKind kind) {
     const char* name = jsonmap::name_of(volt_json_names(InitKind{}), kind);
+    return name ? name : "?";
+}
+
+const char* to_string(RootfsMode mode) {
+    const char* name = jsonmap::name_of(volt_json_names(RootfsMode{}), mode);
     return name ? name : "?";
 }
 
@@ -320,6 +326,13 @@ Result<Spec> build_spec(const CreateRequest& r, CustomFiles* files) {
             return Error::usage("--kernel: invalid value '" + r.kernel + "': no such file");
         s.kernel = k;
     }
+    if (r.rootfs == "copy")
+        s.rootfs = RootfsMode::copy;
+    else if (r.rootfs == "overlay")
+        s.rootfs = RootfsMode::overlay;
+    else
+        return Error::usage("--rootfs: invalid value '" + text::printable(r.rootfs) +
+                            "': expected copy or overlay");
     s.start = r.start;
     return s;
 }
@@ -360,11 +373,12 @@ struct SpecFile {
     bool read_only = false;
     std::string kernel;
     bool start = false;
+    RootfsMode rootfs = RootfsMode::copy;
 };
 VOLT_JSON_FIELDS(SpecFile,
                  (version, name, image, created, init, resources, network, env, volumes, seccomp,
                   landlock, private_users, read_only, kernel, start),
-                 (devices, landlock_mode, seccomp_unknown_syscalls, missing_controllers))
+                 (devices, landlock_mode, seccomp_unknown_syscalls, missing_controllers, rootfs))
 
 // Read first, alone: another version may lay out the rest otherwise.
 struct SpecVersion {
@@ -397,6 +411,7 @@ std::string to_json(const Spec& s) {
         .read_only = s.read_only,
         .kernel = s.kernel,
         .start = s.start,
+        .rootfs = s.rootfs,
     };
     return jsonmap::dump(nlohmann::json(file));
 }
@@ -430,6 +445,7 @@ Result<Spec> spec_from_json(const std::string& text) {
         .read_only = f.read_only,
         .kernel = std::move(f.kernel),
         .start = f.start,
+        .rootfs = f.rootfs,
     };
 }
 

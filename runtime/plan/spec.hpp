@@ -20,6 +20,10 @@ enum class NetworkMode { private_net, host, none, bridge };
 // What runs as the container's PID 1, detected at create from the image's /sbin/init. It decides
 // how nspawn reports readiness and how the guest is asked to halt.
 enum class InitKind { systemd, busybox, other };
+// How create makes the container's root file system: a copy of the image (independent of it), or
+// an overlay with the image as its read-only lower layer and the container's changes in an upper
+// directory of its own (create in O(1); the image cannot be removed while the container exists).
+enum class RootfsMode { copy, overlay };
 
 struct PortForward {
     std::string protocol;  // "tcp" or "udp"
@@ -90,6 +94,7 @@ struct Spec {
     bool read_only = false;
     std::string kernel;  // absolute path, or empty
     bool start = false;
+    RootfsMode rootfs = RootfsMode::copy;  // absent from older specs: they were all copies
 
     bool operator==(const Spec&) const = default;
 };
@@ -108,6 +113,7 @@ struct CreateRequest : ResourceRequest {
     bool private_users = true;
     bool read_only = false;
     std::string kernel;
+    std::string rootfs = "copy";  // copy | overlay
     bool start = false;
     bool enable = false;  // not in the spec: whether the unit is enabled is systemd's record
 };
@@ -133,6 +139,7 @@ Result<Spec> spec_from_json(const std::string& text);
 
 const char* to_string(NetworkMode mode);
 const char* to_string(InitKind kind);
+const char* to_string(RootfsMode mode);
 // "tcp:8080:80"
 std::string to_string(const PortForward& port);
 

@@ -48,6 +48,13 @@ Result<ContainerRoot> ContainerRoot::of_process(pid_t pid) {
     return ContainerRoot(UniqueFd(fd), root);
 }
 
+Result<ContainerRoot> ContainerRoot::of_fd(int fd, std::string where) {
+    int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (dup < 0)
+        return Error::from_errno("dup " + where);
+    return ContainerRoot(UniqueFd(dup), std::move(where));
+}
+
 Result<UniqueFd> ContainerRoot::open_path(std::string_view path, int flags) const {
     // openat2 refuses O_NONBLOCK beside O_PATH (which opens nothing that could block).
     int all = flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NONBLOCK);

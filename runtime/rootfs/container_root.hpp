@@ -24,6 +24,8 @@ class ContainerRoot {
     static Result<ContainerRoot> open(const std::string& rootfs);
     // The root a running process sees (/proc/PID/root): in a container's mount namespace.
     static Result<ContainerRoot> of_process(pid_t pid);
+    // The directory fd refers to (a detached overlay mount, say), through a duplicate of fd.
+    static Result<ContainerRoot> of_fd(int fd, std::string where);
 
     int fd() const { return fd_.get(); }
     const std::string& where() const { return where_; }

@@ -45,6 +45,9 @@ using bench_detail::now_ns;
 using bench_detail::run_timed;
 using bench_detail::Timed;
 
+// The image an overlay bench's containers are layered on, in the scratch root.
+constexpr const char* kLowerImage = "bench-lower";
+
 volatile sig_atomic_t g_signal = 0;
 void on_signal(int sig) {
     g_signal = sig;
@@ -350,8 +353,9 @@ class Runner {
             return {};
         };
         VOLT_TRY(step("create"));
-        VOLT_TRY_ASSIGN(auto create,
-                        verb({"create", name_, "--image", o_.image, "--network", o_.network}));
+        VOLT_TRY_ASSIGN(auto create, verb({"create", name_, "--image",
+                                           o_.rootfs == "overlay" ? kLowerImage : o_.image,
+                                           "--network", o_.network, "--rootfs", o_.rootfs}));
         if (active(p_cp_)) {
             VOLT_TRY(step("cp -a"));
             take(p_cp_, peer({cp_, "-a", o_.image, peer_root()}));
@@ -566,6 +570,9 @@ class Runner {
 }  // namespace
 
 Result<BenchReport> bench(const Paths& paths, const BenchOptions& o) {
+    if (o.rootfs != "copy" && o.rootfs != "overlay")
+        return Error::usage("--rootfs: invalid value '" + text::printable(o.rootfs) +
+                            "': must be copy or overlay");
     if (o.iterations < 1 || o.iterations > kMaxBenchIterations)
         return Error::usage("--iterations: invalid value '" + std::to_string(o.iterations) +
                             "': must be 1 to " + std::to_string(kMaxBenchIterations));
@@ -609,6 +616,12 @@ Result<BenchReport> bench(const Paths& paths, const BenchOptions& o) {
     for (const char* name : kBenchPhases)
         report.phases.push_back({.name = name, .samples = {}, .peers = {}});
 
+    if (o.rootfs == "overlay") {
+        auto imported = import_image(scratch, image, kLowerImage);
+        if (!imported)
+            return std::move(imported).error().context("bench --rootfs overlay: importing " +
+                                                       image);
+    }
     BenchOptions with_image = o;
     with_image.image = image;
     Runner runner(with_image, self, dir, scratch);

@@ -19,6 +19,9 @@ struct BenchOptions {
     bool progress = true;             // "lifecycle 3/20: boot" on stderr
     // Also time the same steps done with shell tools, interleaved with volt-run's (BenchPeer).
     bool compare = false;
+    // create's --rootfs. For overlay the image is first imported into the scratch root (untimed),
+    // since an overlay's lower layer must be an image there; cp -a still copies the image given.
+    std::string rootfs = "copy";
 };
 
 // Runs options.iterations lifecycles (create, boot --detach, exec /bin/true 1 + kWarmExecs

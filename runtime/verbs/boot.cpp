@@ -28,11 +28,13 @@
 #include "netlink/nft.hpp"
 #include "runtime/plan/boot_plan.hpp"
 #include "runtime/plan/nspawn.hpp"
+#include "runtime/rootfs/overlay.hpp"
 #include "runtime/store/store.hpp"
 #include "runtime/verbs/confine.hpp"
 #include "runtime/verbs/container.hpp"
 #include "runtime/verbs/devices.hpp"
 #include "runtime/verbs/host.hpp"
+#include "runtime/verbs/layers.hpp"
 #include "runtime/verbs/network.hpp"
 #include "runtime/verbs/service.hpp"
 #include "seccomp-profiles/seccomp.hpp"
@@ -241,6 +243,15 @@ Status boot_foreground(const Paths& paths, const std::string& name, int nft_fd =
     // another host directory. Checked, with the rest of what becomes mounts and settings, before
     // anything is made, so a refusal leaves nothing.
     VOLT_TRY(check_stored_spec(spec));
+    // An overlay container's merged tree, detached (in no mount namespace) until it is attached
+    // in this process's own mount namespace right before nspawn's exec: the network's persistent
+    // namespace must be bound on the host's side before that, and resolv.conf is written through
+    // it. Nothing to undo: it is gone with the last fd, at exit or exec.
+    UniqueFd overlay;
+    if (spec.rootfs == RootfsMode::overlay) {
+        VOLT_TRY_ASSIGN_CTX(overlay, mount_container_overlay(paths, spec),
+                            "mounting the root file system");
+    }
     VOLT_TRY_ASSIGN(const BootFacts facts, gather_facts(paths, spec));
     // Everything decided before anything is made, so that a refusal has no side effects.
     VOLT_TRY_ASSIGN(const BootPlan plan, plan_boot(spec, paths, facts));
@@ -295,6 +306,8 @@ Status boot_foreground(const Paths& paths, const std::string& name, int nft_fd =
             VOLT_TRY_ASSIGN_CTX(auto prepared, NetworkSetup::prepare(paths, spec, nft_fd),
                                 "network");
             network.emplace(std::move(prepared));
+            if (overlay)
+                network->set_root(overlay.get());
             state.network = network->plan();
             return {};
         }));
@@ -368,6 +381,12 @@ Status boot_foreground(const Paths& paths, const std::string& name, int nft_fd =
     for (auto& a : args)
         argv.push_back(a.data());
     argv.push_back(nullptr);
+    // nspawn is given the mount point, where only this process's mount namespace (which nspawn
+    // inherits) has the overlay; the host's never sees it.
+    if (overlay) {
+        VOLT_TRY(steps.run(
+            "overlay", [&] { return rootfs::attach_private(overlay.get(), paths.rootfs(name)); }));
+    }
     // Last: the network and scope part of the Landlock policy binds nspawn and the whole guest.
     VOLT_TRY(steps.run("landlock", [&] { return enter_landlock(spec, plan.landlock); }));
     if (filter) {

@@ -11,6 +11,7 @@
 #include "landlock/landlock.hpp"
 #include "netlink/nft.hpp"
 #include "runtime/plan/nspawn.hpp"
+#include "runtime/rootfs/overlay.hpp"
 #include "runtime/store/store.hpp"
 #include "runtime/verbs/confine.hpp"
 #include "runtime/verbs/host.hpp"
@@ -44,6 +45,14 @@ HostCheck check_host(const Paths& paths) {
         h.nftables_error = rules.error().describe();
     if (auto forward = fs::read_file("/proc/sys/net/ipv4/ip_forward"))
         h.ip_forward = forward->starts_with('1');
+    if (auto st = rootfs::probe_overlay(); !st)
+        h.overlay_error = st.error().describe();
+    // Where the images are, or the nearest directory of it that exists.
+    std::string where = paths.images();
+    while (!fs::is_directory(where) && where != "/")
+        where = fs::dirname(where);
+    if (auto st = rootfs::probe_idmap(where); !st)
+        h.idmap_error = where + ": " + st.error().describe();
     return h;
 }
 
@@ -85,6 +94,14 @@ std::vector<Enforceable> enforceable_options(const HostCheck& h) {
     out.push_back(
         {"--start, --enable", h.system_bus,
          h.system_bus ? "systemd over the system bus" : "no system bus (boot --detach instead)"});
+    bool overlay = h.overlay_error.empty();
+    out.push_back({"--rootfs overlay", overlay,
+                   overlay ? std::string("overlayfs with layers as fds")
+                                 .append(h.idmap_error.empty()
+                                             ? ", id-mapped lower layers"
+                                             : "; no id-mapped lower layer (" + h.idmap_error +
+                                                   "): only with --no-private-users")
+                           : "overlayfs: " + h.overlay_error});
     out.push_back({"--kernel", false, "stored, never applied: nspawn shares the host's kernel"});
     return out;
 }

@@ -21,6 +21,11 @@ struct HostCheck {
     bool system_bus = false;
     std::string nftables_error;  // empty: nftables answers (NAT and --port work)
     bool ip_forward = false;     // net.ipv4.ip_forward is on now (boot turns it on otherwise)
+    // --rootfs overlay: empty when overlayfs takes layers as fds; what failed otherwise.
+    std::string overlay_error;
+    // Empty when a directory of the data root's file system can be id-mapped (an overlay's lower
+    // layer, for a container with a user namespace); what failed otherwise.
+    std::string idmap_error;
 };
 
 HostCheck check_host(const Paths& paths);

@@ -44,6 +44,7 @@
 #include "runtime/rootfs/rootfs.hpp"
 #include "runtime/store/store.hpp"
 #include "runtime/verbs/container.hpp"
+#include "runtime/verbs/layers.hpp"
 #include "runtime/verbs/target.hpp"
 
 namespace volt::runtime {
@@ -55,6 +56,8 @@ constexpr std::uint32_t kRange = 65536;
 struct ContainerSide {
     rootfs::ContainerRoot root;
     IdMap uids, gids;
+    // A stopped overlay container's merged tree, mounted detached while the copy runs.
+    UniqueFd mount;
 };
 
 Result<IdMap> read_id_map(pid_t leader, const char* file) {
@@ -75,11 +78,13 @@ Result<ContainerSide> open_container(const Paths& paths, const std::string& name
         // The root and maps were opened by pid: the pidfd proves they are still the leader's.
         if (!proc::pidfd_alive(target->leader_fd.get()))
             return Error(ESRCH, "container " + name + " is stopping");
-        return ContainerSide{std::move(root), std::move(uids), std::move(gids)};
+        return ContainerSide{std::move(root), std::move(uids), std::move(gids), {}};
     }
-    VOLT_TRY_ASSIGN(rootfs::ContainerRoot root, rootfs::ContainerRoot::open(paths.rootfs(name)));
+    UniqueFd mount;
+    VOLT_TRY_ASSIGN(rootfs::ContainerRoot root, open_stopped_root(paths, spec, mount));
     if (!spec.private_users)
-        return ContainerSide{std::move(root), IdMap::identity(), IdMap::identity()};
+        return ContainerSide{std::move(root), IdMap::identity(), IdMap::identity(),
+                             std::move(mount)};
     struct stat st;
     if (::fstat(root.fd(), &st) < 0)
         return Error::from_errno("stat " + root.where());
@@ -88,7 +93,7 @@ Result<ContainerSide> open_container(const Paths& paths, const std::string& name
         return Error(EOVERFLOW, root.where() + ": owned by " + std::to_string(st.st_uid) + ":" +
                                     std::to_string(st.st_gid) + ", no id range of a container");
     return ContainerSide{std::move(root), IdMap::shifted(st.st_uid, kRange),
-                         IdMap::shifted(st.st_gid, kRange)};
+                         IdMap::shifted(st.st_gid, kRange), std::move(mount)};
 }
 
 // An operand as a directory fd and a name in it.
@@ -250,8 +255,12 @@ Status copy(const Paths& paths, const CpOperand& src, const CpOperand& dst) {
                                 ": a directory cannot be copied into itself");
         // Into a running container the walk up stops at the guest's root, which may lie
         // below the source on the host's disk.
-        if (into) {
-            auto disk = rootfs::ContainerRoot::open(paths.rootfs(name));
+        // An overlay container's writes land in its upper directory, which is on the disk.
+        for (const std::string& on_disk :
+             {paths.rootfs(name), paths.overlay_dir(name) + "/upper"}) {
+            if (!into)
+                break;
+            auto disk = rootfs::ContainerRoot::open(on_disk);
             if (disk) {
                 VOLT_TRY_ASSIGN_CTX(bool holds, is_within(disk->fd(), st.st_dev, st.st_ino),
                                     "cp: " + from.shown);

@@ -10,12 +10,14 @@
 #include "base/steps.hpp"
 #include "runtime/plan/nspawn.hpp"
 #include "runtime/plan/options.hpp"
+#include "runtime/rootfs/overlay.hpp"
 #include "runtime/rootfs/rootfs.hpp"
 #include "runtime/store/store.hpp"
 #include "runtime/verbs/container.hpp"
 #include "runtime/verbs/devices.hpp"
 #include "runtime/verbs/host.hpp"
 #include "runtime/verbs/image.hpp"
+#include "runtime/verbs/layers.hpp"
 #include "runtime/verbs/service.hpp"
 #include "units/units.hpp"
 
@@ -49,6 +51,48 @@ Status register_with_systemd(const Paths& paths, const std::string& name,
     if (request.start)
         return start(paths, name, true);
     return {};
+}
+
+Status probe_overlay_here() {
+    if (auto st = rootfs::probe_overlay(); !st)
+        return Error::usage(
+            "--rootfs overlay: this kernel cannot make an overlay from directory "
+            "fds (Linux 6.13): " +
+            st.error().describe());
+    return {};
+}
+
+// An overlay container's layers: the empty mount point at staging (renamed into place later),
+// layers/upper owned and moded like the image's root (shifted into the container's id range when
+// it has a user namespace), layers/work. Mounted once, detached, to find the init and to know
+// the kernel takes them before anything else is made.
+Result<InitKind> make_layers(const Paths& paths, const Spec& spec) {
+    const std::string staging = paths.rootfs_staging(spec.name);
+    const std::string layers = paths.overlay_dir(spec.name);
+    struct stat st;
+    if (::lstat(spec.image.c_str(), &st) < 0)
+        return Error::from_errno("stat " + spec.image);
+    const uid_t shift = spec.private_users ? rootfs::pick_shift(spec.name) : 0;
+    if (st.st_uid >= rootfs::kIdRange || st.st_gid >= rootfs::kIdRange)
+        return Error::usage("--rootfs overlay: the root of image " + spec.image + " is owned by " +
+                            std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid) +
+                            ", outside a container's 65536 ids");
+    const std::string upper = layers + "/upper";
+    if (::mkdir(staging.c_str(), 0755) < 0)
+        return Error::from_errno("mkdir " + staging);
+    if (::mkdir(layers.c_str(), 0700) < 0)
+        return Error::from_errno("mkdir " + layers);
+    if (::mkdir(upper.c_str(), 0700) < 0)
+        return Error::from_errno("mkdir " + upper);
+    if (::lchown(upper.c_str(), st.st_uid + shift, st.st_gid + shift) < 0)
+        return Error::from_errno("chown " + upper);
+    if (::chmod(upper.c_str(), st.st_mode & 07777) < 0)
+        return Error::from_errno("chmod " + upper);
+    if (::mkdir((layers + "/work").c_str(), 0700) < 0)
+        return Error::from_errno("mkdir " + layers + "/work");
+    UniqueFd mount;
+    VOLT_TRY_ASSIGN(auto root, open_stopped_root(paths, spec, mount));
+    return detect_init(root);
 }
 
 }  // namespace
@@ -85,6 +129,11 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     if (!image)
         return std::move(image).error();
     spec.image = *image;
+    // Checked again once the image is held, in the step that makes the layers.
+    if (spec.rootfs == RootfsMode::overlay) {
+        VOLT_TRY(probe_overlay_here());
+        VOLT_TRY(check_lower_image(paths, spec.image));
+    }
     VOLT_TRY(refuse_claimed_ports(paths, spec));
     if ((request.start || request.enable) && !system_bus_present(paths))
         return Error::usage(std::string(request.start ? "--start" : "--enable") +
@@ -108,6 +157,7 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
     // What the undos use is declared before the steps, so that it outlives their rollback.
     const std::string config = paths.config_dir(name);
     std::optional<fs::FileLock> lock;
+    UniqueFd image_hold;
     Steps steps(fault::prefixed(paths.fault, "create:"));
     VOLT_TRY(steps.run("directories", [&]() -> Status {
         VOLT_TRY(fs::mkdir_p(paths.root + "/config", 0700));
@@ -150,33 +200,61 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
         VOLT_TRY(fs::remove_temporaries(file));
 
     std::string staging = paths.rootfs_staging(name);
-    VOLT_TRY(steps.run(
-        "copy",
-        [&]() -> Status {
-            VOLT_TRY(fs::remove_tree(staging));  // from a crashed create
-            log::info("copying %s to %s", spec.image.c_str(), rootfs.c_str());
-            // An image under ROOT/images is not removed or replaced while it is copied.
-            VOLT_TRY_ASSIGN(UniqueFd held, hold_image(paths, spec.image));
-            auto copied = rootfs::copy_tree(spec.image, staging);
-            if (!copied) {  // the undo runs only once the step succeeded: what it copied goes now
+    const std::string layers = paths.overlay_dir(name);
+    if (spec.rootfs == RootfsMode::overlay) {
+        // The image is the lower layer from now on: held (rm and an import's rename wait) until
+        // the spec is written, after which rm refuses it for this container.
+        VOLT_TRY(steps.run(
+            "overlay",
+            [&]() -> Status {
+                VOLT_TRY(fs::remove_tree(staging));  // from a crashed create
+                VOLT_TRY(fs::remove_tree(layers));
+                VOLT_TRY_ASSIGN(image_hold, hold_image(paths, spec.image));
+                VOLT_TRY(check_lower_image(paths, spec.image));
+                auto made = make_layers(paths, spec);
+                if (!made) {
+                    remove_quietly(staging);
+                    remove_quietly(layers);
+                    return std::move(made).error();
+                }
+                spec.init = *made;
+                spec.created = utc_now();
+                return {};
+            },
+            [staging, layers] {
                 remove_quietly(staging);
-                return std::move(copied).error().context("copying image " + spec.image);
-            }
-            log::debug("copied %llu files, %llu directories, %llu bytes",
-                       static_cast<unsigned long long>(copied->files),
-                       static_cast<unsigned long long>(copied->directories),
-                       static_cast<unsigned long long>(copied->bytes));
-            if (copied->skipped_devices > 0)
-                log::warn(
-                    "%s: %llu device node%s in image %s not copied (a container gets nspawn's "
-                    "/dev)",
-                    name.c_str(), static_cast<unsigned long long>(copied->skipped_devices),
-                    copied->skipped_devices == 1 ? "" : "s", spec.image.c_str());
-            spec.init = detect_init(staging);
-            spec.created = utc_now();
-            return {};
-        },
-        [staging] { remove_quietly(staging); }));
+                remove_quietly(layers);
+            }));
+    } else {
+        VOLT_TRY(steps.run(
+            "copy",
+            [&]() -> Status {
+                VOLT_TRY(fs::remove_tree(staging));  // from a crashed create
+                log::info("copying %s to %s", spec.image.c_str(), rootfs.c_str());
+                // An image under ROOT/images is not removed or replaced while it is copied.
+                VOLT_TRY_ASSIGN(UniqueFd held, hold_image(paths, spec.image));
+                auto copied = rootfs::copy_tree(spec.image, staging);
+                if (!copied) {  // the undo runs only once the step succeeded: what it copied goes
+                                // now
+                    remove_quietly(staging);
+                    return std::move(copied).error().context("copying image " + spec.image);
+                }
+                log::debug("copied %llu files, %llu directories, %llu bytes",
+                           static_cast<unsigned long long>(copied->files),
+                           static_cast<unsigned long long>(copied->directories),
+                           static_cast<unsigned long long>(copied->bytes));
+                if (copied->skipped_devices > 0)
+                    log::warn(
+                        "%s: %llu device node%s in image %s not copied (a container gets nspawn's "
+                        "/dev)",
+                        name.c_str(), static_cast<unsigned long long>(copied->skipped_devices),
+                        copied->skipped_devices == 1 ? "" : "s", spec.image.c_str());
+                spec.init = detect_init(staging);
+                spec.created = utc_now();
+                return {};
+            },
+            [staging] { remove_quietly(staging); }));
+    }
 
     const std::string unit = paths.unit_file(name);
     VOLT_TRY(steps.run(

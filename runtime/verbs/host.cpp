@@ -167,10 +167,14 @@ InitKind detect_init(const std::string& rootfs) {
     auto root = rootfs::ContainerRoot::open(rootfs);
     if (!root)
         return InitKind::other;
+    return detect_init(*root);
+}
+
+InitKind detect_init(const rootfs::ContainerRoot& root) {
     // The order in which systemd-nspawn --boot tries them: the first that exists is what boots.
     for (const char* candidate :
          {"/usr/lib/systemd/systemd", "/lib/systemd/systemd", "/sbin/init"}) {
-        auto target = root->resolve(candidate);
+        auto target = root.resolve(candidate);
         if (!target)
             continue;
         std::string name = fs::basename(*target);

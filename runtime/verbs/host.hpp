@@ -11,6 +11,7 @@
 #include "base/error.hpp"
 #include "runtime/plan/paths.hpp"
 #include "runtime/plan/spec.hpp"
+#include "runtime/rootfs/container_root.hpp"
 #include "runtime/store/state.hpp"
 
 namespace volt::runtime {
@@ -62,5 +63,6 @@ Status remove_container_cgroup(const std::string& path);
 // What the root file system's /sbin/init is, resolved inside the root (openat2 RESOLVE_IN_ROOT):
 // systemd, busybox, or anything else.
 InitKind detect_init(const std::string& rootfs);
+InitKind detect_init(const rootfs::ContainerRoot& root);
 
 }  // namespace volt::runtime

@@ -335,6 +335,22 @@ Result<std::vector<std::string>> containers_using_image(const Paths& paths,
     return users;
 }
 
+namespace {
+
+// The overlay containers among users: those whose lower layer the image is.
+Result<std::vector<std::string>> layered_on(const Paths& paths,
+                                            const std::vector<std::string>& users) {
+    std::vector<std::string> layered;
+    VOLT_TRY_ASSIGN(auto all, list(paths));
+    for (const auto& c : all)
+        if (c.broken.empty() && is_lower_layer(c.spec.rootfs) &&
+            std::find(users.begin(), users.end(), c.spec.name) != users.end())
+            layered.push_back(c.spec.name);
+    return layered;
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> remove_image(const Paths& paths, const std::string& name) {
     VOLT_TRY(validate_image_name(name));
     const std::string path = image_path(paths, name);
@@ -344,12 +360,14 @@ Result<std::vector<std::string>> remove_image(const Paths& paths, const std::str
     if (!fs::exists(path))  // removed while we waited
         return Error::usage("no image " + name + " (" + path + ")");
     VOLT_TRY_ASSIGN(auto users, containers_using_image(paths, name));
+    VOLT_TRY_ASSIGN(auto layered, layered_on(paths, users));
     std::string listed;
-    for (const auto& u : users)
+    for (const auto& u : layered)
         listed.append(listed.empty() ? "" : ", ").append(u);
-    if (kImagesAreLowerLayers && !users.empty())
-        return Error::usage("image " + name + " is in use by " + listed +
-                            "; delete those containers first");
+    if (!layered.empty())
+        return Error::usage("image " + name + " is the lower layer of overlay container" +
+                            (layered.size() == 1 ? " " : "s ") + listed + "; delete " +
+                            (layered.size() == 1 ? "it" : "them") + " first");
     // Out of the way first, in one rename: a removal that fails half-way leaves no half image
     // under NAME for create to copy, only .NAME.removing, which the next rm or import of NAME
     // removes.

@@ -18,6 +18,7 @@
 #include "base/error.hpp"
 #include "base/fd.hpp"
 #include "runtime/plan/paths.hpp"
+#include "runtime/plan/spec.hpp"
 
 namespace volt::runtime {
 
@@ -66,13 +67,16 @@ Result<std::vector<std::string>> containers_using_image(const Paths& paths,
                                                         const std::string& name);
 
 // Removes image `name` (never following a symlink in it); returns the containers created from
-// it (containers_using_image), which keep working: create copied the image into each (see
-// kImagesAreLowerLayers). A usage error when there is no such image.
+// it (containers_using_image), which keep working: create copied the image into each. Refused (a
+// usage error naming them) while a --rootfs overlay container uses it as its lower layer (see
+// is_lower_layer). A usage error when there is no such image.
 Result<std::vector<std::string>> remove_image(const Paths& paths, const std::string& name);
 
-// Whether containers share their image's files (an overlay create mode, planned): then rm
-// refuses an image while containers_using_image lists any. false today: create copies.
-inline constexpr bool kImagesAreLowerLayers = false;
+// Whether a container shares its image's files (--rootfs overlay): then rm refuses the image
+// while the container exists. A copy is independent of its image.
+inline bool is_lower_layer(RootfsMode mode) {
+    return mode == RootfsMode::overlay;
+}
 
 // The value of PRETTY_NAME (else NAME) in an os-release text, unquoted as os-release(5) says;
 // empty if neither is there.

@@ -416,7 +416,9 @@ Result<UniqueFd> NetworkSetup::build(const std::function<void(std::string_view)>
     // The last step, so nothing in build() can fail after it; the write replaces the file by a
     // rename, so a failure in it leaves the guest's file as it was. No undo.
     auto write_resolv = [&]() -> Status {
-        VOLT_TRY_ASSIGN(auto root, rootfs::ContainerRoot::open(plan.rootfs));
+        VOLT_TRY_ASSIGN(auto root, root_fd_ >= 0
+                                       ? rootfs::ContainerRoot::of_fd(root_fd_, plan.rootfs)
+                                       : rootfs::ContainerRoot::open(plan.rootfs));
         return root.write_file("/etc", "resolv.conf", plan.resolv_conf, 0644);
     };
     VOLT_TRY_CTX(step("resolv.conf", write_resolv), "writing the container's resolv.conf");

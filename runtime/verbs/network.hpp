@@ -53,8 +53,13 @@ class NetworkSetup {
     Result<UniqueFd> build(const std::function<void(std::string_view step)>& after_step = {},
                            Steps::Hook before_step = {});
 
+    // Where build() writes resolv.conf: the root the fd refers to (an overlay container's
+    // merged tree, not yet mounted anywhere) instead of the plan's directory. Not owned.
+    void set_root(int fd) { root_fd_ = fd; }
+
   private:
     NetworkSetup(fs::FileLock lock, netlink::Nftables nft, NetworkPlan plan);
+    int root_fd_ = -1;
     fs::FileLock lock_;
     std::optional<netlink::Nftables> nft_;  // engaged: one socket for the collection and build
     NetworkPlan plan_;

@@ -91,7 +91,8 @@ Result<bool> stop_through_systemd(std::optional<units::Systemd>& systemd, const 
 // whatever its spec says: something, or nothing at all.
 bool anything_of(const Paths& paths, const std::string& name) {
     for (const auto& path : {paths.config_dir(name), paths.rootfs(name), paths.rootfs_staging(name),
-                             paths.state_dir(name), paths.unit_file(name), paths.nspawn_file(name)})
+                             paths.overlay_dir(name), paths.state_dir(name), paths.unit_file(name),
+                             paths.nspawn_file(name)})
         if (struct stat st; ::lstat(path.c_str(), &st) == 0)
             return true;
     return false;
@@ -202,6 +203,11 @@ Status remove(const Paths& paths, const std::string& name, bool force, int grace
     VOLT_TRY(fs::remove_tree(paths.rootfs_staging(name)));
     VOLT_TRY(fault::at(point, "rootfs"));
     VOLT_TRY_CTX(fs::remove_tree(paths.rootfs(name)), "removing root file system");
+    // An overlay container's upper and work directories; its image, the lower layer, stays. No
+    // overlay is mounted here: only a boot's own mount namespace ever had it, and its run is
+    // gone.
+    VOLT_TRY(fault::at(point, "overlay"));
+    VOLT_TRY_CTX(fs::remove_tree(paths.overlay_dir(name)), "removing the overlay's layers");
     VOLT_TRY(fault::at(point, "state"));
     VOLT_TRY(fs::remove_tree(paths.state_dir(name)));
     VOLT_TRY(fault::at(point, "lease"));

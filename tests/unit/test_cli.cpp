@@ -132,6 +132,10 @@ TEST_CASE("create collects every option", "[unit]") {
     CHECK(c.request.network == "none");
     auto d = command_of<CreateCmd>(parse_args({"create", "web", "--image", "x"}));
     CHECK(d.request.private_users);
+    CHECK(d.request.rootfs == "copy");
+    auto o =
+        command_of<CreateCmd>(parse_args({"create", "web", "--image", "x", "--rootfs", "overlay"}));
+    CHECK(o.request.rootfs == "overlay");
 }
 
 TEST_CASE("global paths: flags override what the environment gave", "[unit]") {
@@ -390,6 +394,18 @@ TEST_CASE("check: which create options a host enforces follows from its facts", 
                             "--landlock", "--port", "--start"})
         CHECK(find(rows, opt).enforced);
     CHECK_THAT(find(rows, "--landlock").how, Catch::Contains("ABI 7"));
+    CHECK(find(rows, "--rootfs overlay").enforced);
+    CHECK_THAT(find(rows, "--rootfs overlay").how, Catch::Contains("id-mapped lower layers"));
+    // Without id-mapped mounts an overlay works only without a user namespace; without
+    // overlayfs not at all.
+    h.idmap_error = "/var/lib/volt: mount_setattr: Invalid argument";
+    rows = volt::runtime::enforceable_options(h);
+    CHECK(find(rows, "--rootfs overlay").enforced);
+    CHECK_THAT(find(rows, "--rootfs overlay").how, Catch::Contains("only with --no-private-users"));
+    h.overlay_error = "fsopen(\"overlay\"): No such device";
+    rows = volt::runtime::enforceable_options(h);
+    CHECK_FALSE(find(rows, "--rootfs overlay").enforced);
+    CHECK_THAT(find(rows, "--rootfs overlay").how, Catch::Contains("No such device"));
 }
 
 TEST_CASE("help: no default markers, the exit codes once, the user namespace flags exclusive",
@@ -465,8 +481,11 @@ TEST_CASE("bench: options, defaults and their refusals", "[unit]") {
     CHECK_FALSE(b.json);
     CHECK(b.plot.empty());
     CHECK_FALSE(b.options.compare);
+    CHECK(b.options.rootfs == "copy");
     CHECK(
         command_of<BenchCmd>(parse_args({"bench", "--image", "/i", "--compare"})).options.compare);
+    CHECK(command_of<BenchCmd>(parse_args({"bench", "--image", "/i", "--rootfs", "overlay"}))
+              .options.rootfs == "overlay");
     b = command_of<BenchCmd>(
         parse_args({"bench", "--image", "busybox", "--iterations", "1000", "--network", "none",
                     "--json", "--plot", "/tmp/b.svg", "--stop-time", "0"}));
@@ -483,6 +502,7 @@ TEST_CASE("bench: options, defaults and their refusals", "[unit]") {
              {{"bench", "--image", "x", "--iterations", "-3"}, "--iterations"},
              {{"bench", "--image", "x", "--iterations", "2x"}, "--iterations"},
              {{"bench", "--image", "x", "--network", "host"}, "--network"},
+             {{"bench", "--image", "x", "--rootfs", "bind"}, "--rootfs"},
              {{"bench", "--image", "x", "--stop-time", "3601"}, "--stop-time"},
              {{"bench", "--image", "x", "--plot", ""}, "--plot"},
              {{"bench", "--image", ""}, "--image"},

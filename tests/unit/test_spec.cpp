@@ -224,7 +224,10 @@ TEST_CASE("spec.json as main wrote it reads back field by field and is written b
     CHECK(s->read_only);
     CHECK(s->kernel == "/boot/vmlinuz");
     CHECK(s->start);
-    CHECK(to_json(*s) == kFullSpec);
+    // Written before --rootfs existed: a copy, which is what it is written back as.
+    CHECK(s->rootfs == RootfsMode::copy);
+    CHECK(to_json(*s) ==
+          replaced(kFullSpec, "  \"seccomp\":", "  \"rootfs\": \"copy\",\n  \"seccomp\":"));
     // A volume of a spec written before idmap existed was bound without it, and stays so.
     auto older = spec_from_json(replaced(kFullSpec, "      \"idmap\": true,\n", ""));
     REQUIRE(older.ok());
@@ -233,7 +236,48 @@ TEST_CASE("spec.json as main wrote it reads back field by field and is written b
     auto d = spec_from_json(kDefaultSpec);
     REQUIRE(d.ok());
     CHECK(*d == Spec{});
-    CHECK(to_json(Spec{}) == kDefaultSpec);
+    CHECK(to_json(Spec{}) ==
+          replaced(kDefaultSpec, "  \"seccomp\":", "  \"rootfs\": \"copy\",\n  \"seccomp\":"));
+}
+
+TEST_CASE(
+    "spec.json: the rootfs mode is stored as a word and read back and an unknown one is refused",
+    "[unit]") {
+    Spec s;
+    s.name = "web";
+    s.rootfs = RootfsMode::overlay;
+    const std::string text = to_json(s);
+    CHECK(text.find("\"rootfs\": \"overlay\"") != std::string::npos);
+    auto back = spec_from_json(text);
+    REQUIRE(back.ok());
+    CHECK(back->rootfs == RootfsMode::overlay);
+    CHECK(*back == s);
+    auto bad = spec_from_json(replaced(text, "\"overlay\"", "\"bind\""));
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().describe().find("rootfs") != std::string::npos);
+    CHECK(bad.error().describe().find("bind") != std::string::npos);
+    CHECK(std::string(to_string(RootfsMode::overlay)) == "overlay");
+}
+
+TEST_CASE(
+    "build_spec: --rootfs is copy by default and overlay when asked and anything else is refused",
+    "[unit]") {
+    CreateRequest r;
+    r.name = "web";
+    auto d = build_spec(r);
+    REQUIRE(d.ok());
+    CHECK(d->rootfs == RootfsMode::copy);
+    r.rootfs = "overlay";
+    auto o = build_spec(r);
+    REQUIRE(o.ok());
+    CHECK(o->rootfs == RootfsMode::overlay);
+    for (const char* bad : {"", "Overlay", "bind", "copy,overlay"}) {
+        r.rootfs = bad;
+        auto e = build_spec(r);
+        REQUIRE_FALSE(e.ok());
+        CHECK(e.error().describe() ==
+              "--rootfs: invalid value '" + std::string(bad) + "': expected copy or overlay");
+    }
 }
 
 TEST_CASE("spec.json: keys added later keep their defaults when absent, the others are required",

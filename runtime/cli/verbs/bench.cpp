@@ -23,6 +23,11 @@ void add_bench(CLI::App& sub, BenchCmd& c) {
                    "Seconds each stop waits for the guest to halt (stop --time)")
         ->capture_default_str()
         ->check(CLI::Range(0, 3600));
+    sub.add_option("--rootfs", o.rootfs,
+                   "create's --rootfs: copy, or overlay (the image imported into the scratch "
+                   "root first, untimed)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"copy", "overlay"}));
     sub.add_flag("--compare", o.compare,
                  "Also time the same steps done with cp -a, sh, ip and nsenter, interleaved, and "
                  "print each ratio");

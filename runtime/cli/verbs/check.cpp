@@ -34,6 +34,8 @@ int run_check(const Invocation& inv, const CheckCmd& c) {
         {"system_bus", h.system_bus},
         {"nftables", {{"available", h.nftables_error.empty()}, {"error", h.nftables_error}}},
         {"ip_forward", h.ip_forward},
+        {"overlay", {{"available", h.overlay_error.empty()}, {"error", h.overlay_error}}},
+        {"idmapped_lower_layer", {{"available", h.idmap_error.empty()}, {"error", h.idmap_error}}},
     };
     auto enforceable = runtime::enforceable_options(h);
     json options = json::array();
@@ -62,6 +64,10 @@ int run_check(const Invocation& inv, const CheckCmd& c) {
     std::printf("nftables         %s\n",
                 h.nftables_error.empty() ? "yes" : ("no (" + h.nftables_error + ")").c_str());
     std::printf("IPv4 forwarding  %s\n", h.ip_forward ? "on" : "off (boot turns it on)");
+    std::printf("overlayfs        %s\n",
+                h.overlay_error.empty() ? "yes" : ("no (" + h.overlay_error + ")").c_str());
+    std::printf("id-mapped lower  %s\n",
+                h.idmap_error.empty() ? "yes" : ("no (" + h.idmap_error + ")").c_str());
     std::printf("create options this host enforces:\n");
     for (const auto& e : enforceable)
         std::printf("  %s %s: %s\n", e.enforced ? "+" : "-", e.options.c_str(), e.how.c_str());

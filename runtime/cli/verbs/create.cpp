@@ -52,6 +52,10 @@ void add_create(CLI::App& sub, CreateCmd& c) {
            "Share the host's user namespace (the guest's root is the host's root)")
         ->excludes(on);
     sub.add_flag("--read-only", r.read_only, "Mount the root file system read-only");
+    sub.add_option("--rootfs", r.rootfs,
+                   "copy (the image copied: independent of it) or overlay (the image as a "
+                   "read-only lower layer: create in O(1); an image under ROOT/images only)")
+        ->capture_default_str();
     sub.add_option("--kernel", r.kernel, "Kernel image to record for the container");
     sub.add_flag("--start", r.start,
                  "Start the container's unit through systemd after create, waiting for READY");

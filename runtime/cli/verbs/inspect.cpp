@@ -127,6 +127,7 @@ json container_json(const runtime::Paths& paths, const runtime::ContainerInfo& c
         {"name", c.spec.name},
         {"state", state_word(c)},
         {"rootfs", paths.rootfs(c.spec.name)},
+        {"rootfs_mode", runtime::to_string(c.spec.rootfs)},
         {"unit", paths.unit_file(c.spec.name)},
         {"settings", paths.nspawn_file(c.spec.name)},
         {"spec", json::parse(runtime::to_json(c.spec))},
@@ -134,6 +135,10 @@ json container_json(const runtime::Paths& paths, const runtime::ContainerInfo& c
     };
     if (!c.leftovers.empty())
         j["leftovers"] = c.leftovers;
+    if (c.spec.rootfs == runtime::RootfsMode::overlay) {
+        j["lower"] = c.spec.image;
+        j["upper"] = paths.overlay_dir(c.spec.name) + "/upper";
+    }
     if (c.running && c.state) {
         j["nspawn_pid"] = c.state->nspawn_pid;
         j["leader_pid"] = c.leader;
@@ -172,8 +177,9 @@ int run_inspect(const Invocation& inv, const InspectCmd& c) {
     json j = container_json(inv.paths, *info);
     if (c.json)
         return print_json(j);
-    for (const char* key : {"name", "state", "leftovers", "rootfs", "unit", "settings",
-                            "nspawn_pid", "leader_pid", "cgroup", "started", "uptime_seconds"})
+    for (const char* key :
+         {"name", "state", "leftovers", "rootfs", "rootfs_mode", "lower", "upper", "unit",
+          "settings", "nspawn_pid", "leader_pid", "cgroup", "started", "uptime_seconds"})
         if (j.contains(key))
             std::printf("%-12s %s\n", key, text_of(j[key]).c_str());
     if (j.contains("network")) {

@@ -25,18 +25,20 @@ int run_list(const Invocation& inv, const ListCmd& c) {
     }
     // Address, forwards and uptime are the run's: "-" for a container that is not running.
     auto row = [](const char* name, const char* state, const char* pid, const char* address,
-                  const char* ports, const char* uptime, const char* network, const char* image) {
-        std::printf("%-20s %-8s %-8s %-15s %-18s %-8s %-8s %s\n", name, state, pid, address, ports,
-                    uptime, network, image);
+                  const char* ports, const char* uptime, const char* network, const char* rootfs,
+                  const char* image) {
+        std::printf("%-20s %-8s %-8s %-15s %-18s %-8s %-8s %-7s %s\n", name, state, pid, address,
+                    ports, uptime, network, rootfs, image);
     };
-    row("NAME", "STATE", "PID", "ADDRESS", "PORTS", "UPTIME", "NETWORK", "IMAGE");
+    row("NAME", "STATE", "PID", "ADDRESS", "PORTS", "UPTIME", "NETWORK", "ROOTFS", "IMAGE");
     for (const auto& info : *all) {
         if (!info.broken.empty()) {
             // The reason where the image would be: it names the damaged file.
             std::string why = std::string("(")
                                   .append(text::printable(info.broken))
                                   .append("; delete --force removes it)");
-            row(info.spec.name.c_str(), state_word(info), "-", "-", "-", "-", "-", why.c_str());
+            row(info.spec.name.c_str(), state_word(info), "-", "-", "-", "-", "-", "-",
+                why.c_str());
             continue;
         }
         std::string pid = "-", address = "-", ports = "-", uptime = "-";
@@ -54,7 +56,7 @@ int run_list(const Invocation& inv, const ListCmd& c) {
         }
         row(info.spec.name.c_str(), state_word(info), pid.c_str(), address.c_str(),
             text::printable(ports).c_str(), uptime.c_str(), runtime::to_string(info.spec.network),
-            info.spec.image.c_str());
+            runtime::to_string(info.spec.rootfs), info.spec.image.c_str());
     }
     return 0;
 }

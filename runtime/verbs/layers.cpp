@@ -1,0 +1,80 @@
+#include "runtime/verbs/layers.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fs.hpp"
+#include "runtime/plan/options.hpp"
+#include "runtime/rootfs/overlay.hpp"
+#include "runtime/verbs/image.hpp"
+
+namespace volt::runtime {
+namespace {
+
+Result<UniqueFd> open_dir(int at, const std::string& path, const std::string& shown) {
+    int fd = ::openat(at, path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return Error::from_errno("open " + shown);
+    return UniqueFd(fd);
+}
+
+}  // namespace
+
+Status check_lower_image(const Paths& paths, const std::string& image) {
+    const std::string below = paths.images() + "/";
+    const std::string name =
+        image.compare(0, below.size(), below) == 0 ? image.substr(below.size()) : std::string();
+    if (name.empty() || name.find('/') != std::string::npos || !validate_image_name(name))
+        return Error::usage("--rootfs overlay: image " + image + " is not an image under " +
+                            paths.images() + "; import it first (volt-run image import " + image +
+                            " NAME)");
+    struct stat st;
+    if (::lstat(paths.images().c_str(), &st) < 0)
+        return Error::from_errno("stat " + paths.images());
+    if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077) != 0)
+        return Error::usage("--rootfs overlay: " + paths.images() +
+                            " must be a directory of root's with mode 0700, so that no other user "
+                            "can change an image under its containers");
+    if (::lstat(image.c_str(), &st) < 0)
+        return Error::from_errno("stat " + image);
+    if (!S_ISDIR(st.st_mode) || st.st_uid != 0)
+        return Error::usage("--rootfs overlay: image " + image +
+                            " must be a directory owned by root");
+    return {};
+}
+
+Result<UniqueFd> mount_container_overlay(const Paths& paths, const Spec& spec) {
+    VOLT_TRY_ASSIGN(UniqueFd lower, open_dir(AT_FDCWD, spec.image, "image " + spec.image));
+    const std::string layers = paths.overlay_dir(spec.name);
+    VOLT_TRY_ASSIGN(UniqueFd dir, open_dir(AT_FDCWD, layers, layers));
+    VOLT_TRY_ASSIGN(UniqueFd upper, open_dir(dir.get(), "upper", layers + "/upper"));
+    VOLT_TRY_ASSIGN(UniqueFd work, open_dir(dir.get(), "work", layers + "/work"));
+    uid_t shift = 0;
+    if (spec.private_users) {
+        // The container's id range is the upper root's owner: create chose it, and nspawn
+        // re-owns the tree (upper included) if it must pick another.
+        struct stat st;
+        if (::fstat(upper.get(), &st) < 0)
+            return Error::from_errno("stat " + layers + "/upper");
+        if (!rootfs::valid_shift(st.st_uid) || st.st_gid != st.st_uid)
+            return Error(EINVAL, layers + "/upper: owned by " + std::to_string(st.st_uid) + ":" +
+                                     std::to_string(st.st_gid) +
+                                     ", not by the first id of a container's range");
+        shift = st.st_uid;
+    }
+    VOLT_TRY_ASSIGN_CTX(UniqueFd merged,
+                        rootfs::mount_overlay(lower.get(), upper.get(), work.get(), shift),
+                        "overlay of " + spec.image + " and " + layers + "/upper");
+    return merged;
+}
+
+Result<rootfs::ContainerRoot> open_stopped_root(const Paths& paths, const Spec& spec,
+                                                UniqueFd& mount) {
+    if (spec.rootfs == RootfsMode::copy)
+        return rootfs::ContainerRoot::open(paths.rootfs(spec.name));
+    VOLT_TRY_ASSIGN(mount, mount_container_overlay(paths, spec));
+    return rootfs::ContainerRoot::of_fd(mount.get(), paths.rootfs(spec.name));
+}
+
+}  // namespace volt::runtime

@@ -1,0 +1,263 @@
+// End to end: containers created with --rootfs overlay (the image as the read-only lower layer,
+// the container's changes in its own upper directory) boot, exec, take cp both ways, get their
+// resolv.conf, and leave their image and the host's mounts as they were.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <sstream>
+#include <string>
+
+#include "base/fs.hpp"
+#include "support.hpp"
+
+using namespace volt;
+
+namespace {
+
+// Whether a mount of this mount namespace lies at or below path (/proc/self/mountinfo's fifth
+// field).
+bool mounted_below(const std::string& path) {
+    auto info = fs::read_file("/proc/self/mountinfo");
+    REQUIRE(info);
+    std::istringstream in(*info);
+    for (std::string line; std::getline(in, line);) {
+        auto words = fs::words(std::string_view(line));
+        if (words.size() > 4 && std::string(words[4]).starts_with(path))
+            return true;
+    }
+    return false;
+}
+
+// The image name bb in the sandbox, imported from the busybox test root.
+std::string import_busybox(const test::Sandbox& sb) {
+    test::require_container_host();
+    auto r = sb.volt({"image", "import", test::busybox_rootfs(), "bb"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    return sb.root() + "/images/bb";
+}
+
+}  // namespace
+
+TEST_CASE(
+    "overlay: a busybox container boots and writes only to its upper layer and is deleted "
+    "leaving the image and no mount",
+    "[e2e]") {
+    test::Sandbox sb;
+    const std::string image = import_busybox(sb);
+    const auto image_before = test::tree(image);
+    const std::string name = sb.unique_name("ovl");
+    const std::string upper = sb.root() + "/containers/." + name + ".overlay/upper";
+    // No Landlock policy for exec: the server policy keeps /root and /etc read-only.
+    test::create_and_boot(sb, name, image, {"--rootfs", "overlay", "--landlock", "none"});
+    CHECK(sb.inspect(name)["rootfs_mode"] == "overlay");
+    CHECK(sb.inspect(name)["spec"]["rootfs"] == "overlay");
+    CHECK(sb.volt({"list"}).out.find("overlay") != std::string::npos);
+    // The mount is the boot's own: nothing of it reaches this (the host's) mount namespace.
+    CHECK_FALSE(mounted_below(sb.root()));
+
+    auto r =
+        sb.volt({"exec", name, "--", "sh", "-c", "echo written > /root/note && cat /etc/passwd"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("root:") != std::string::npos);  // the image's file, read through the merge
+    CHECK(fs::read_file(upper + "/root/note").value_or("") == "written\n");
+    CHECK_FALSE(fs::exists(image + "/root/note"));
+    // The guest's root owns it: the first id of the container's range, which the upper
+    // directory's owner names (the lower layer is id-mapped to it).
+    struct stat up {
+    }, note{};
+    REQUIRE(::stat(upper.c_str(), &up) == 0);
+    REQUIRE(::stat((upper + "/root/note").c_str(), &note) == 0);
+    CHECK(up.st_uid != 0);
+    CHECK(note.st_uid == up.st_uid);
+    // A file removed inside is a whiteout above, and still in the image.
+    r = sb.volt({"exec", name, "--", "rm", "/etc/hostname"});
+    CHECK(r.code == 0);
+    CHECK(fs::exists(image + "/etc/hostname"));
+    r = sb.volt({"exec", name, "--", "test", "-e", "/etc/hostname"});
+    CHECK(r.code == 1);
+
+    // cp into and out of the running container.
+    test::TempDir host("ovl-host");
+    REQUIRE(fs::write_file_atomic(host / "in", "from the host\n", 0644));
+    r = sb.volt({"cp", host / "in", name + ":/root/in"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    r = sb.volt({"exec", name, "--", "cat", "/root/in"});
+    CHECK(r.out == "from the host\n");
+    r = sb.volt({"cp", name + ":/root/note", host / "out"});
+    CHECK(r.code == 0);
+    CHECK(fs::read_file(host / "out").value_or("") == "written\n");
+    // Its upper directory into it would be a directory copied into itself.
+    r = sb.volt({"cp", sb.root() + "/containers/." + name + ".overlay", name + ":/root/"});
+    CHECK(r.code == 2);
+
+    r = sb.volt({"stop", name});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK_FALSE(mounted_below(sb.root()));
+    // The mount point on disk is empty while stopped.
+    CHECK(test::tree(sb.root() + "/containers/" + name).empty());
+
+    // cp of the stopped container: the merged tree, mounted detached for the copy.
+    r = sb.volt({"cp", name + ":/root/note", host / "stopped-out"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(fs::read_file(host / "stopped-out").value_or("") == "written\n");
+    r = sb.volt({"cp", name + ":/etc/passwd", host / "passwd"});
+    CHECK(r.code == 0);
+    CHECK(fs::read_file(host / "passwd").value_or("") ==
+          fs::read_file(image + "/etc/passwd").value_or("?"));
+    r = sb.volt({"cp", host / "in", name + ":/root/in-stopped"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(fs::exists(upper + "/root/in-stopped"));
+    CHECK_FALSE(fs::exists(image + "/root/in-stopped"));
+    CHECK_FALSE(mounted_below(sb.root()));
+
+    // Booted again, it sees what it wrote and what cp put there while it was stopped.
+    r = sb.volt({"boot", "--detach", "--timeout", "60", name});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    r = sb.volt({"exec", name, "--", "cat", "/root/note", "/root/in-stopped"});
+    CHECK(r.out == "written\nfrom the host\n");
+
+    r = sb.volt({"delete", "--force", name});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK_FALSE(fs::exists(sb.root() + "/containers/." + name + ".overlay"));
+    CHECK_FALSE(fs::exists(sb.root() + "/containers/" + name));
+    CHECK(test::tree(image) == image_before);
+    CHECK_FALSE(mounted_below(sb.root()));
+}
+
+TEST_CASE("overlay: boot writes resolv.conf into the merged tree of a private network", "[e2e]") {
+    test::Sandbox sb;
+    const std::string image = import_busybox(sb);
+    const std::string name = sb.unique_name("ovr");
+    test::create_and_boot(sb, name, image, {"--rootfs", "overlay", "--dns", "192.0.2.53"});
+    auto r = sb.volt({"exec", name, "--", "cat", "/etc/resolv.conf"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(r.out.find("nameserver 192.0.2.53") != std::string::npos);
+    CHECK(fs::exists(sb.root() + "/containers/." + name + ".overlay/upper/etc/resolv.conf"));
+    // The image's own (if it has one) is not the container's.
+    CHECK(fs::read_file(image + "/etc/resolv.conf").value_or("").find("192.0.2.53") ==
+          std::string::npos);
+}
+
+TEST_CASE(
+    "overlay: image rm is refused while an overlay container uses the image while a copy "
+    "does not hold it",
+    "[e2e]") {
+    test::Sandbox sb;
+    const std::string image = import_busybox(sb);
+    auto r = sb.volt({"create", "ovl-layered", "--image", "bb", "--rootfs", "overlay"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    r = sb.volt({"create", "ovl-copied", "--image", "bb"});
+    REQUIRE(r.code == 0);
+    r = sb.volt({"image", "rm", "bb"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("ovl-layered") != std::string::npos);
+    CHECK(r.err.find("ovl-copied") == std::string::npos);
+    CHECK(fs::is_directory(image));
+    REQUIRE(sb.volt({"delete", "ovl-layered"}).code == 0);
+    r = sb.volt({"image", "rm", "bb"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK_FALSE(fs::exists(image));
+    REQUIRE(sb.volt({"delete", "ovl-copied"}).code == 0);
+}
+
+TEST_CASE(
+    "overlay: a lower layer that is not an image under ROOT/images is refused and leaves "
+    "nothing",
+    "[e2e]") {
+    test::Sandbox sb;
+    import_busybox(sb);
+    const auto before = test::tree(sb.root());
+    auto r =
+        sb.volt({"create", "ovl-stray", "--image", test::busybox_rootfs(), "--rootfs", "overlay"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("not an image under") != std::string::npos);
+    CHECK(test::tree(sb.root()) == before);
+    r = sb.volt({"create", "ovl-stray", "--image", "bb", "--rootfs", "bind"});
+    CHECK(r.code == 2);
+    CHECK(r.err == "volt-run: --rootfs: invalid value 'bind': expected copy or overlay\n");
+    CHECK(test::tree(sb.root()) == before);
+}
+
+TEST_CASE("overlay: a systemd guest boots to READY with the default user namespace", "[e2e]") {
+    test::Sandbox sb;
+    test::require_container_host();
+    auto r = sb.volt({"image", "import", test::debian_rootfs(), "bookworm"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const std::string name = sb.unique_name("ovd");
+    test::create_and_boot(sb, name, sb.root() + "/images/bookworm",
+                          {"--rootfs", "overlay", "--network", "none"});
+    r = sb.volt({"exec", name, "--", "cat", "/proc/self/uid_map"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    // Not the host's ids: the guest's 0 is another id outside.
+    auto fields = fs::words(std::string_view(r.out));
+    REQUIRE(fields.size() >= 3);
+    CHECK(fields[0] == "0");
+    CHECK(fields[1] != "0");
+    r = sb.volt(
+        {"exec", name, "--", "sh", "-c", "touch /var/ovl-test && stat -c %u /var/ovl-test"});
+    CHECK(r.out == "0\n");
+    // Only what the guest changed was copied up, not the image's 200 MB: nspawn found the root
+    // already in the container's id range and chowned nothing.
+    std::uint64_t files = 0;
+    for (const auto& entry : test::tree(sb.root() + "/containers/." + name + ".overlay/upper")) {
+        (void)entry;
+        ++files;
+    }
+    CHECK(files < 2000);
+    CHECK(test::tree(sb.root() + "/images/bookworm").size() > 5000);
+}
+
+TEST_CASE("overlay: bench --rootfs overlay times creates of overlays and leaves nothing",
+          "[e2e][bench]") {
+    test::require_container_host();
+    test::Sandbox sb;  // the subreaper of what bench's boots leave
+    test::TempDir tmp("ovl-bench");
+    auto r = test::run(
+        {test::volt_run_binary(), "bench", "--image", test::busybox_rootfs(), "--rootfs", "overlay",
+         "--iterations", "2", "--json", "--stop-time", "1", "--network", "none"},
+        {"TMPDIR=" + tmp.path()});
+    INFO("stderr: " << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("\"create\"") != std::string::npos);
+    CHECK(r.err.find("lifecycle 2/2") != std::string::npos);
+    // The scratch root (with the imported lower image and the upper layers) is gone, and no
+    // overlay was ever mounted where this test sees it.
+    CHECK(test::tree(tmp.path()).empty());
+    CHECK_FALSE(mounted_below(tmp.path()));
+}
+
+TEST_CASE(
+    "overlay: without a user namespace the lower layer is not id-mapped and the guest's "
+    "root writes as the host's",
+    "[e2e]") {
+    test::Sandbox sb;
+    const std::string image = import_busybox(sb);
+    const std::string name = sb.unique_name("ovn");
+    const std::string upper = sb.root() + "/containers/." + name + ".overlay/upper";
+    struct stat st {};
+    REQUIRE(::stat(upper.c_str(), &st) != 0);
+    test::create_and_boot(sb, name, image,
+                          {"--rootfs", "overlay", "--no-private-users", "--landlock", "none"});
+    REQUIRE(::stat(upper.c_str(), &st) == 0);
+    CHECK(st.st_uid == 0);
+    auto r =
+        sb.volt({"exec", name, "--", "sh", "-c", "echo x > /root/n && stat -c %u /etc/passwd"});
+    INFO(r.err);
+    CHECK(r.out == "0\n");
+    REQUIRE(::stat((upper + "/root/n").c_str(), &st) == 0);
+    CHECK(st.st_uid == 0);
+}
