@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "base/fs.hpp"
 #include "base/log.hpp"
 #include "base/proc.hpp"
 #include "base/text.hpp"
@@ -67,6 +68,20 @@ Status check_stored_spec(const Spec& spec) {
     }
     for (const auto& e : spec.env)
         VOLT_TRY(parse_env("env", e));
+    return {};
+}
+
+Status refuse_volumes_in_data_root(const Paths& paths, const Spec& spec) {
+    char* resolved = ::realpath(paths.root.c_str(), nullptr);
+    const std::string root = resolved ? resolved : fs::absolute(paths.root);
+    std::free(resolved);
+    for (const auto& v : spec.volumes)
+        if (v.host == root || v.host.starts_with(root + "/"))
+            return Error::usage("--volume " + text::printable(v.host) + ":" +
+                                text::printable(v.container) +
+                                ": the host path is in the data "
+                                "root " +
+                                root + " (other containers' files and images)");
     return {};
 }
 

@@ -28,6 +28,11 @@ Result<Spec> load_spec(const Paths& paths, const std::string& name);
 // Not part of load_spec, so that delete still removes a container whose spec fails it.
 Status check_stored_spec(const Spec& spec);
 
+// A volume whose host path is the data root or inside it would hand the container volt-run's own
+// files: other containers' specs and states, and the images that overlay containers use as their
+// read-only lower layers. Refused at create and again at boot (the spec may have been edited).
+Status refuse_volumes_in_data_root(const Paths& paths, const Spec& spec);
+
 // create: a host port of spec's forwards that another container's spec forwards too is refused,
 // naming that container (clashing_port). Specs that cannot be read are passed over: they are
 // listed as broken, and boot checks again against what runs.

@@ -243,6 +243,7 @@ Status boot_foreground(const Paths& paths, const std::string& name, int nft_fd =
     // another host directory. Checked, with the rest of what becomes mounts and settings, before
     // anything is made, so a refusal leaves nothing.
     VOLT_TRY(check_stored_spec(spec));
+    VOLT_TRY(refuse_volumes_in_data_root(paths, spec));
     // An overlay container's merged tree, detached (in no mount namespace) until it is attached
     // in this process's own mount namespace right before nspawn's exec: the network's persistent
     // namespace must be bound on the host's side before that, and resolv.conf is written through

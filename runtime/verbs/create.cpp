@@ -125,6 +125,7 @@ Result<Spec> create(const Paths& paths, const CreateRequest& request) {
         return std::move(built).error();
     Spec spec = std::move(built).value();
     const std::string& name = spec.name;
+    VOLT_TRY(refuse_volumes_in_data_root(paths, spec));
     auto image = resolve_image(paths, request.image);
     if (!image)
         return std::move(image).error();

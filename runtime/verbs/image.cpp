@@ -342,10 +342,18 @@ Result<std::vector<std::string>> layered_on(const Paths& paths,
                                             const std::vector<std::string>& users) {
     std::vector<std::string> layered;
     VOLT_TRY_ASSIGN(auto all, list(paths));
-    for (const auto& c : all)
+    for (const auto& c : all) {
+        // A container whose spec cannot be read may still be layered on this image: its layers
+        // tell that it is an overlay, not on what. Removing the image could lose it.
+        if (!c.broken.empty() && fs::exists(paths.overlay_dir(c.spec.name)))
+            return Error::usage("container " + c.spec.name +
+                                " has overlay layers but cannot be read (" + c.broken +
+                                "), so this image may be its lower layer; repair it or "
+                                "delete --force it first");
         if (c.broken.empty() && is_lower_layer(c.spec.rootfs) &&
             std::find(users.begin(), users.end(), c.spec.name) != users.end())
             layered.push_back(c.spec.name);
+    }
     return layered;
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/fs.hpp"
+#include "base/syscalls.hpp"
 #include "runtime/plan/options.hpp"
 #include "runtime/rootfs/overlay.hpp"
 #include "runtime/verbs/image.hpp"
@@ -21,7 +22,7 @@ Result<UniqueFd> open_dir(int at, const std::string& path, const std::string& sh
 
 }  // namespace
 
-Status check_lower_image(const Paths& paths, const std::string& image) {
+Result<UniqueFd> open_lower_image(const Paths& paths, const std::string& image) {
     const std::string below = paths.images() + "/";
     const std::string name =
         image.compare(0, below.size(), below) == 0 ? image.substr(below.size()) : std::string();
@@ -29,23 +30,36 @@ Status check_lower_image(const Paths& paths, const std::string& image) {
         return Error::usage("--rootfs overlay: image " + image + " is not an image under " +
                             paths.images() + "; import it first (volt-run image import " + image +
                             " NAME)");
+    // Checked on the descriptors that are mounted, not on paths: a spec.json or an images
+    // directory changed since create (a symlink to /etc, say) is refused here, at every mount.
+    VOLT_TRY_ASSIGN(UniqueFd images, open_dir(AT_FDCWD, paths.images(), paths.images()));
     struct stat st;
-    if (::lstat(paths.images().c_str(), &st) < 0)
+    if (::fstat(images.get(), &st) < 0)
         return Error::from_errno("stat " + paths.images());
-    if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077) != 0)
+    if (st.st_uid != 0 || (st.st_mode & 077) != 0)
         return Error::usage("--rootfs overlay: " + paths.images() +
                             " must be a directory of root's with mode 0700, so that no other user "
                             "can change an image under its containers");
-    if (::lstat(image.c_str(), &st) < 0)
+    VOLT_TRY_ASSIGN_CTX(
+        UniqueFd lower,
+        sys::openat2(images.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
+                     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS),
+        "image " + image);
+    if (::fstat(lower.get(), &st) < 0)
         return Error::from_errno("stat " + image);
-    if (!S_ISDIR(st.st_mode) || st.st_uid != 0)
+    if (st.st_uid != 0)
         return Error::usage("--rootfs overlay: image " + image +
                             " must be a directory owned by root");
+    return lower;
+}
+
+Status check_lower_image(const Paths& paths, const std::string& image) {
+    VOLT_TRY_ASSIGN(UniqueFd lower, open_lower_image(paths, image));
     return {};
 }
 
 Result<UniqueFd> mount_container_overlay(const Paths& paths, const Spec& spec) {
-    VOLT_TRY_ASSIGN(UniqueFd lower, open_dir(AT_FDCWD, spec.image, "image " + spec.image));
+    VOLT_TRY_ASSIGN(UniqueFd lower, open_lower_image(paths, spec.image));
     const std::string layers = paths.overlay_dir(spec.name);
     VOLT_TRY_ASSIGN(UniqueFd dir, open_dir(AT_FDCWD, layers, layers));
     VOLT_TRY_ASSIGN(UniqueFd upper, open_dir(dir.get(), "upper", layers + "/upper"));

@@ -20,6 +20,12 @@ namespace volt::runtime {
 // naming the image otherwise.
 Status check_lower_image(const Paths& paths, const std::string& image);
 
+// The lower layer itself, opened as check_lower_image checks it (O_PATH): ROOT/images not a
+// symlink, root's and 0700; the image reached below it without following any link, root's. Every
+// mount of an overlay container's tree takes its lower layer from here, so that a spec.json
+// changed since create cannot make another directory the container's root.
+Result<UniqueFd> open_lower_image(const Paths& paths, const std::string& image);
+
 // The merged tree of an overlay container, as a detached mount (its fd). The lower layer is
 // id-mapped to the container's id range (the owner of its upper directory) when it has a user
 // namespace. Never while the container runs: its upper directory is in use (the caller holds the

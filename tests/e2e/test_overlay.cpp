@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
@@ -260,4 +262,69 @@ TEST_CASE(
     CHECK(r.out == "0\n");
     REQUIRE(::stat((upper + "/root/n").c_str(), &st) == 0);
     CHECK(st.st_uid == 0);
+}
+
+TEST_CASE(
+    "overlay: a spec or images directory changed since create never makes another directory "
+    "the lower layer and a volume cannot reach the data root",
+    "[e2e]") {
+    test::Sandbox sb;
+    import_busybox(sb);
+    auto r = sb.volt({"create", "ovl-t", "--image", "bb", "--rootfs", "overlay"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const std::string spec_file = sb.root() + "/config/ovl-t/spec.json";
+    const std::string original = *fs::read_file(spec_file);
+    auto rewrite = [&](const std::function<void(nlohmann::json&)>& change) {
+        auto spec = nlohmann::json::parse(original);
+        change(spec);
+        REQUIRE(fs::write_file_atomic(spec_file, spec.dump(), 0600).ok());
+    };
+    // A host directory put in as the image: neither cp nor boot mounts it.
+    const std::string host = sb.dir() / "host";
+    REQUIRE(fs::mkdir_p(host, 0700));
+    REQUIRE(fs::write_file_atomic(host + "/secret", "host's\n", 0600).ok());
+    rewrite([&](nlohmann::json& s) { s["image"] = host; });
+    const std::string out = sb.dir() / "out";
+    r = sb.volt({"cp", "ovl-t:/secret", out});
+    CHECK(r.code != 0);
+    CHECK(r.err.find("not an image under") != std::string::npos);
+    CHECK_FALSE(fs::exists(out));
+    r = sb.volt({"boot", "--detach", "ovl-t"});
+    CHECK(r.code != 0);
+    CHECK(r.err.find("not an image under") != std::string::npos);
+    CHECK_FALSE(mounted_below(sb.root()));
+    // The images directory turned into a link to another directory: refused as well.
+    rewrite([](nlohmann::json&) {});
+    const std::string images = sb.root() + "/images";
+    REQUIRE(::rename(images.c_str(), (images + ".real").c_str()) == 0);
+    REQUIRE(::symlink((images + ".real").c_str(), images.c_str()) == 0);
+    r = sb.volt({"cp", "ovl-t:/bin/busybox", out});
+    CHECK(r.code != 0);
+    CHECK_FALSE(fs::exists(out));
+    REQUIRE(::unlink(images.c_str()) == 0);
+    REQUIRE(::rename((images + ".real").c_str(), images.c_str()) == 0);
+    // A spec this version cannot read: image rm cannot tell what it is layered on, and refuses.
+    rewrite([](nlohmann::json& s) { s["version"] = 999; });
+    r = sb.volt({"image", "rm", "bb"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("ovl-t has overlay layers but cannot be read") != std::string::npos);
+    CHECK(fs::is_directory(images + "/bb"));
+    rewrite([](nlohmann::json&) {});
+    // A volume of the images (or anything in the data root) is refused at create and at boot.
+    r = sb.volt({"create", "ovl-v", "--image", "bb", "--volume", images + "/bb:/mnt"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("in the data root") != std::string::npos);
+    rewrite([&](nlohmann::json& s) {
+        s["volumes"] = {{{"host", images + "/bb"},
+                         {"container", "/mnt"},
+                         {"read_only", false},
+                         {"kind", "directory"},
+                         {"idmap", true}}};
+    });
+    r = sb.volt({"boot", "--detach", "ovl-t"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("in the data root") != std::string::npos);
+    rewrite([](nlohmann::json&) {});
+    REQUIRE(sb.volt({"delete", "ovl-t"}).code == 0);
 }
