@@ -88,7 +88,7 @@ bool valid_shift(uid_t shift) {
     return shift >= kShiftMin && shift <= kShiftMax && shift % kIdRange == 0;
 }
 
-uid_t pick_shift(std::string_view name) {
+uid_t pick_shift(std::string_view name, const std::set<uid_t>& taken) {
     // FNV-1a: stable across versions, which std::hash need not be.
     std::uint64_t h = 1469598103934665603ULL;
     for (unsigned char c : name)
@@ -96,6 +96,8 @@ uid_t pick_shift(std::string_view name) {
     const std::uint64_t slots = (kShiftMax - kShiftMin) / kIdRange + 1;
     for (std::uint64_t i = 0; i < 64; ++i) {
         auto shift = static_cast<uid_t>(kShiftMin + ((h + i) % slots) * kIdRange);
+        if (taken.count(shift))
+            continue;
         std::string lock = "/run/systemd/nspawn-uid/" + std::to_string(shift);
         int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
         if (fd < 0)

@@ -17,6 +17,7 @@
 
 #include <sys/types.h>
 
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -37,7 +38,9 @@ bool valid_shift(uid_t shift);
 // A shift for container `name`: derived from the name, skipping ranges a running nspawn holds
 // (its lock files, /run/systemd/nspawn-uid/SHIFT). nspawn tries the root's shift first at boot
 // and picks another if it is taken since, then chowns (correct, only slow).
-uid_t pick_shift(std::string_view name);
+// `taken`: ranges other containers' roots are owned by (their first ids), skipped as well, so
+// that nspawn never has to pick another range and chown (copy up) the whole tree.
+uid_t pick_shift(std::string_view name, const std::set<uid_t>& taken = {});
 
 // The merged tree as a detached mount (an O_PATH-like fd of its root). lower, upper and work are
 // directory fds (O_PATH is enough); upper and work on one file system. shift 0: no id mapping;

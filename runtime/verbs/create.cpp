@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <optional>
+#include <set>
 
 #include "base/fault.hpp"
 #include "base/fs.hpp"
@@ -62,6 +63,22 @@ Status probe_overlay_here() {
     return {};
 }
 
+// The id ranges other containers' roots are owned by: a copy's root after nspawn chowned it, an
+// overlay's upper directory. One lstat each, no more.
+std::set<uid_t> shifts_in_use(const Paths& paths) {
+    std::set<uid_t> taken;
+    const std::string dir = paths.root + "/containers";
+    if (auto names = fs::list_dir(dir))
+        for (const auto& n : *names) {
+            const bool layers = n.starts_with(".") && n.ends_with(".overlay");
+            struct stat st;
+            if (::lstat((dir + "/" + n + (layers ? "/upper" : "")).c_str(), &st) == 0 &&
+                S_ISDIR(st.st_mode) && rootfs::valid_shift(st.st_uid))
+                taken.insert(st.st_uid);
+        }
+    return taken;
+}
+
 // An overlay container's layers: the empty mount point at staging (renamed into place later),
 // layers/upper owned and moded like the image's root (shifted into the container's id range when
 // it has a user namespace), layers/work. Mounted once, detached, to find the init and to know
@@ -72,7 +89,8 @@ Result<InitKind> make_layers(const Paths& paths, const Spec& spec) {
     struct stat st;
     if (::lstat(spec.image.c_str(), &st) < 0)
         return Error::from_errno("stat " + spec.image);
-    const uid_t shift = spec.private_users ? rootfs::pick_shift(spec.name) : 0;
+    const uid_t shift =
+        spec.private_users ? rootfs::pick_shift(spec.name, shifts_in_use(paths)) : 0;
     if (st.st_uid >= rootfs::kIdRange || st.st_gid >= rootfs::kIdRange)
         return Error::usage("--rootfs overlay: the root of image " + spec.image + " is owned by " +
                             std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid) +

@@ -167,7 +167,13 @@ Status collect_stale(const Paths& paths, netlink::Nftables& nft) {
                 VOLT_TRY_ASSIGN(auto opened, netlink::RouteSocket::open());
                 sock.emplace(std::move(opened));
             }
-            VOLT_TRY_CTX(remove_network_of(paths, n, nft, *sock), n);
+            // Another container's leftovers: what cannot be removed (an owner entry that is a
+            // directory, say) is reported and left to that container's own boot, stop or
+            // delete, and never fails this boot. Its names and its lease stay its own, so
+            // nothing of it collides with this run.
+            if (auto st = remove_network_of(paths, n, nft, *sock); !st)
+                log::warn("collecting the network of %s, whose run is gone: %s", n.c_str(),
+                          st.error().describe().c_str());
         }
     // Namespaces an earlier version bind-mounted in RUN/netns, which may also be the state
     // directory of a container named netns: only namespace mounts there are ours to remove.

@@ -622,3 +622,16 @@ TEST_CASE("a NAT batch larger than one netlink buffer is applied whole, every ru
         CHECK(std::find(chains->begin(), chains->end(), c) == chains->end());
     CHECK(nft->remove("many"));
 }
+
+TEST_CASE("an owner entry that cannot be removed never fails another container's set-up",
+          "[privileged][network]") {
+    test::skip_unless(test::is_root(), "root (CAP_NET_ADMIN in the test's network namespace)");
+    Host h;
+    // A directory where a dead run's owner entry would be: unlink fails with EISDIR.
+    REQUIRE(fs::mkdir_p(h.paths.network_owner("odd1") + "/x", 0755));
+    h.built.push_back("odd2");
+    auto setup = NetworkSetup::prepare(h.paths, h.container("odd2"));
+    INFO((setup ? "" : setup.error().describe()));
+    CHECK(setup);
+    REQUIRE(fs::remove_tree(h.paths.network_owner("odd1")));
+}

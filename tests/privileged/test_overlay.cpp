@@ -100,6 +100,11 @@ TEST_CASE("overlay: the shift is stable for a name and only valid ranges are val
           "[privileged]") {
     CHECK(rootfs::pick_shift("web") == rootfs::pick_shift("web"));
     CHECK(rootfs::valid_shift(rootfs::pick_shift("web")));
+    // A range another container's root already has is skipped (nspawn would chown otherwise).
+    const uid_t first = rootfs::pick_shift("web");
+    const uid_t other = rootfs::pick_shift("web", {first});
+    CHECK(other != first);
+    CHECK(rootfs::valid_shift(other));
     CHECK_FALSE(rootfs::valid_shift(0));
     CHECK_FALSE(rootfs::valid_shift(rootfs::kShiftMin + 1));
     CHECK_FALSE(rootfs::valid_shift(rootfs::kShiftMax + rootfs::kIdRange));
