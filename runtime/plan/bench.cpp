@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -25,6 +24,18 @@ double log10_of(double x) {
         sum += term / k;
     constexpr double kLn2 = 0.6931471805599453, kLn10 = 2.302585092994046;
     return (exponent * kLn2 + 2 * sum) / kLn10;
+}
+
+// floor and ceil, which unoptimized builds call in libm, for the small magnitudes here (ranks
+// and decades).
+double floor_of(double x) {
+    const auto t = static_cast<double>(static_cast<long long>(x));
+    return t > x ? t - 1 : t;
+}
+
+double ceil_of(double x) {
+    const auto t = static_cast<double>(static_cast<long long>(x));
+    return t < x ? t + 1 : t;
 }
 
 double power_of_ten(int e) {
@@ -82,8 +93,7 @@ std::uint64_t percentile(std::vector<std::uint64_t> samples, double p) {
     if (samples.empty())
         return 0;
     std::sort(samples.begin(), samples.end());
-    double rank =
-        std::ceil(std::clamp(p, 0.0, 100.0) / 100.0 * static_cast<double>(samples.size()));
+    double rank = ceil_of(std::clamp(p, 0.0, 100.0) / 100.0 * static_cast<double>(samples.size()));
     std::size_t index = rank < 1 ? 0 : static_cast<std::size_t>(rank) - 1;
     return samples[std::min(index, samples.size() - 1)];
 }
@@ -200,8 +210,8 @@ std::string render_svg(const BenchReport& r) {
     }
     if (smallest == UINT64_MAX)
         smallest = 1;
-    int lo = static_cast<int>(std::floor(log10_of(ms(smallest))));
-    int hi = static_cast<int>(std::ceil(log10_of(ms(largest))));
+    int lo = static_cast<int>(floor_of(log10_of(ms(smallest))));
+    int hi = static_cast<int>(ceil_of(log10_of(ms(largest))));
     if (hi <= lo)
         hi = lo + 1;
     auto x_of = [&](std::uint64_t ns) {
