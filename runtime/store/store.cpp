@@ -72,6 +72,8 @@ Status check_stored_spec(const Spec& spec) {
 }
 
 Status refuse_volumes_in_data_root(const Paths& paths, const Spec& spec) {
+    if (spec.volumes.empty())
+        return {};  // boot is a hot path: no realpath walk for nothing to compare
     char* resolved = ::realpath(paths.root.c_str(), nullptr);
     const std::string root = resolved ? resolved : fs::absolute(paths.root);
     std::free(resolved);
