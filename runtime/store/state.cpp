@@ -32,7 +32,7 @@ VOLT_JSON_FIELDS(NetworkState,
 VOLT_JSON_FIELDS(ExecConfinement, (landlock_policy, landlock, seccomp_profile, seccomp_digest),
                  (seccomp_foreign_arches))
 VOLT_JSON_FIELDS(State, (nspawn_pid, nspawn_start_time, cgroup, cgroup_v1, under_systemd, started),
-                 (cgroup_devices, unenforced_controllers, network, exec))
+                 (cgroup_devices, unenforced_controllers, network, exec, root_dev, root_ino))
 
 std::string to_json(const State& s) {
     nlohmann::json j = s;
@@ -40,6 +40,10 @@ std::string to_json(const State& s) {
         j.erase("network");
     if (!s.exec.recorded())
         j.erase("exec");
+    if (s.root_dev == 0 && s.root_ino == 0) {  // the directory's own: nothing to record
+        j.erase("root_dev");
+        j.erase("root_ino");
+    }
     return jsonmap::dump(j);
 }
 

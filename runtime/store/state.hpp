@@ -63,6 +63,12 @@ struct State {
     std::vector<std::string> unenforced_controllers;
     NetworkState network;
     ExecConfinement exec;
+    // The device and inode of the root nspawn was given, when that is not ROOT/containers/NAME's
+    // own directory (an overlay container: its mount's root, whose device number is the
+    // mount's). nspawn names its lock file /run/systemd/nspawn/locks/inode-DEV:INO by them, and a
+    // killed nspawn leaves it; nothing on disk knows them once the mount is gone.
+    std::uint64_t root_dev = 0;
+    std::uint64_t root_ino = 0;
     // Not stored: `cgroup` relative to the cgroup2 mount, set by read_state once it has checked
     // that `cgroup` is the container's own (check_state_cgroups). open_nspawn needs it.
     std::string cgroup_relative;

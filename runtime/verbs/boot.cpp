@@ -330,6 +330,13 @@ Status boot_foreground(const Paths& paths, const std::string& name, int nft_fd =
             state.exec.seccomp_profile = spec.seccomp;
             state.exec.seccomp_digest = seccomp_digest;
             state.exec.seccomp_foreign_arches = !filter || filter->foreign_arches;
+            if (overlay) {
+                struct stat st;
+                if (::fstat(overlay.get(), &st) < 0)
+                    return Error::from_errno("stat the overlay of " + name);
+                state.root_dev = st.st_dev;
+                state.root_ino = st.st_ino;
+            }
             return write_state(paths, name, state);
         },
         // The state file only: the console log beside it holds the error for boot --detach.

@@ -67,16 +67,21 @@ Status empty_cgroup(const std::string& path) {
 
 }  // namespace
 
-Status collect_nspawn_leftovers(const Paths& paths, const std::string& name) {
+Status collect_nspawn_leftovers(const Paths& paths, const std::string& name, const State* state) {
     // systemd-nspawn's own run directory, which it does not let anyone move.
     static const std::string kNspawnRun = "/run/systemd/nspawn";
     const std::string root = paths.rootfs(name);
     VOLT_TRY(fs::remove_lock_file(fs::dirname(root) + "/.#" + fs::basename(root) + ".lck"));
-    // Its lock by the root's inode, named as nspawn names it (image_path_lock()).
+    // Its lock by the root's inode, named as nspawn names it (image_path_lock()). Numbers only,
+    // whatever the state file says: no path of it is ever removed.
+    auto remove_inode_lock = [](std::uint64_t dev, std::uint64_t ino) {
+        return fs::remove_lock_file(kNspawnRun + "/locks/inode-" + std::to_string(dev) + ":" +
+                                    std::to_string(ino));
+    };
     if (struct stat st; ::stat(root.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-        VOLT_TRY(fs::remove_lock_file(kNspawnRun + "/locks/inode-" +
-                                      std::to_string(static_cast<unsigned long>(st.st_dev)) + ":" +
-                                      std::to_string(static_cast<unsigned long>(st.st_ino))));
+        VOLT_TRY(remove_inode_lock(st.st_dev, st.st_ino));
+    if (state && (state->root_dev != 0 || state->root_ino != 0))
+        VOLT_TRY(remove_inode_lock(state->root_dev, state->root_ino));
     return fs::remove_tree(kNspawnRun + "/propagate/" + name);
 }
 
@@ -100,7 +105,7 @@ Status collect_run(const Paths& paths, const std::string& name, const State& sta
         VOLT_TRY(remove_container_cgroup(state.cgroup_devices));
     }
     VOLT_TRY(fault::at(fault, "collect:nspawn"));
-    VOLT_TRY(collect_nspawn_leftovers(paths, name));
+    VOLT_TRY(collect_nspawn_leftovers(paths, name, &state));
     VOLT_TRY(fault::at(fault, "collect:state"));
     return fs::remove_tree(paths.state_dir(name));
 }
@@ -158,7 +163,7 @@ Status collect_by_name(const Paths& paths, const std::string& name) {
         first = false;
     }
     VOLT_TRY(fault::at(paths.fault, "collect by name:nspawn"));
-    VOLT_TRY(collect_nspawn_leftovers(paths, name));
+    VOLT_TRY(collect_nspawn_leftovers(paths, name, nullptr));
     VOLT_TRY(fault::at(paths.fault, "collect by name:state"));
     return fs::remove_tree(paths.state_dir(name));
 }

@@ -53,8 +53,10 @@ Status collect_by_name(const Paths& paths, const std::string& name);
 // the container's root (ROOT/containers/.#NAME.lck, and /run/systemd/nspawn/locks/inode-DEV:INO
 // by the root's inode), each unless a lock is held on it (a running nspawn's), and its
 // propagation directory /run/systemd/nspawn/propagate/NAME, as nspawn's own exit removes it.
-// For a caller that knows the container's nspawn is gone.
-Status collect_nspawn_leftovers(const Paths& paths, const std::string& name);
+// The root's inode is the directory's on disk, and also the one the run's state recorded when
+// it is another (an overlay's; state may be null when there is no record). For a caller that
+// knows the container's nspawn is gone.
+Status collect_nspawn_leftovers(const Paths& paths, const std::string& name, const State* state);
 
 // Removes a container's cgroup with everything below it, then its volt.slice parent if that is
 // empty now (busy while other containers run).

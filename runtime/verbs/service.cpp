@@ -5,12 +5,15 @@
 #include <cstdlib>
 
 #include "base/fs.hpp"
+#include "base/proc.hpp"
 #include "cgroup/cgroup.hpp"
 #include "runtime/rootfs/container_root.hpp"
 #include "runtime/store/store.hpp"
 #include "runtime/verbs/console_log.hpp"
 #include "runtime/verbs/container.hpp"
 #include "runtime/verbs/host.hpp"
+#include "runtime/verbs/layers.hpp"
+#include "runtime/verbs/target.hpp"
 #include "units/journal.hpp"
 #include "units/units.hpp"
 
@@ -26,6 +29,12 @@ Error job_failed(units::Systemd& systemd, const std::string& verb, const std::st
         why += "; service: " + st->result + ", status " + std::to_string(st->exec_main_status);
     return Error(
         0, verb + " " + unit + " failed (" + why + "); `volt-run logs " + name + "` shows why");
+}
+
+// The first word of a text read, or empty.
+std::string first_word(const Result<std::string>& text) {
+    auto w = text ? fs::words(*text) : std::vector<std::string_view>();
+    return w.empty() ? std::string() : std::string(w[0]);
 }
 
 }  // namespace
@@ -154,6 +163,30 @@ Status console_logs(const Paths& paths, const std::string& name, const LogsOptio
 
 }  // namespace
 
+std::string guest_machine_id(const Paths& paths, const std::string& name) {
+    // A machine id is 32 hex digits and a line break.
+    constexpr std::size_t kMachineIdMax = 64;
+    auto id_in = [](const rootfs::ContainerRoot& root) {
+        std::string id = first_word(root.read_file("/etc/machine-id", kMachineIdMax));
+        const bool hex = id.size() == 32 && id.find_first_not_of("0123456789abcdef") == id.npos;
+        return hex ? id : std::string();
+    };
+    // As cp: the lock keeps a boot's set-up and delete from changing the tree meanwhile.
+    auto locked = lock_and_load(paths, name);
+    if (!locked)
+        return {};
+    auto target = running_target(paths, name);
+    if (!target)  // paused, stopping, starting: running all the same, its tree in use
+        return {};
+    if (*target) {
+        auto root = rootfs::ContainerRoot::of_process((*target)->leader);
+        return root && proc::pidfd_alive((*target)->leader_fd.get()) ? id_in(*root) : std::string();
+    }
+    UniqueFd mount;
+    auto root = open_stopped_root(paths, locked->spec, mount);
+    return root ? id_in(*root) : std::string();
+}
+
 Status logs(const Paths& paths, const std::string& name, const LogsOptions& options, int stop_fd,
             const std::function<void(const units::JournalEntry&)>& out) {
     VOLT_TRY(load_spec(paths, name));
@@ -168,17 +201,9 @@ Status logs(const Paths& paths, const std::string& name, const LogsOptions& opti
     q.follow = options.follow;
     // The guest's own journal, when nspawn linked it to the host: its entries carry the guest's
     // machine id. A guest without one (busybox) has only its console, which is in the unit's.
-    // The guest's file through its root handle (no link followed out, a FIFO or a huge file
-    // refused): a machine id is 33 bytes.
-    constexpr std::size_t kMachineIdMax = 64;
-    auto first_word = [](const Result<std::string>& text) {
-        auto w = text ? fs::words(*text) : std::vector<std::string_view>();
-        return w.empty() ? std::string() : std::string(w[0]);
-    };
-    auto root = rootfs::ContainerRoot::open(paths.rootfs(name));
-    std::string guest =
-        root ? first_word(root->read_file("/etc/machine-id", kMachineIdMax)) : std::string();
-    if (guest.size() == 32 && guest != first_word(fs::read_file("/etc/machine-id")))
+    // A guest that shares the host's id would match every entry of the host.
+    std::string guest = guest_machine_id(paths, name);
+    if (!guest.empty() && guest != first_word(fs::read_file("/etc/machine-id")))
         q.machine_id = guest;
     std::size_t shown = 0;
     VOLT_TRY(units::read_journal(q, stop_fd, [&](const units::JournalEntry& e) {

@@ -1,16 +1,19 @@
 // End to end: containers created with --rootfs overlay (the image as the read-only lower layer,
 // the container's changes in its own upper directory) boot, exec, take cp both ways, get their
 // resolv.conf, and leave their image and the host's mounts as they were.
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
 #include "base/fs.hpp"
+#include "runtime/verbs/container.hpp"
 #include "support.hpp"
 
 using namespace volt;
@@ -327,4 +330,80 @@ TEST_CASE(
     CHECK(r.err.find("in the data root") != std::string::npos);
     rewrite([](nlohmann::json&) {});
     REQUIRE(sb.volt({"delete", "ovl-t"}).code == 0);
+}
+
+TEST_CASE(
+    "overlay: what a killed systemd-nspawn leaves of an overlay run is removed by delete, its "
+    "lock by the overlay's inode included",
+    "[e2e][faults]") {
+    test::Sandbox sb;
+    const std::string image = import_busybox(sb);
+    const std::string name = sb.unique_name("ovl-kill");
+    test::create_and_boot(sb, name, image, {"--rootfs", "overlay", "--network", "none"});
+    // nspawn locks the root it was given by its inode: the overlay's, which is on a device of its
+    // own (the mount's) and gone from every mount namespace once nspawn's has died.
+    auto state = fs::read_file(sb.run_dir() + "/" + name + "/state.json");
+    REQUIRE(state);
+    const auto j = nlohmann::json::parse(*state);
+    const std::string lock = "/run/systemd/nspawn/locks/inode-" +
+                             std::to_string(j.value("root_dev", std::uint64_t{0})) + ":" +
+                             std::to_string(j.value("root_ino", std::uint64_t{0}));
+    INFO(lock);
+    CHECK(fs::exists(lock));
+    struct stat mount_point;
+    REQUIRE(::stat((sb.root() + "/containers/" + name).c_str(), &mount_point) == 0);
+    CHECK(static_cast<std::uint64_t>(mount_point.st_dev) != j.value("root_dev", std::uint64_t{0}));
+    // While nspawn runs its lock is held: a collection leaves it.
+    REQUIRE(fs::remove_lock_file(lock));
+    CHECK(fs::exists(lock));
+
+    const pid_t nspawn = sb.inspect(name)["nspawn_pid"].get<pid_t>();
+    REQUIRE(::kill(nspawn, SIGKILL) == 0);
+    for (int i = 0; i < 100 && test::process_alive(nspawn); ++i)
+        ::usleep(20 * 1000);
+    auto removed = sb.volt({"delete", "--force", "--time", "0", name});
+    INFO(removed.err);
+    CHECK(removed.code == 0);
+    CHECK_FALSE(fs::exists(lock));
+    CHECK_FALSE(fs::exists(sb.root() + "/containers/.#" + name + ".lck"));
+    CHECK_FALSE(fs::exists("/run/systemd/nspawn/propagate/" + name));
+    CHECK_FALSE(mounted_below(sb.root()));
+}
+
+TEST_CASE(
+    "overlay: the guest's machine id, by which logs finds its journal, is read from the merged "
+    "tree, stopped and running",
+    "[e2e]") {
+    test::Sandbox sb;
+    const std::string image = import_busybox(sb);
+    const std::string from_image = "0123456789abcdef0123456789abcdef";
+    REQUIRE(fs::write_file_atomic(image + "/etc/machine-id", from_image + "\n", 0444));
+    const std::string name = sb.unique_name("ovl-mid");
+    auto r = sb.volt({"create", name, "--image", image, "--rootfs", "overlay", "--network", "none",
+                      "--landlock", "none"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const runtime::Paths paths = sb.paths();
+    // Stopped: the mount point on disk is empty; the image's file, through the overlay.
+    CHECK(runtime::guest_machine_id(paths, name) == from_image);
+    CHECK_FALSE(mounted_below(sb.root()));
+
+    r = sb.volt({"boot", "--detach", "--timeout", "60", name});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(runtime::guest_machine_id(paths, name) == from_image);
+    // The guest's own change, in its upper layer: seen running, and stopped.
+    const std::string changed = "fedcba9876543210fedcba9876543210";
+    r = sb.volt({"exec", name, "--", "sh", "-c", "echo " + changed + " > /etc/machine-id"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(runtime::guest_machine_id(paths, name) == changed);
+    REQUIRE(sb.volt({"stop", name}).code == 0);
+    CHECK(runtime::guest_machine_id(paths, name) == changed);
+    // What is not a machine id is none.
+    r = sb.volt({"cp", "/etc/hostname", name + ":/etc/machine-id"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(runtime::guest_machine_id(paths, name).empty());
+    CHECK_FALSE(mounted_below(sb.root()));
 }
