@@ -156,25 +156,43 @@ Status record_owner(const Paths& paths, const std::string& name) {
 // its name. The cost is a readlink and a kill(pid, 0) per run that holds a network, and lookups
 // by name for the dead ones only: no dump of every link and rule, which grew with the number
 // of containers. Runs under the network lock.
+//
+// Runs of a version before RUN/.netowners have no entry there, only their state. While that
+// directory does not exist (no run of this version has made a network since the data root's
+// run directory was made: the first boot after an upgrade), every recorded run is looked at
+// once instead, and the networks of those not running are collected; this boot's record_owner
+// then makes the directory.
 Status collect_stale(const Paths& paths, netlink::Nftables& nft) {
     std::optional<netlink::RouteSocket> sock;
-    if (auto names = fs::list_dir(paths.network_owners_dir()))
-        for (const auto& n : *names) {
-            if (!validate_name(n) || owner_alive(paths, n) || running(paths, n))
-                continue;
-            log::debug("collecting the network of %s, whose run is gone", n.c_str());
-            if (!sock) {
-                VOLT_TRY_ASSIGN(auto opened, netlink::RouteSocket::open());
-                sock.emplace(std::move(opened));
-            }
-            // Another container's leftovers: what cannot be removed (an owner entry that is a
-            // directory, say) is reported and left to that container's own boot, stop or
-            // delete, and never fails this boot. Its names and its lease stay its own, so
-            // nothing of it collides with this run.
-            if (auto st = remove_network_of(paths, n, nft, *sock); !st)
-                log::warn("collecting the network of %s, whose run is gone: %s", n.c_str(),
-                          st.error().describe().c_str());
+    auto collect = [&](const std::string& n) -> Status {
+        log::debug("collecting the network of %s, whose run is gone", n.c_str());
+        if (!sock) {
+            VOLT_TRY_ASSIGN(auto opened, netlink::RouteSocket::open());
+            sock.emplace(std::move(opened));
         }
+        // Another container's leftovers: what cannot be removed (an owner entry that is a
+        // directory, say) is reported and left to that container's own boot, stop or delete,
+        // and never fails this boot. Its names and its lease stay its own, so nothing of it
+        // collides with this run.
+        if (auto st = remove_network_of(paths, n, nft, *sock); !st)
+            log::warn("collecting the network of %s, whose run is gone: %s", n.c_str(),
+                      st.error().describe().c_str());
+        return {};
+    };
+    if (auto names = fs::list_dir(paths.network_owners_dir())) {
+        for (const auto& n : *names)
+            if (validate_name(n) && !owner_alive(paths, n) && !running(paths, n))
+                VOLT_TRY(collect(n));
+    } else if (names.error().code() == ENOENT) {
+        if (auto runs = fs::list_dir(paths.run_dir))
+            for (const auto& n : *runs) {
+                if (!validate_name(n))
+                    continue;
+                auto state = read_state(paths, n);
+                if (state && *state && !(**state).network.empty() && !running(paths, n))
+                    VOLT_TRY(collect(n));
+            }
+    }
     // Namespaces an earlier version bind-mounted in RUN/netns, which may also be the state
     // directory of a container named netns: only namespace mounts there are ours to remove.
     if (auto names = fs::list_dir(paths.legacy_netns_dir()))

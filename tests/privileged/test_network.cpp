@@ -635,3 +635,43 @@ TEST_CASE("an owner entry that cannot be removed never fails another container's
     CHECK(setup);
     REQUIRE(fs::remove_tree(h.paths.network_owner("odd1")));
 }
+
+TEST_CASE(
+    "a crashed run of an earlier version, which named no owner, has its network collected by "
+    "the first set-up after the upgrade",
+    "[privileged][network]") {
+    test::skip_unless(test::is_root(), "root (CAP_NET_ADMIN in the test's network namespace)");
+    Host h;
+    Spec spec = h.container("old1", {{"tcp", 9200, 80}});
+    Spec kept = h.container("old2");
+    // Two runs as an earlier version left them: a state with its network, no RUN/.netowners.
+    // old1's nspawn was killed; old2's runs on (a stand-in in its cgroup).
+    for (const Spec* s : {&spec, &kept}) {
+        auto setup = NetworkSetup::prepare(h.paths, *s);
+        REQUIRE(setup);
+        if (s == &kept) {
+            h.record_state(s->name, setup->plan());
+        } else {
+            State dead;
+            dead.network = setup->plan();
+            REQUIRE(write_state(h.paths, s->name, dead));
+        }
+        h.built.push_back(s->name);
+        REQUIRE(setup->build());
+    }
+    REQUIRE(fs::remove_tree(h.paths.network_owners_dir()));
+    REQUIRE(has_link_of("old1"));
+    REQUIRE(test::has_nft_rules_of("old1"));
+
+    h.built.push_back("new1");
+    auto setup = NetworkSetup::prepare(h.paths, h.container("new1"));
+    INFO((setup ? "" : setup.error().describe()));
+    REQUIRE(setup);
+    CHECK_FALSE(has_link_of("old1"));
+    CHECK_FALSE(test::has_nft_rules_of("old1"));
+    CHECK_FALSE(fs::exists(h.paths.netns("old1")));
+    // The running one keeps all of it.
+    CHECK(has_link_of("old2"));
+    CHECK(fs::exists(h.paths.netns("old2")));
+    CHECK(fs::exists(h.paths.network_owner("new1")));
+}
