@@ -22,6 +22,7 @@
 
 #include "base/fd.hpp"
 #include "base/fs.hpp"
+#include "base/interrupt.hpp"
 #include "base/log.hpp"
 #include "base/proc.hpp"
 #include "base/text.hpp"
@@ -47,33 +48,6 @@ using bench_detail::Timed;
 
 // The image an overlay bench's containers are layered on, in the scratch root.
 constexpr const char* kLowerImage = "bench-lower";
-
-volatile sig_atomic_t g_signal = 0;
-void on_signal(int sig) {
-    g_signal = sig;
-}
-
-// SIGINT, SIGTERM and SIGHUP only set g_signal while bench runs; the caller's handlers come back.
-class SignalFlag {
-  public:
-    SignalFlag() {
-        struct sigaction sa {};
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        for (std::size_t i = 0; i < std::size(kSignals); ++i)
-            ::sigaction(kSignals[i], &sa, &old_[i]);
-    }
-    ~SignalFlag() {
-        for (std::size_t i = 0; i < std::size(kSignals); ++i)
-            ::sigaction(kSignals[i], &old_[i], nullptr);
-    }
-    SignalFlag(const SignalFlag&) = delete;
-    SignalFlag& operator=(const SignalFlag&) = delete;
-
-  private:
-    static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
-    struct sigaction old_[std::size(kSignals)]{};
-};
 
 // The environment of every verb: the caller's without volt-run's own variables (and those that
 // would make boot think a unit runs it), then the scratch root's.
@@ -344,11 +318,8 @@ class Runner {
         auto step = [&](const char* what) -> Status {
             progress_step_ = what;
             show_progress();
-            if (g_signal)
-                return Error(0, std::string("interrupted by ") +
-                                    (g_signal == SIGINT    ? "SIGINT"
-                                     : g_signal == SIGTERM ? "SIGTERM"
-                                                           : "SIGHUP") +
+            if (InterruptGuard::signal())
+                return Error(0, std::string("interrupted by ") + InterruptGuard::signal_name() +
                                     "; the container and the scratch root are removed");
             return {};
         };
@@ -527,7 +498,7 @@ class Runner {
                                            .private_network = o_.network == "private",
                                            .system_bus = system_bus_present(scratch_)});
         }
-        auto booted = bare_->boot(bare_argv_, env_, 90, &g_signal);
+        auto booted = bare_->boot(bare_argv_, env_, 90, InterruptGuard::flag());
         if (!booted) {
             VOLT_TRY(step("nspawn"));  // an interruption ends the run
             fail({p_bare_, p_bare_stop_}, booted.error());
@@ -583,7 +554,7 @@ Result<BenchReport> bench(const Paths& paths, const BenchOptions& o) {
     VOLT_TRY_ASSIGN(std::string self, proc::self_exe());
     VOLT_TRY(enter_own_namespaces());
     // From before the scratch root is made until after it is removed (destroyed after it).
-    SignalFlag signals;
+    InterruptGuard interrupts;
 
     if (!paths.tmp_dir.starts_with('/') || text::has_control(paths.tmp_dir))
         return Error::usage("TMPDIR: invalid value '" + text::printable(paths.tmp_dir) +

@@ -16,6 +16,7 @@
 #include "base/fault.hpp"
 #include "base/fd.hpp"
 #include "base/fs.hpp"
+#include "base/interrupt.hpp"
 #include "base/log.hpp"
 #include "base/text.hpp"
 #include "runtime/plan/options.hpp"
@@ -59,36 +60,6 @@ Result<UniqueFd> lock_images(const Paths& paths, bool shared) {
             return Error::from_errno("lock " + path);
     return fd;
 }
-
-volatile std::sig_atomic_t g_interrupted = 0;
-
-// While an import runs, SIGINT, SIGTERM and SIGHUP only set g_interrupted, which the extraction
-// checks between blocks: the import then removes what it staged and fails, instead of dying
-// with half an image left. A signal the caller ignores (nohup) stays ignored.
-class InterruptGuard {
-  public:
-    InterruptGuard() {
-        g_interrupted = 0;
-        struct sigaction act {};
-        act.sa_handler = [](int) { g_interrupted = 1; };
-        sigemptyset(&act.sa_mask);
-        for (std::size_t i = 0; i < std::size(kSignals); ++i) {
-            ::sigaction(kSignals[i], nullptr, &old_[i]);
-            if (old_[i].sa_handler != SIG_IGN)
-                ::sigaction(kSignals[i], &act, nullptr);
-        }
-    }
-    ~InterruptGuard() {
-        for (std::size_t i = 0; i < std::size(kSignals); ++i)
-            ::sigaction(kSignals[i], &old_[i], nullptr);
-    }
-    InterruptGuard(const InterruptGuard&) = delete;
-    InterruptGuard& operator=(const InterruptGuard&) = delete;
-
-  private:
-    static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
-    struct sigaction old_[std::size(kSignals)]{};
-};
 
 void remove_quietly(const std::string& path) {
     if (auto st = fs::remove_tree(path); !st)
@@ -244,7 +215,7 @@ Result<ImportResult> import_image(const Paths& paths, const std::string& source,
         if (::mkdir(staging.c_str(), 0700) < 0)
             return fail(Error::from_errno("mkdir " + staging));
         log::info("extracting %s to %s", shown.c_str(), staging.c_str());
-        auto extracted = rootfs::extract_archive(source, staging, &g_interrupted);
+        auto extracted = rootfs::extract_archive(source, staging, InterruptGuard::flag());
         if (!extracted)
             return fail(std::move(extracted).error());
         result.files = extracted->files + extracted->symlinks + extracted->fifos;
@@ -263,7 +234,7 @@ Result<ImportResult> import_image(const Paths& paths, const std::string& source,
     if (!exclusive)
         return fail(std::move(exclusive).error());
     images_lock = std::move(exclusive).value();
-    if (g_interrupted)  // a directory copy does not stop half-way: it ends here
+    if (InterruptGuard::signal())  // a directory copy does not stop half-way: it ends here
         return fail(Error(EINTR, "interrupted"));
     // NAME appears complete or not at all; RENAME_NOREPLACE: never over anything.
     if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE) < 0)
