@@ -137,6 +137,23 @@ Result<UniqueFd> mount_overlay(int lower, int upper, int work, uid_t shift) {
     return UniqueFd(mnt);
 }
 
+Result<UniqueFd> mount_overlay_readonly(int upper, int lower) {
+    int fs = ::fsopen("overlay", FSOPEN_CLOEXEC);
+    if (fs < 0)
+        return Error::from_errno("fsopen overlay");
+    UniqueFd context(fs);
+    VOLT_TRY(set_fd(fs, "lowerdir+", upper));
+    VOLT_TRY(set_fd(fs, "lowerdir+", lower));
+    if (::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+        return Error::from_errno("creating the read-only overlay");
+    int mnt =
+        ::fsmount(fs, FSMOUNT_CLOEXEC,
+                  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+    if (mnt < 0)
+        return Error::from_errno("fsmount overlay");
+    return UniqueFd(mnt);
+}
+
 Status attach_private(int mount, const std::string& target) {
     if (::unshare(CLONE_NEWNS) < 0)
         return Error::from_errno("unshare(CLONE_NEWNS)");

@@ -47,6 +47,11 @@ uid_t pick_shift(std::string_view name, const std::set<uid_t>& taken = {});
 // otherwise the lower layer is mounted id-mapped to shift. Needs CAP_SYS_ADMIN (real root).
 Result<UniqueFd> mount_overlay(int lower, int upper, int work, uid_t shift);
 
+// The same tree read-only, for reading a stopped container's files without a lock: upper is the
+// top lower layer (its whiteouts and opaque directories hide what they hide), no workdir, and
+// nothing of either layer is written. Mounted nodev, nosuid and noexec.
+Result<UniqueFd> mount_overlay_readonly(int upper, int lower);
+
 // Moves this process into a mount namespace of its own whose mounts do not propagate to the
 // host's (MS_SLAVE), and attaches `mount` (from mount_overlay) at target there. The process must
 // be single-threaded.

@@ -97,10 +97,10 @@ struct LogsOptions {
     bool follow = false;
 };
 // The machine id in the container's own /etc/machine-id (nspawn links the guest's journal by it),
-// or empty when there is none: read through the running guest's root, else the stopped tree's (an
-// overlay container's merged tree mounted for the read, under the container's lock, released
-// before this returns). The file is the guest's: no link followed out of its root, a FIFO or an
-// oversized file refused, anything but 32 hex digits ignored.
+// or empty when there is none, in any state of the container: a copy's tree on the disk; an
+// overlay's merged tree as its running nspawn has it mounted, or when stopped, its layers
+// mounted read-only for the read. No lock is taken. The file is the guest's: no link followed out
+// of its root, a FIFO or an oversized file refused, anything but 32 hex digits ignored.
 std::string guest_machine_id(const Paths& paths, const std::string& name);
 
 // The container's messages in the host's journal, oldest first; following until stop_fd is

@@ -83,6 +83,16 @@ Result<UniqueFd> mount_container_overlay(const Paths& paths, const Spec& spec) {
     return merged;
 }
 
+Result<UniqueFd> mount_container_overlay_readonly(const Paths& paths, const Spec& spec) {
+    VOLT_TRY_ASSIGN(UniqueFd lower, open_lower_image(paths, spec.image));
+    const std::string layers = paths.overlay_dir(spec.name);
+    VOLT_TRY_ASSIGN(UniqueFd dir, open_dir(AT_FDCWD, layers, layers));
+    VOLT_TRY_ASSIGN(UniqueFd upper, open_dir(dir.get(), "upper", layers + "/upper"));
+    VOLT_TRY_ASSIGN_CTX(UniqueFd merged, rootfs::mount_overlay_readonly(upper.get(), lower.get()),
+                        "read-only overlay of " + spec.image + " and " + layers + "/upper");
+    return merged;
+}
+
 Result<rootfs::ContainerRoot> open_stopped_root(const Paths& paths, const Spec& spec,
                                                 UniqueFd& mount) {
     if (spec.rootfs == RootfsMode::copy)

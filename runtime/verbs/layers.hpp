@@ -32,6 +32,10 @@ Result<UniqueFd> open_lower_image(const Paths& paths, const std::string& image);
 // container's lock and found no run).
 Result<UniqueFd> mount_container_overlay(const Paths& paths, const Spec& spec);
 
+// The same merged tree read-only (rootfs::mount_overlay_readonly), not id-mapped: for reading an
+// overlay container's files while nothing else may be changing them, with no lock.
+Result<UniqueFd> mount_container_overlay_readonly(const Paths& paths, const Spec& spec);
+
 // The root file system of a stopped container: its directory, or its merged overlay tree, which
 // `mount` keeps mounted (detached) for as long as the caller keeps it.
 Result<rootfs::ContainerRoot> open_stopped_root(const Paths& paths, const Spec& spec,

@@ -13,7 +13,6 @@
 #include "runtime/verbs/container.hpp"
 #include "runtime/verbs/host.hpp"
 #include "runtime/verbs/layers.hpp"
-#include "runtime/verbs/target.hpp"
 #include "units/journal.hpp"
 #include "units/units.hpp"
 
@@ -166,25 +165,35 @@ Status console_logs(const Paths& paths, const std::string& name, const LogsOptio
 std::string guest_machine_id(const Paths& paths, const std::string& name) {
     // A machine id is 32 hex digits and a line break.
     constexpr std::size_t kMachineIdMax = 64;
-    auto id_in = [](const rootfs::ContainerRoot& root) {
-        std::string id = first_word(root.read_file("/etc/machine-id", kMachineIdMax));
+    auto id_in = [](const Result<rootfs::ContainerRoot>& root) {
+        std::string id =
+            root ? first_word(root->read_file("/etc/machine-id", kMachineIdMax)) : std::string();
         const bool hex = id.size() == 32 && id.find_first_not_of("0123456789abcdef") == id.npos;
         return hex ? id : std::string();
     };
-    // As cp: the lock keeps a boot's set-up and delete from changing the tree meanwhile.
-    auto locked = lock_and_load(paths, name);
-    if (!locked)
+    auto spec = load_spec(paths, name);
+    if (!spec)
         return {};
-    auto target = running_target(paths, name);
-    if (!target)  // paused, stopping, starting: running all the same, its tree in use
-        return {};
-    if (*target) {
-        auto root = rootfs::ContainerRoot::of_process((*target)->leader);
-        return root && proc::pidfd_alive((*target)->leader_fd.get()) ? id_in(*root) : std::string();
+    // Whatever the container's state (running, paused, starting), its tree is on the disk.
+    if (spec->rootfs == RootfsMode::copy)
+        return id_in(rootfs::ContainerRoot::open(paths.rootfs(name)));
+    // An overlay container's tree is mounted only in its nspawn's mount namespace, at the
+    // container's path (boot attaches it there): read there while nspawn runs. That is the tree
+    // nspawn was given, none of the guest's own mounts, and no lock is taken, so neither a
+    // stop's grace period nor a file the guest serves can hold logs (or other verbs) up.
+    if (auto state = read_state(paths, name); state && *state) {
+        if (UniqueFd nspawn = open_nspawn(**state)) {
+            std::string id = id_in(rootfs::ContainerRoot::open(
+                "/proc/" + std::to_string((**state).nspawn_pid) + "/root" + paths.rootfs(name)));
+            // The pid was read from /proc: the pidfd proves it was still that nspawn's.
+            return proc::pidfd_alive(nspawn.get()) ? id : std::string();
+        }
     }
-    UniqueFd mount;
-    auto root = open_stopped_root(paths, locked->spec, mount);
-    return root ? id_in(*root) : std::string();
+    // Stopped: its layers mounted read-only for the read, so that nothing of them is written.
+    auto merged = mount_container_overlay_readonly(paths, *spec);
+    if (!merged)
+        return {};
+    return id_in(rootfs::ContainerRoot::of_fd(merged->get(), paths.rootfs(name)));
 }
 
 Status logs(const Paths& paths, const std::string& name, const LogsOptions& options, int stop_fd,

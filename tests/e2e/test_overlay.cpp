@@ -398,6 +398,12 @@ TEST_CASE(
     INFO(r.err);
     REQUIRE(r.code == 0);
     CHECK(runtime::guest_machine_id(paths, name) == changed);
+    // Paused, its tree is read all the same (nothing of the guest has to run for it).
+    r = sb.volt({"pause", name});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(runtime::guest_machine_id(paths, name) == changed);
+    REQUIRE(sb.volt({"resume", name}).code == 0);
     REQUIRE(sb.volt({"stop", name}).code == 0);
     CHECK(runtime::guest_machine_id(paths, name) == changed);
     // What is not a machine id is none.
