@@ -139,13 +139,13 @@ bool owner_alive(const Paths& paths, const std::string& name) {
     return ::kill(pid, 0) == 0 || errno == EPERM;
 }
 
-// Records this process (the future nspawn: execve keeps the pid) as the owner of the network.
-Status record_owner(const Paths& paths, const std::string& name) {
+// Records pid (boot's own: the future nspawn, execve keeps the pid) as the owner of the network.
+Status record_owner(const Paths& paths, const std::string& name, pid_t pid) {
     VOLT_TRY(fs::mkdir_p(paths.network_owners_dir(), 0755));
     const std::string path = paths.network_owner(name);
     if (::unlink(path.c_str()) < 0 && errno != ENOENT)
         return Error::from_errno("removing " + path);
-    if (::symlink(std::to_string(::getpid()).c_str(), path.c_str()) < 0)
+    if (::symlink(std::to_string(pid).c_str(), path.c_str()) < 0)
         return Error::from_errno("recording the owner of the network in " + path);
     return {};
 }
@@ -160,8 +160,10 @@ Status record_owner(const Paths& paths, const std::string& name) {
 // Runs of a version before RUN/.netowners have no entry there, only their state. While that
 // directory does not exist (no run of this version has made a network since the data root's
 // run directory was made: the first boot after an upgrade), every recorded run is looked at
-// once instead, and the networks of those not running are collected; this boot's record_owner
-// then makes the directory.
+// once instead: one whose state names its nspawn, checked (read_state), and whose process is
+// gone has its network collected; one whose process is alive gets the owner entry it lacks, so
+// that a later crash of it is collected as any other. A state read_state found stale names no
+// process and is left to its own container. This boot's record_owner then makes the directory.
 Status collect_stale(const Paths& paths, netlink::Nftables& nft) {
     std::optional<netlink::RouteSocket> sock;
     auto collect = [&](const std::string& n) -> Status {
@@ -189,7 +191,12 @@ Status collect_stale(const Paths& paths, netlink::Nftables& nft) {
                 if (!validate_name(n))
                     continue;
                 auto state = read_state(paths, n);
-                if (state && *state && !(**state).network.empty() && !running(paths, n))
+                if (!state || !*state || (**state).network.empty() || (**state).nspawn_pid <= 0)
+                    continue;
+                const pid_t pid = (**state).nspawn_pid;
+                if (::kill(pid, 0) == 0 || errno == EPERM)  // alive, or a pid reused since
+                    VOLT_TRY(record_owner(paths, n, pid));
+                else
                     VOLT_TRY(collect(n));
             }
     }
@@ -313,7 +320,7 @@ Result<NetworkSetup> NetworkSetup::prepare(const Paths& paths, const Spec& spec,
     if (auto resolv = fs::read_file("/etc/resolv.conf"))
         facts.resolv_conf = std::move(resolv).value();
     // Last: from here on a crash of this run is collected by the next set-up, by the name.
-    VOLT_TRY(record_owner(paths, spec.name));
+    VOLT_TRY(record_owner(paths, spec.name, ::getpid()));
     return NetworkSetup(std::move(lock), std::move(nft), plan_network(spec, paths, facts, address));
 }
 

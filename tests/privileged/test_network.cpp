@@ -50,8 +50,10 @@ struct Host {
         for (const auto& name : built)
             (void)teardown_network(paths, name);
         for (const auto& [pid, cgroup] : standins) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
+            if (pid > 0) {  // -1: reaped by the test already
+                ::kill(pid, SIGKILL);
+                ::waitpid(pid, nullptr, 0);
+            }
             (void)cgroup::remove_tree(cgroup);
             ::rmdir(fs::dirname(cgroup).c_str());  // volt.slice, once empty
         }
@@ -638,28 +640,40 @@ TEST_CASE("an owner entry that cannot be removed never fails another container's
 
 TEST_CASE(
     "a crashed run of an earlier version, which named no owner, has its network collected by "
-    "the first set-up after the upgrade",
+    "the first set-up after the upgrade, and a live one gets its owner entry",
     "[privileged][network]") {
     test::skip_unless(test::is_root(), "root (CAP_NET_ADMIN in the test's network namespace)");
     Host h;
     Spec spec = h.container("old1", {{"tcp", 9200, 80}});
     Spec kept = h.container("old2");
-    // Two runs as an earlier version left them: a state with its network, no RUN/.netowners.
-    // old1's nspawn was killed; old2's runs on (a stand-in in its cgroup).
+    // Two runs as an earlier version left them: a state naming nspawn and its cgroup, and its
+    // network, but no RUN/.netowners. old2's nspawn (a stand-in) runs on; old1's is killed below.
     for (const Spec* s : {&spec, &kept}) {
         auto setup = NetworkSetup::prepare(h.paths, *s);
         REQUIRE(setup);
-        if (s == &kept) {
-            h.record_state(s->name, setup->plan());
-        } else {
-            State dead;
-            dead.network = setup->plan();
-            REQUIRE(write_state(h.paths, s->name, dead));
-        }
+        h.record_state(s->name, setup->plan());
         h.built.push_back(s->name);
         REQUIRE(setup->build());
     }
+    // A state read_state finds stale (its cgroup is not the container's) names no process: its
+    // network is left to its own container, however dead it looks.
+    Spec odd = h.container("old3");
+    {
+        auto setup = NetworkSetup::prepare(h.paths, odd);
+        REQUIRE(setup);
+        State stale;
+        stale.nspawn_pid = 999999999;
+        stale.cgroup = "/sys/fs/cgroup/unified/elsewhere";
+        stale.network = setup->plan();
+        REQUIRE(write_state(h.paths, odd.name, stale));
+        h.built.push_back(odd.name);
+        REQUIRE(setup->build());
+    }
     REQUIRE(fs::remove_tree(h.paths.network_owners_dir()));
+    const pid_t dead = h.standins[0].first, alive = h.standins[1].first;
+    REQUIRE(::kill(dead, SIGKILL) == 0);
+    REQUIRE(::waitpid(dead, nullptr, 0) == dead);
+    h.standins[0].first = -1;  // reaped: never signalled again
     REQUIRE(has_link_of("old1"));
     REQUIRE(test::has_nft_rules_of("old1"));
 
@@ -670,8 +684,13 @@ TEST_CASE(
     CHECK_FALSE(has_link_of("old1"));
     CHECK_FALSE(test::has_nft_rules_of("old1"));
     CHECK_FALSE(fs::exists(h.paths.netns("old1")));
-    // The running one keeps all of it.
+    // The live one keeps all of it, and is now named in RUN/.netowners as this version's runs.
     CHECK(has_link_of("old2"));
     CHECK(fs::exists(h.paths.netns("old2")));
+    char target[32] = {};
+    REQUIRE(::readlink(h.paths.network_owner("old2").c_str(), target, sizeof target - 1) > 0);
+    CHECK(std::string(target) == std::to_string(alive));
+    CHECK(has_link_of("old3"));
+    CHECK_FALSE(fs::exists(h.paths.network_owner("old3")));
     CHECK(fs::exists(h.paths.network_owner("new1")));
 }
