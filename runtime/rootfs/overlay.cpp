@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <initializer_list>
+#include <utility>
 
 namespace volt::rootfs {
 namespace {
@@ -82,6 +84,23 @@ Status set_fd(int fs, const char* key, int fd) {
     return {};
 }
 
+// A detached overlay of the layers given as fds (key, fd), in order, mounted with attrs.
+Result<UniqueFd> make_overlay(std::initializer_list<std::pair<const char*, int>> layers,
+                              unsigned attrs) {
+    int fs = ::fsopen("overlay", FSOPEN_CLOEXEC);
+    if (fs < 0)
+        return Error::from_errno("fsopen overlay");
+    UniqueFd context(fs);
+    for (const auto& [key, fd] : layers)
+        VOLT_TRY(set_fd(fs, key, fd));
+    if (::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+        return Error::from_errno("creating the overlay");
+    int mnt = ::fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+    if (mnt < 0)
+        return Error::from_errno("fsmount overlay");
+    return UniqueFd(mnt);
+}
+
 }  // namespace
 
 bool valid_shift(uid_t shift) {
@@ -119,39 +138,17 @@ Result<UniqueFd> mount_overlay(int lower, int upper, int work, uid_t shift) {
         VOLT_TRY_ASSIGN(mapped, idmapped(lower, shift));
         lower = mapped.get();
     }
-    int fs = ::fsopen("overlay", FSOPEN_CLOEXEC);
-    if (fs < 0)
-        return Error::from_errno("fsopen overlay");
-    UniqueFd context(fs);
-    VOLT_TRY(set_fd(fs, "lowerdir+", lower));
-    VOLT_TRY(set_fd(fs, "upperdir", upper));
-    VOLT_TRY(set_fd(fs, "workdir", work));
-    if (::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
-        return Error::from_errno("creating the overlay");
     // nodev: a copy leaves an image's device nodes out, and an overlay shows them, so none of
     // them can be opened (the guest's /dev is nspawn's own mount). Not nosuid: the guest's su
     // and passwd are setuid in its user namespace.
-    int mnt = ::fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
-    if (mnt < 0)
-        return Error::from_errno("fsmount overlay");
-    return UniqueFd(mnt);
+    return make_overlay({{"lowerdir+", lower}, {"upperdir", upper}, {"workdir", work}},
+                        MOUNT_ATTR_NODEV);
 }
 
 Result<UniqueFd> mount_overlay_readonly(int upper, int lower) {
-    int fs = ::fsopen("overlay", FSOPEN_CLOEXEC);
-    if (fs < 0)
-        return Error::from_errno("fsopen overlay");
-    UniqueFd context(fs);
-    VOLT_TRY(set_fd(fs, "lowerdir+", upper));
-    VOLT_TRY(set_fd(fs, "lowerdir+", lower));
-    if (::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
-        return Error::from_errno("creating the read-only overlay");
-    int mnt =
-        ::fsmount(fs, FSMOUNT_CLOEXEC,
-                  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
-    if (mnt < 0)
-        return Error::from_errno("fsmount overlay");
-    return UniqueFd(mnt);
+    return make_overlay(
+        {{"lowerdir+", upper}, {"lowerdir+", lower}},
+        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
 }
 
 Status attach_private(int mount, const std::string& target) {

@@ -58,12 +58,31 @@ Status check_lower_image(const Paths& paths, const std::string& image) {
     return {};
 }
 
+namespace {
+
+// An overlay container's layers as fds: the image (open_lower_image), its layers directory, and
+// the upper directory in it.
+struct Layers {
+    std::string path;  // ROOT/containers/.NAME.overlay
+    UniqueFd lower, dir, upper;
+};
+
+Result<Layers> open_layers(const Paths& paths, const Spec& spec) {
+    Layers l;
+    l.path = paths.overlay_dir(spec.name);
+    VOLT_TRY_ASSIGN(l.lower, open_lower_image(paths, spec.image));
+    VOLT_TRY_ASSIGN(l.dir, open_dir(AT_FDCWD, l.path, l.path));
+    VOLT_TRY_ASSIGN(l.upper, open_dir(l.dir.get(), "upper", l.path + "/upper"));
+    return l;
+}
+
+}  // namespace
+
 Result<UniqueFd> mount_container_overlay(const Paths& paths, const Spec& spec) {
-    VOLT_TRY_ASSIGN(UniqueFd lower, open_lower_image(paths, spec.image));
-    const std::string layers = paths.overlay_dir(spec.name);
-    VOLT_TRY_ASSIGN(UniqueFd dir, open_dir(AT_FDCWD, layers, layers));
-    VOLT_TRY_ASSIGN(UniqueFd upper, open_dir(dir.get(), "upper", layers + "/upper"));
-    VOLT_TRY_ASSIGN(UniqueFd work, open_dir(dir.get(), "work", layers + "/work"));
+    VOLT_TRY_ASSIGN(Layers l, open_layers(paths, spec));
+    const std::string& layers = l.path;
+    UniqueFd &lower = l.lower, &upper = l.upper;
+    VOLT_TRY_ASSIGN(UniqueFd work, open_dir(l.dir.get(), "work", layers + "/work"));
     uid_t shift = 0;
     if (spec.private_users) {
         // The container's id range is the upper root's owner: create chose it, and nspawn
@@ -84,12 +103,10 @@ Result<UniqueFd> mount_container_overlay(const Paths& paths, const Spec& spec) {
 }
 
 Result<UniqueFd> mount_container_overlay_readonly(const Paths& paths, const Spec& spec) {
-    VOLT_TRY_ASSIGN(UniqueFd lower, open_lower_image(paths, spec.image));
-    const std::string layers = paths.overlay_dir(spec.name);
-    VOLT_TRY_ASSIGN(UniqueFd dir, open_dir(AT_FDCWD, layers, layers));
-    VOLT_TRY_ASSIGN(UniqueFd upper, open_dir(dir.get(), "upper", layers + "/upper"));
-    VOLT_TRY_ASSIGN_CTX(UniqueFd merged, rootfs::mount_overlay_readonly(upper.get(), lower.get()),
-                        "read-only overlay of " + spec.image + " and " + layers + "/upper");
+    VOLT_TRY_ASSIGN(Layers l, open_layers(paths, spec));
+    VOLT_TRY_ASSIGN_CTX(UniqueFd merged,
+                        rootfs::mount_overlay_readonly(l.upper.get(), l.lower.get()),
+                        "read-only overlay of " + spec.image + " and " + l.path + "/upper");
     return merged;
 }
 
