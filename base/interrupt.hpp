@@ -1,7 +1,8 @@
 // Interruptions of a long verb (an image import, a benchmark): while an InterruptGuard lives,
 // SIGINT, SIGTERM and SIGHUP only record which of them arrived, so that the verb can remove what
 // it made and fail, instead of dying with half of it left. A signal the caller ignores (nohup)
-// stays ignored. The caller's handlers come back when the guard goes.
+// stays ignored. The caller's handlers come back when the guard goes. One guard at a time: what
+// arrived is recorded process-wide, and a new guard starts from none.
 #pragma once
 
 #include <csignal>

@@ -101,7 +101,7 @@ struct LogsOptions {
 // overlay's merged tree as its running nspawn has it mounted, or when stopped, its layers
 // mounted read-only for the read. No lock is taken. The file is the guest's: no link followed out
 // of its root, a FIFO or an oversized file refused, anything but 32 hex digits ignored.
-std::string guest_machine_id(const Paths& paths, const std::string& name);
+std::string guest_machine_id(const Paths& paths, const Spec& spec);
 
 // The container's messages in the host's journal, oldest first; following until stop_fd is
 // readable.

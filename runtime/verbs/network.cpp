@@ -123,6 +123,11 @@ Status remove_network_of(const Paths& paths, const std::string& name, netlink::N
     return {};
 }
 
+// Whether a process of that pid exists (one reused since counts: it may still be the run's).
+bool pid_exists(pid_t pid) {
+    return ::kill(pid, 0) == 0 || errno == EPERM;
+}
+
 // Whether the run that owns the container's network (its RUN/.netowners entry) may still be
 // alive: its process exists. A pid reused since counts as alive, and so the run waits for its
 // container's own next boot, stop or delete; an entry that is not a pid is left to the
@@ -136,7 +141,7 @@ bool owner_alive(const Paths& paths, const std::string& name) {
     auto [end, ec] = std::from_chars(target, target + n, pid);
     if (ec != std::errc() || end != target + n || pid <= 0)
         return running(paths, name);
-    return ::kill(pid, 0) == 0 || errno == EPERM;
+    return pid_exists(pid);
 }
 
 // Records pid (boot's own: the future nspawn, execve keeps the pid) as the owner of the network.
@@ -194,7 +199,7 @@ Status collect_stale(const Paths& paths, netlink::Nftables& nft) {
                 if (!state || !*state || (**state).network.empty() || (**state).nspawn_pid <= 0)
                     continue;
                 const pid_t pid = (**state).nspawn_pid;
-                if (::kill(pid, 0) == 0 || errno == EPERM)  // alive, or a pid reused since
+                if (pid_exists(pid))
                     VOLT_TRY(record_owner(paths, n, pid));
                 else
                     VOLT_TRY(collect(n));

@@ -162,7 +162,8 @@ Status console_logs(const Paths& paths, const std::string& name, const LogsOptio
 
 }  // namespace
 
-std::string guest_machine_id(const Paths& paths, const std::string& name) {
+std::string guest_machine_id(const Paths& paths, const Spec& spec) {
+    const std::string& name = spec.name;
     // A machine id is 32 hex digits and a line break.
     constexpr std::size_t kMachineIdMax = 64;
     auto id_in = [](const Result<rootfs::ContainerRoot>& root) {
@@ -171,11 +172,8 @@ std::string guest_machine_id(const Paths& paths, const std::string& name) {
         const bool hex = id.size() == 32 && id.find_first_not_of("0123456789abcdef") == id.npos;
         return hex ? id : std::string();
     };
-    auto spec = load_spec(paths, name);
-    if (!spec)
-        return {};
     // Whatever the container's state (running, paused, starting), its tree is on the disk.
-    if (spec->rootfs == RootfsMode::copy)
+    if (spec.rootfs == RootfsMode::copy)
         return id_in(rootfs::ContainerRoot::open(paths.rootfs(name)));
     // An overlay container's tree is mounted only in its nspawn's mount namespace, at the
     // container's path (boot attaches it there): read there while nspawn runs. That is the tree
@@ -190,7 +188,7 @@ std::string guest_machine_id(const Paths& paths, const std::string& name) {
         }
     }
     // Stopped: its layers mounted read-only for the read, so that nothing of them is written.
-    auto merged = mount_container_overlay_readonly(paths, *spec);
+    auto merged = mount_container_overlay_readonly(paths, spec);
     if (!merged)
         return {};
     return id_in(rootfs::ContainerRoot::of_fd(merged->get(), paths.rootfs(name)));
@@ -198,7 +196,7 @@ std::string guest_machine_id(const Paths& paths, const std::string& name) {
 
 Status logs(const Paths& paths, const std::string& name, const LogsOptions& options, int stop_fd,
             const std::function<void(const units::JournalEntry&)>& out) {
-    VOLT_TRY(load_spec(paths, name));
+    VOLT_TRY_ASSIGN(const Spec spec, load_spec(paths, name));
     // Without journald (our CI machines, a host whose PID 1 is not systemd) nothing is logged
     // there: the console log boot --detach keeps is all there is.
     if (!fs::exists("/run/systemd/journal/socket"))
@@ -211,7 +209,7 @@ Status logs(const Paths& paths, const std::string& name, const LogsOptions& opti
     // The guest's own journal, when nspawn linked it to the host: its entries carry the guest's
     // machine id. A guest without one (busybox) has only its console, which is in the unit's.
     // A guest that shares the host's id would match every entry of the host.
-    std::string guest = guest_machine_id(paths, name);
+    std::string guest = guest_machine_id(paths, spec);
     if (!guest.empty() && guest != first_word(fs::read_file("/etc/machine-id")))
         q.machine_id = guest;
     std::size_t shown = 0;

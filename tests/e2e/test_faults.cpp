@@ -109,10 +109,7 @@ TEST_CASE("what a killed systemd-nspawn leaves of a run is removed by delete", "
     REQUIRE(fs::remove_lock_file(leftovers[1]));
     CHECK(fs::exists(leftovers[0]));
     CHECK(fs::exists(leftovers[1]));
-    const pid_t nspawn = sb.inspect(name)["nspawn_pid"].get<pid_t>();
-    REQUIRE(::kill(nspawn, SIGKILL) == 0);
-    for (int i = 0; i < 100 && test::process_alive(nspawn); ++i)
-        ::usleep(20 * 1000);
+    test::kill_nspawn(sb, name);
     auto removed = sb.volt({"delete", "--force", "--time", "0", name});
     INFO(removed.err);
     CHECK(removed.code == 0);

@@ -166,10 +166,7 @@ TEST_CASE("a container whose nspawn was SIGKILLed leaves nothing after delete", 
     test::create_and_boot(sb, name, test::busybox_rootfs(), {"--port", "9090:80"});
     json info = sb.inspect(name);
     std::string netns = info["network"]["netns"];
-    pid_t nspawn = info["nspawn_pid"].get<pid_t>();
-    REQUIRE(::kill(nspawn, SIGKILL) == 0);
-    for (int i = 0; i < 100 && test::process_alive(nspawn); ++i)
-        ::usleep(50 * 1000);
+    test::kill_nspawn(sb, name);
     REQUIRE(sb.volt({"delete", "--force", name}).code == 0);
     CHECK_FALSE(fs::exists(netns));
     CHECK_FALSE(test::has_links_of(name));

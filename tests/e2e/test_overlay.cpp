@@ -1,7 +1,6 @@
 // End to end: containers created with --rootfs overlay (the image as the read-only lower layer,
 // the container's changes in its own upper directory) boot, exec, take cp both ways, get their
 // resolv.conf, and leave their image and the host's mounts as they were.
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include <string>
 
 #include "base/fs.hpp"
+#include "runtime/store/store.hpp"
 #include "runtime/verbs/container.hpp"
 #include "support.hpp"
 
@@ -357,10 +357,7 @@ TEST_CASE(
     REQUIRE(fs::remove_lock_file(lock));
     CHECK(fs::exists(lock));
 
-    const pid_t nspawn = sb.inspect(name)["nspawn_pid"].get<pid_t>();
-    REQUIRE(::kill(nspawn, SIGKILL) == 0);
-    for (int i = 0; i < 100 && test::process_alive(nspawn); ++i)
-        ::usleep(20 * 1000);
+    test::kill_nspawn(sb, name);
     auto removed = sb.volt({"delete", "--force", "--time", "0", name});
     INFO(removed.err);
     CHECK(removed.code == 0);
@@ -384,32 +381,34 @@ TEST_CASE(
     INFO(r.err);
     REQUIRE(r.code == 0);
     const runtime::Paths paths = sb.paths();
+    auto spec = runtime::load_spec(paths, name);
+    REQUIRE(spec);
     // Stopped: the mount point on disk is empty; the image's file, through the overlay.
-    CHECK(runtime::guest_machine_id(paths, name) == from_image);
+    CHECK(runtime::guest_machine_id(paths, *spec) == from_image);
     CHECK_FALSE(mounted_below(sb.root()));
 
     r = sb.volt({"boot", "--detach", "--timeout", "60", name});
     INFO(r.err);
     REQUIRE(r.code == 0);
-    CHECK(runtime::guest_machine_id(paths, name) == from_image);
+    CHECK(runtime::guest_machine_id(paths, *spec) == from_image);
     // The guest's own change, in its upper layer: seen running, and stopped.
     const std::string changed = "fedcba9876543210fedcba9876543210";
     r = sb.volt({"exec", name, "--", "sh", "-c", "echo " + changed + " > /etc/machine-id"});
     INFO(r.err);
     REQUIRE(r.code == 0);
-    CHECK(runtime::guest_machine_id(paths, name) == changed);
+    CHECK(runtime::guest_machine_id(paths, *spec) == changed);
     // Paused, its tree is read all the same (nothing of the guest has to run for it).
     r = sb.volt({"pause", name});
     INFO(r.err);
     REQUIRE(r.code == 0);
-    CHECK(runtime::guest_machine_id(paths, name) == changed);
+    CHECK(runtime::guest_machine_id(paths, *spec) == changed);
     REQUIRE(sb.volt({"resume", name}).code == 0);
     REQUIRE(sb.volt({"stop", name}).code == 0);
-    CHECK(runtime::guest_machine_id(paths, name) == changed);
+    CHECK(runtime::guest_machine_id(paths, *spec) == changed);
     // What is not a machine id is none.
     r = sb.volt({"cp", "/etc/hostname", name + ":/etc/machine-id"});
     INFO(r.err);
     REQUIRE(r.code == 0);
-    CHECK(runtime::guest_machine_id(paths, name).empty());
+    CHECK(runtime::guest_machine_id(paths, *spec).empty());
     CHECK_FALSE(mounted_below(sb.root()));
 }

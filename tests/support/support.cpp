@@ -275,6 +275,16 @@ bool process_alive(pid_t pid) {
            line[close_paren + 2] != 'Z';
 }
 
+pid_t kill_nspawn(const Sandbox& sb, const std::string& name) {
+    const pid_t nspawn = sb.inspect(name)["nspawn_pid"].get<pid_t>();
+    REQUIRE(nspawn > 0);
+    REQUIRE(::kill(nspawn, SIGKILL) == 0);
+    for (int i = 0; i < 250 && process_alive(nspawn); ++i)
+        ::usleep(20 * 1000);
+    REQUIRE_FALSE(process_alive(nspawn));
+    return nspawn;
+}
+
 Sandbox::Sandbox() : dir_("volt-sandbox") {
     // A container booted with --detach outlives the volt-run that started it; as subreaper the
     // test inherits and reaps it instead of leaving a zombie to the machine's init.

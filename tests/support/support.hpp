@@ -99,6 +99,10 @@ void boot_busybox(const Sandbox& sb, const std::string& name,
 // makes the test a child subreaper.
 bool process_alive(pid_t pid);
 
+// Kills the sandbox's running container's systemd-nspawn with SIGKILL (as the OOM killer would),
+// waits up to 5 s for it to be gone, and returns its pid. The test ends if it cannot.
+pid_t kill_nspawn(const Sandbox& sb, const std::string& name);
+
 // Our children, adopted orphans included (/proc/self/task/*/children).
 std::vector<pid_t> children_of_self();
 // Those of them whose comm is `comm` (a boot --detach's reaper is "volt-reaper").
