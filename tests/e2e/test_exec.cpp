@@ -18,8 +18,6 @@
 #include "base/fs.hpp"
 #include "support.hpp"
 
-extern char** environ;
-
 using namespace volt;
 
 namespace {
@@ -41,11 +39,7 @@ class OnTerminal {
         REQUIRE(::tcgetattr(slave_, &before_) == 0);
         std::vector<std::string> argv = {test::volt_run_binary()};
         argv.insert(argv.end(), args.begin(), args.end());
-        std::vector<std::string> env;
-        for (char** e = environ; *e; ++e)
-            env.emplace_back(*e);
-        for (const auto& e : sb.env())
-            env.push_back(e);  // later entries win in volt-run's getenv
+        std::vector<std::string> env = test::environment_with(sb.env());
         std::vector<char*> cargv, cenv;
         for (auto& a : argv)
             cargv.push_back(a.data());

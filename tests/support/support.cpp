@@ -51,9 +51,14 @@ bool listed_unavailable(const std::string& test_name) {
     return false;
 }
 
-// The environment with `env`'s entries, which replace inherited ones of the same name: getenv
-// returns the first match, so an appended VOLT_ROOT would lose to one exported in the caller's
-// shell, and the test would work on that shell's containers.
+// Children of ours that a Background waits for itself: reap_orphans leaves them.
+std::set<pid_t>& waited_by_owner() {
+    static std::set<pid_t> pids;
+    return pids;
+}
+
+}  // namespace
+
 std::vector<std::string> environment_with(const std::vector<std::string>& env) {
     auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
     std::vector<std::string> envs;
@@ -68,14 +73,6 @@ std::vector<std::string> environment_with(const std::vector<std::string>& env) {
     envs.insert(envs.end(), env.begin(), env.end());
     return envs;
 }
-
-// Children of ours that a Background waits for itself: reap_orphans leaves them.
-std::set<pid_t>& waited_by_owner() {
-    static std::set<pid_t> pids;
-    return pids;
-}
-
-}  // namespace
 
 TempDir::TempDir(const std::string& prefix) {
     std::string templ = tmp_base() + "/" + prefix + ".XXXXXX";

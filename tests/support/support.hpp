@@ -210,5 +210,9 @@ std::string golden(const std::string& name, const std::string& actual);
 
 // The volt-run binary under test.
 std::string volt_run_binary();
+// This process's environment with `env`'s entries, which replace inherited ones of the same name:
+// getenv returns the first match, so an appended VOLT_ROOT would lose to one exported in the
+// caller's shell, and the test would work on that shell's containers.
+std::vector<std::string> environment_with(const std::vector<std::string>& env);
 
 }  // namespace volt::test
