@@ -2,7 +2,8 @@
 # Boot set-up time: what `volt-run boot` does before it execs systemd-nspawn (lock, spec, state,
 # the container's own cgroup, and later network and confinement), as boot itself measures it
 # (-vv). Boots and stops a busybox container N times in a throw-away data root, then prints the
-# median and p90. Needs root; run from the build directory's parent.
+# median and p90, and with a network each step's share (boot -vv logs when each one ends). Needs
+# root; run from the build directory's parent.
 # Usage: tools/bench/boot-setup.sh BUILD_DIR [N] [extra create options...]
 # The network mode is --network none unless VOLT_BENCH_NETWORK names another; with private or a
 # bridge, run it under `unshare --net --mount` so that voltbr0 is made in a throwaway namespace.
@@ -23,6 +24,7 @@ trap '"$volt" delete --force --time 0 "$name" >/dev/null 2>&1; rm -rf "$dir" "$r
 "$volt" create "$name" --image "$rootfs" --network "${VOLT_BENCH_NETWORK:-none}" "$@" >/dev/null
 : > "$dir/times"
 : > "$dir/forks"
+: > "$dir/steps"
 i=0
 while [ "$i" -lt "$n" ]; do
   if [ -n "${VOLT_BENCH_FOREGROUND:-}" ]; then
@@ -43,6 +45,10 @@ while [ "$i" -lt "$n" ]; do
   fi
   sed -n 's/.*boot set-up took \([0-9]*\) us.*/\1/p' "$dir/boot.log" >> "$dir/times"
   sed -n 's/.*supervisor: forked in \([0-9]*\) us.*/\1/p' "$dir/boot.log" >> "$dir/forks"
+  # Each step's share, "US<TAB>STEP": the difference between consecutive "network: STEP at N us"
+  # lines, and from the last of them to the end of the set-up.
+  sed -n 's/ done at / at /; s/.*network: \(.*\) at \([0-9]*\) us.*/\2 \1/p
+          s/.*boot set-up took \([0-9]*\) us.*/\1 (to the end)/p' "$dir/boot.log" | awk '{ t = $1; $1 = ""; printf "%d\t%s\n", t - last, substr($0, 2); last = t }' >> "$dir/steps"
   i=$((i + 1))
 done
 summary() {
@@ -52,3 +58,8 @@ summary() {
 }
 summary "boot set-up" "$dir/times"
 summary "supervisor fork (foreground)" "$dir/forks"
+# With a network: one line per step, in the order boot runs them.
+cut -f2 "$dir/steps" | awk '!seen[$0]++' | while IFS= read -r step; do
+  awk -F '\t' -v s="$step" '$2 == s { print $1 }' "$dir/steps" > "$dir/one"
+  summary "  $step" "$dir/one"
+done
