@@ -46,9 +46,13 @@ while [ "$i" -lt "$n" ]; do
   sed -n 's/.*boot set-up took \([0-9]*\) us.*/\1/p' "$dir/boot.log" >> "$dir/times"
   sed -n 's/.*supervisor: forked in \([0-9]*\) us.*/\1/p' "$dir/boot.log" >> "$dir/forks"
   # Each step's share, "US<TAB>STEP": the difference between consecutive "network: STEP at N us"
-  # lines, and from the last of them to the end of the set-up.
-  sed -n 's/ done at / at /; s/.*network: \(.*\) at \([0-9]*\) us.*/\2 \1/p
-          s/.*boot set-up took \([0-9]*\) us.*/\1 (to the end)/p' "$dir/boot.log" | awk '{ t = $1; $1 = ""; printf "%d\t%s\n", t - last, substr($0, 2); last = t }' >> "$dir/steps"
+  # lines, and from the last of them to the end of the set-up (only boots that built a network
+  # log steps).
+  if grep -q 'network: ' "$dir/boot.log"; then
+    sed -n 's/ done at / at /; s/.*network: \(.*\) at \([0-9]*\) us.*/\2 \1/p
+            s/.*boot set-up took \([0-9]*\) us.*/\1 (to the end)/p' "$dir/boot.log" |
+      awk '{ t = $1; $1 = ""; printf "%d\t%s\n", t - last, substr($0, 2); last = t }' >> "$dir/steps"
+  fi
   i=$((i + 1))
 done
 summary() {
