@@ -80,25 +80,23 @@ Result<Layers> open_layers(const Paths& paths, const Spec& spec) {
 
 Result<UniqueFd> mount_container_overlay(const Paths& paths, const Spec& spec) {
     VOLT_TRY_ASSIGN(Layers l, open_layers(paths, spec));
-    const std::string& layers = l.path;
-    UniqueFd &lower = l.lower, &upper = l.upper;
-    VOLT_TRY_ASSIGN(UniqueFd work, open_dir(l.dir.get(), "work", layers + "/work"));
+    VOLT_TRY_ASSIGN(UniqueFd work, open_dir(l.dir.get(), "work", l.path + "/work"));
     uid_t shift = 0;
     if (spec.private_users) {
         // The container's id range is the upper root's owner: create chose it, and nspawn
         // re-owns the tree (upper included) if it must pick another.
         struct stat st;
-        if (::fstat(upper.get(), &st) < 0)
-            return Error::from_errno("stat " + layers + "/upper");
+        if (::fstat(l.upper.get(), &st) < 0)
+            return Error::from_errno("stat " + l.path + "/upper");
         if (!rootfs::valid_shift(st.st_uid) || st.st_gid != st.st_uid)
-            return Error(EINVAL, layers + "/upper: owned by " + std::to_string(st.st_uid) + ":" +
+            return Error(EINVAL, l.path + "/upper: owned by " + std::to_string(st.st_uid) + ":" +
                                      std::to_string(st.st_gid) +
                                      ", not by the first id of a container's range");
         shift = st.st_uid;
     }
     VOLT_TRY_ASSIGN_CTX(UniqueFd merged,
-                        rootfs::mount_overlay(lower.get(), upper.get(), work.get(), shift),
-                        "overlay of " + spec.image + " and " + layers + "/upper");
+                        rootfs::mount_overlay(l.lower.get(), l.upper.get(), work.get(), shift),
+                        "overlay of " + spec.image + " and " + l.path + "/upper");
     return merged;
 }
 
