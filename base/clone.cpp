@@ -1,9 +1,12 @@
-// clone3 with a stack of the caller's and CLONE_VM: glibc 2.36 has no wrapper that runs the child
-// on its own stack, so the child's first instructions are a few lines of assembly here. See
-// clone3_vfork in base/syscalls.hpp.
+// clone3, which glibc 2.36 has no wrapper for. With a stack of the caller's and CLONE_VM the
+// child's first instructions are a few lines of assembly here; see clone3_vfork and clone3_fork
+// in base/syscalls.hpp.
 #include <linux/sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 
 #include "base/syscalls.hpp"
 
@@ -58,6 +61,18 @@ Result<pid_t> clone3_vfork(int (*fn)(void*), void* arg, void* stack, std::size_t
     (void)fn, (void)arg, (void)stack, (void)stack_size, (void)cgroup_fd, (void)pidfd;
     return Error(ENOSYS, "clone3 with a stack of our own (not built for this architecture)");
 #endif
+}
+
+Result<pid_t> clone3_fork(int cgroup_fd, bool sibling) {
+    clone_args args{};
+    args.flags = CLONE_INTO_CGROUP | (sibling ? CLONE_PARENT : 0);
+    // A sibling is given the caller's own exit signal; clone3 refuses one of its own beside it.
+    args.exit_signal = sibling ? 0 : SIGCHLD;
+    args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0)
+        return Error::from_errno("clone3");
+    return static_cast<pid_t>(pid);
 }
 
 }  // namespace volt::sys

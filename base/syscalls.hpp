@@ -124,6 +124,17 @@ inline Result<pid_t> clone_vfork(int (*fn)(void*), void* arg, void* stack, std::
 Result<pid_t> clone3_vfork(int (*fn)(void*), void* arg, void* stack, std::size_t stack_size,
                            int cgroup_fd, int* pidfd);
 
+// Linux 5.7: fork, with the child born in the cgroup2 directory `cgroup_fd` (clone3 with
+// CLONE_INTO_CGROUP) and, with `sibling`, made a child of our parent instead of ours
+// (CLONE_PARENT). Returns 0 in the child and its pid in the caller, as fork does. For a process
+// that must itself end up in a cgroup without a cgroup.procs write (see clone3_vfork for what
+// that write costs): its copy carries on and the caller goes. Raw, for a single-threaded caller:
+// glibc's fork handlers do not run, and the thread id glibc keeps is the caller's in the child
+// (glibc asks the kernel where it matters: raise, abort). An error (ENOSYS on kernels before 5.7,
+// EINVAL for a pid namespace's init with `sibling`, EBUSY for a cgroup that cannot hold
+// processes) leaves the caller as it was.
+Result<pid_t> clone3_fork(int cgroup_fd, bool sibling);
+
 // Linux 5.4: waits for the process behind a pidfd (it must be our child).
 inline Result<siginfo_t> waitid_pidfd(int pidfd, int options = WEXITED) {
     siginfo_t info{};

@@ -4,6 +4,7 @@
 #include <linux/magic.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/single_threaded.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -235,6 +236,13 @@ Status create_and_attach(const std::string& path, pid_t pid) {
     VOLT_TRY(fs::mkdir_p(path));
     VOLT_TRY_ASSIGN(UniqueFd fd, fs::open_dir(path));
     return write_file(fd.get(), "cgroup.procs", std::to_string(pid), path);
+}
+
+Status create_and_join_v1(const std::string& path) {
+    VOLT_TRY(fs::mkdir_p(path));
+    VOLT_TRY_ASSIGN(UniqueFd fd, fs::open_dir(path));
+    // glibc clears it when the process makes its first thread, and never sets it again.
+    return write_file(fd.get(), __libc_single_threaded ? "tasks" : "cgroup.procs", "0", path);
 }
 
 Status remove_tree(const std::string& path, int timeout_ms) {

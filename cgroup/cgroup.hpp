@@ -80,6 +80,13 @@ class Cgroup {
 // Creates path (and parents) in any cgroup hierarchy, v1 or v2, and moves pid there.
 Status create_and_attach(const std::string& path, pid_t pid);
 
+// Creates path (and parents) in a cgroup v1 hierarchy and moves the calling process there. A
+// single-threaded caller writes its one thread to `tasks`, which, unlike a write to cgroup.procs,
+// does not take the kernel's cgroup_threadgroup_rwsem for writing and so never waits for the RCU
+// grace period that lock can need (7-16 ms on a quiet machine of ours, DESIGN.md §6). A process
+// with threads writes cgroup.procs, so that all of them move.
+Status create_and_join_v1(const std::string& path);
+
 // Removes a cgroup directory and the cgroups below it, deepest first. The kernel releases a
 // cgroup shortly after its last process is reaped, so EBUSY is retried for up to timeout_ms.
 // A missing path is success.

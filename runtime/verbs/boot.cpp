@@ -2,6 +2,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/single_threaded.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -117,24 +118,61 @@ Result<BootFacts> gather_facts(const Paths& paths, const Spec& spec) {
     return f;
 }
 
-// Moves the calling process (the future nspawn) into the cgroup `path` of a hierarchy, making it
-// where missing; the undo moves it back to `origin`.
-Status join(Steps& steps, const std::string& step, const std::string& path,
-            const std::string& origin) {
+// Moves the calling process (the future nspawn) into the cgroup `path` of a v1 hierarchy, making
+// it where missing; the undo moves it back to `origin`.
+Status join_v1(Steps& steps, const std::string& step, const std::string& path,
+               const std::string& origin) {
     return steps.run(
         step,
         [&]() -> Status {
-            VOLT_TRY_CTX(cgroup::create_and_attach(path, 0), "joining " + path);
+            VOLT_TRY_CTX(cgroup::create_and_join_v1(path), "joining " + path);
             return {};
         },
-        [origin] { (void)cgroup::create_and_attach(origin, 0); });
+        [origin] { (void)cgroup::create_and_join_v1(origin); });
+}
+
+// What a boot child that entered its cgroup2 cgroup by forking (join_unified) writes to the report
+// pipe before it exits: the pid of its copy, which carries on as the boot and becomes nspawn.
+constexpr std::string_view kHandoff = "handoff ";
+
+// Moves the calling process into the container's cgroup2 cgroup. A write to cgroup.procs may wait
+// for an RCU grace period, which on a quiet machine is most of boot's set-up (DESIGN.md §6). So
+// where a volt-run parent waits for this process (report_fd, boot --detach and the foreground
+// supervisor), we fork a copy born in the cgroup (CLONE_INTO_CGROUP, which only reads the lock
+// the write takes), made the parent's child (CLONE_PARENT), tell the parent its pid and exit; the
+// copy returns and goes on with the boot. Everything this process holds (locks, fds, the steps and
+// their undos) is the copy's. With no such parent (in place, under the unit, whose main process we
+// are) or when the fork fails, the write.
+Status join_unified(const cgroup::Cgroup& cg, int report_fd) {
+    if (report_fd >= 0 && __libc_single_threaded) {
+        const pid_t before = ::getpid();
+        auto forked = sys::clone3_fork(cg.fd(), true);
+        if (forked && *forked == 0) {
+            // boot --detach made us a session leader; nspawn leads its session as before.
+            if (::getsid(0) == before)
+                ::setsid();
+            return {};
+        }
+        if (forked) {
+            std::string record = std::string(kHandoff) + std::to_string(*forked) + "\n";
+            // One write, below PIPE_BUF: the parent reads it whole once we are gone. Should it
+            // fail, the parent sees an exit without a record: a failed boot, whose copy it kills.
+            (void)fs::write_all(report_fd, record, "the report pipe");
+            ::_exit(0);
+        }
+        log::debug("joining %s by a fork failed (%s): writing cgroup.procs", cg.path().c_str(),
+                   forked.error().describe().c_str());
+    }
+    VOLT_TRY_CTX(cg.attach(0), "joining " + cg.path());
+    return {};
 }
 
 // Makes the container's cgroups as the plan places them and moves this process into them. The
 // device policy goes on before we join: the eBPF program always (boot fails closed when it
 // cannot be attached), and on hybrid hosts the v1 devices controller as well, unless that
 // hierarchy is mounted read-only (inside another container), where the program binds alone.
-Status place_self(Steps& steps, const BootPlan& plan, Placement& placed) {
+// report_fd: see join_unified.
+Status place_self(Steps& steps, const BootPlan& plan, Placement& placed, int report_fd) {
     const Placement& p = plan.placement;
     placed = p;
     std::optional<cgroup::Cgroup> cg;
@@ -194,20 +232,17 @@ Status place_self(Steps& steps, const BootPlan& plan, Placement& placed) {
         // rooted there, and a guest root that mounts the devices hierarchy and writes its own
         // devices.allow can never be granted more than this parent has.
         if (!placed.devices.empty())
-            VOLT_TRY(join(steps, "join v1 devices", placed.devices + "/payload", p.origin_devices));
+            VOLT_TRY(
+                join_v1(steps, "join v1 devices", placed.devices + "/payload", p.origin_devices));
     }
     if (!p.v1.empty()) {
         VOLT_TRY(steps.run(
             "v1 cgroup", [] { return Status(); },
             [path = p.v1] { (void)remove_container_cgroup(path); }));
-        VOLT_TRY(join(steps, "join v1", p.v1, p.origin_v1));
+        VOLT_TRY(join_v1(steps, "join v1", p.v1, p.origin_v1));
     }
     return steps.run(
-        "join cgroup",
-        [&]() -> Status {
-            VOLT_TRY_CTX(cg->attach(0), "joining " + p.unified);
-            return {};
-        },
+        "join cgroup", [&] { return join_unified(*cg, report_fd); },
         [origin = p.origin_unified] { (void)cgroup::create_and_attach(origin, 0); });
 }
 
@@ -232,7 +267,9 @@ Status enter_landlock(const Spec& spec, const landlock::Plan& plan) {
 }
 
 // nft_fd: an nftables socket boot's parent keeps open (see NetworkSetup::prepare), or -1.
-Status boot_foreground(const Paths& paths, const std::string& name, int nft_fd = -1) {
+// report_fd: the pipe to a volt-run parent that waits for this process (see join_unified), or -1.
+Status boot_foreground(const Paths& paths, const std::string& name, int nft_fd = -1,
+                       int report_fd = -1) {
     const long long setup_start = now_us();
     VOLT_TRY_ASSIGN(auto locked, lock_and_load(paths, name));
     const Spec& spec = locked.spec;
@@ -292,7 +329,7 @@ Status boot_foreground(const Paths& paths, const std::string& name, int nft_fd =
             // The directory too, unless it holds boot --detach's console log.
             ::rmdir(paths.state_dir(name).c_str());
         }));
-    VOLT_TRY(place_self(steps, plan, placed));
+    VOLT_TRY(place_self(steps, plan, placed, report_fd));
     VOLT_TRY(steps.run("limits", [&] {
         return write_limits(paths, name, spec.resources, placed.unified,
                             plan.missing_controllers_ok, state.unenforced_controllers,
@@ -444,10 +481,38 @@ std::string last_line_of(const std::string& path) {
 
 // Forks; the child boots in the foreground with NOTIFY_SOCKET pointing at a socket of ours and
 // its output in the console log; we return once nspawn says READY=1, or with the child's error.
+// The pid of a hand-off record (join_unified) at the start of text, which it is taken from.
+std::optional<pid_t> take_handoff(std::string& text) {
+    if (!text.starts_with(kHandoff))
+        return std::nullopt;
+    const char* digits = text.data() + kHandoff.size();
+    const char* end = text.data() + text.size();
+    pid_t pid = 0;
+    auto [after, ec] = std::from_chars(digits, end, pid);
+    if (ec != std::errc() || after == end || *after != '\n' || pid <= 0)
+        return std::nullopt;
+    text.erase(0, static_cast<size_t>(after + 1 - text.data()));
+    return pid;
+}
+
+// After the boot child exited: whether it handed the boot over to a copy of itself, a child of
+// ours (join_unified); then its pid. Reads only what the pipe holds (the record was written before
+// the exit), into `pending`, which child_error reads on from.
+std::optional<pid_t> handed_off_to(int fd, std::string& pending) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) == 1 && (p.revents & POLLIN)) {
+        char buf[512];
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n > 0)
+            pending.append(buf, static_cast<size_t>(n));
+    }
+    return take_handoff(pending);
+}
+
 // The error boot_foreground returned in the child, rebuilt from what it wrote to the report
-// pipe ("KIND ERRNO MESSAGE"); nullopt when it wrote nothing (it became nspawn).
-std::optional<Error> child_error(int fd) {
-    std::string text;
+// pipe ("KIND ERRNO MESSAGE") after `text`, what was read of it before; nullopt when it wrote
+// nothing (it became nspawn). A hand-off record in front is skipped and its pid put in *handoff.
+std::optional<Error> child_error(int fd, std::string text = {}, pid_t* handoff = nullptr) {
     char buf[4096];
     for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
         if (n < 0 && errno == EINTR)
@@ -456,6 +521,8 @@ std::optional<Error> child_error(int fd) {
             break;
         text.append(buf, static_cast<size_t>(n));
     }
+    if (auto pid = take_handoff(text); pid && handoff)
+        *handoff = *pid;
     int kind = 0, code = 0, used = 0;
     if (text.empty() || std::sscanf(text.c_str(), "%d %d %n", &kind, &code, &used) != 2 ||
         kind < 0 || kind > static_cast<int>(ErrorKind::not_found))
@@ -590,7 +657,7 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
         ::dup2(log_fd, 1);
         ::dup2(log_fd, 2);
         ::setenv("NOTIFY_SOCKET", notify_path.c_str(), 1);
-        Status st = boot_foreground(paths, name, nft ? nft->fd() : -1);
+        Status st = boot_foreground(paths, name, nft ? nft->fd() : -1, report_write.get());
         std::fprintf(stderr, "volt-run: %s\n", st.error().describe().c_str());
         std::fflush(stderr);
         report_error(report_write.get(), st.error());
@@ -601,6 +668,8 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
     if (!pidfd)
         return std::move(pidfd).error();
     proc::ChildGuard child(pid, std::move(pidfd).value());
+    std::string reported;  // what was read of the report pipe before the child's end
+    bool handed_off = false;
 
     long long deadline = now_ms() + timeout_s * 1000LL;
     for (;;) {
@@ -613,6 +682,27 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
             continue;
         if (r < 0)
             return Error::from_errno("poll");
+        // Before READY, which its copy may have sent already: the child that exits to hand the
+        // boot over (join_unified). Looked at without reaping, so that any other end is handled
+        // below as before.
+        if ((fds[1].revents & POLLIN) && !handed_off) {
+            siginfo_t si{};
+            if (::waitid(P_PIDFD, static_cast<id_t>(child.pidfd()), &si,
+                         WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                si.si_pid > 0 && si.si_code == CLD_EXITED && si.si_status == 0) {
+                if (auto next = handed_off_to(report_read.get(), reported)) {
+                    (void)child.wait();
+                    // CLONE_PARENT made it our child: unreaped, the pid cannot name another.
+                    auto next_fd = sys::pidfd_open(*next);
+                    if (!next_fd)
+                        return std::move(next_fd).error().context("booting " + name);
+                    child = proc::ChildGuard(*next, std::move(next_fd).value());
+                    pid = *next;
+                    handed_off = true;
+                    continue;
+                }
+            }
+        }
         if (fds[0].revents & POLLIN) {
             char buf[4096];
             ssize_t n = ::recv(s, buf, sizeof buf - 1, 0);
@@ -629,7 +719,7 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
         }
         if (fds[1].revents & POLLIN) {
             auto code = child.wait();
-            if (auto failed = child_error(report_read.get()))
+            if (auto failed = child_error(report_read.get(), std::move(reported)))
                 return std::move(*failed).context("booting " + name);
             std::string why = last_line_of(log_path);
             // A line of volt-run's own (the child's warnings go to the log) is not prefixed
@@ -649,8 +739,9 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
 }
 
 // Today's boot without a supervisor: in place (this process becomes nspawn) or --detach.
+// nft_fd and report_fd: see boot_foreground.
 Status boot_unsupervised(const Paths& paths, const std::string& name, const BootOptions& options,
-                         int nft_fd = -1) {
+                         int nft_fd = -1, int report_fd = -1) {
     // One boot at a time, refused at once rather than queued: a second boot --detach would
     // otherwise take over the first one's notify socket and both would fail. The lock is not
     // inherited past execve: a running nspawn holds none (its state refuses a boot), and the
@@ -664,7 +755,7 @@ Status boot_unsupervised(const Paths& paths, const std::string& name, const Boot
     }
     if (options.detach)
         return boot_detached(paths, name, options);
-    return boot_foreground(paths, name, nft_fd);
+    return boot_foreground(paths, name, nft_fd, report_fd);
 }
 
 // A hand boot in the foreground: volt-run stays as nspawn's parent, so that however the run
@@ -722,7 +813,8 @@ Result<int> boot_supervised(const Paths& paths, const std::string& name,
         // What the supervisor adds in front of boot's set-up (tools/bench/boot-setup.sh).
         log::debug("supervisor: forked in %lld us", now_us() - fork_start);
         report_read.reset();
-        Status st = boot_unsupervised(paths, name, options, nft ? nft->fd() : -1);
+        Status st =
+            boot_unsupervised(paths, name, options, nft ? nft->fd() : -1, report_write.get());
         report_error(report_write.get(), st.error());
         ::_exit(1);
     }
@@ -740,8 +832,16 @@ Result<int> boot_supervised(const Paths& paths, const std::string& name,
     sigaddset(&terminal, SIGQUIT);
     ::sigprocmask(SIG_UNBLOCK, &terminal, nullptr);
     // The child's error if it failed before it became nspawn (its steps undid what they made);
-    // EOF once it exec'd nspawn, or died.
-    std::optional<Error> failed = child_error(report_read.get());
+    // EOF once it exec'd nspawn, or died. A child that handed the boot over to a copy of itself
+    // (join_unified) has exited: reaped here, its copy, our child too, is the one to supervise.
+    pid_t handoff = 0;
+    std::optional<Error> failed = child_error(report_read.get(), {}, &handoff);
+    if (handoff > 0) {
+        siginfo_t gone{};
+        while (::waitid(P_PID, static_cast<id_t>(pid), &gone, WEXITED) < 0 && errno == EINTR) {
+        }
+        pid = handoff;
+    }
 
     // SIGTERM and SIGHUP (someone ending the boot, the terminal closing) are nspawn's: it halts
     // the guest. The pid is our unreaped child's, so it names nspawn until we reap it.

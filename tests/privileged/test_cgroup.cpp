@@ -8,6 +8,9 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <optional>
+#include <thread>
 
 #include "base/fd.hpp"
 #include "base/fs.hpp"
@@ -132,4 +135,98 @@ TEST_CASE("clone3_vfork starts its child in the cgroup it is given, sharing our 
     REQUIRE(::waitpid(*pid, &status, 0) == *pid);
     CHECK(WIFSIGNALED(status));
     REQUIRE(cgroup::remove_tree(mount + relative).ok());
+}
+
+TEST_CASE("clone3_fork: a copy born in the cgroup, a child of the caller's parent",
+          "[privileged]") {
+    std::string mount = test::writable_cgroup2();
+    test::skip_unless(!mount.empty(), "a writable cgroup2 hierarchy");
+    auto self = cgroup::self_membership();
+    REQUIRE(self.ok());
+    const std::string relative =
+        (self->unified == "/" ? "" : self->unified) + "/volt-test-cf-" + std::to_string(::getpid());
+    auto cg = cgroup::Cgroup::create(mount + relative);
+    REQUIRE(cg.ok());
+    int report[2];
+    REQUIRE(::pipe2(report, O_CLOEXEC) == 0);
+    UniqueFd report_read(report[0]), report_write(report[1]);
+    // The caller forks a sibling of its own into the cgroup and exits at once; the copy reports
+    // its parent and its cgroup, then exits 7.
+    pid_t caller = ::fork();
+    REQUIRE(caller >= 0);
+    if (caller == 0) {
+        auto copy = sys::clone3_fork(cg->fd(), true);
+        if (!copy)
+            ::_exit(1);
+        if (*copy > 0)
+            ::_exit(0);
+        auto cgroup_text = fs::read_file("/proc/self/cgroup");
+        std::string line = std::to_string(::getppid()) + " " + std::to_string(::getpid()) + " " +
+                           (cgroup_text ? *cgroup_text : std::string("?"));
+        (void)!::write(report_write.get(), line.data(), line.size());
+        ::_exit(7);
+    }
+    report_write.reset();
+    int status = 0;
+    REQUIRE(::waitpid(caller, &status, 0) == caller);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(report_read.get(), buf, sizeof buf)) > 0;)
+        text.append(buf, static_cast<size_t>(n));
+    pid_t parent = 0, copy = 0;
+    int used = 0;
+    REQUIRE(std::sscanf(text.c_str(), "%d %d %n", &parent, &copy, &used) == 2);
+    CHECK(parent == ::getpid());  // ours, not the exited caller's
+    CHECK(text.find("0::" + relative + "\n") != std::string::npos);
+    // And so ours to reap.
+    REQUIRE(::waitpid(copy, &status, 0) == copy);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 7);
+    REQUIRE(cgroup::remove_tree(mount + relative).ok());
+}
+
+TEST_CASE("create_and_join_v1 moves the caller, every thread of it", "[privileged]") {
+    auto mounts = cgroup::find_mounts();
+    REQUIRE(mounts.ok());
+    const std::string hierarchy = mounts->devices.empty() ? mounts->named_systemd : mounts->devices;
+    test::skip_unless(!hierarchy.empty(), "a cgroup v1 hierarchy (devices or name=systemd)");
+    const std::string path = hierarchy + "/volt-test-v1-" + std::to_string(::getpid());
+    // In a child, which joins and reports: 0 when /proc says every one of its threads is in
+    // the cgroup. With `threads`, a second thread runs while it joins (cgroup.procs, not tasks).
+    auto joins = [&](bool threads) {
+        pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            std::atomic<bool> stop{false};
+            std::optional<std::thread> other;
+            if (threads)
+                other.emplace([&] {
+                    while (!stop.load())
+                        ::usleep(1000);
+                });
+            int failed = cgroup::create_and_join_v1(path) ? 0 : 1;
+            const std::string leaf = path.substr(hierarchy.size()) + "\n";
+            auto tasks = fs::list_dir("/proc/self/task");
+            if (!tasks || tasks->size() != (threads ? 2u : 1u))
+                failed |= 2;
+            for (const auto& t : tasks ? *tasks : std::vector<std::string>{}) {
+                auto text = fs::read_file("/proc/self/task/" + t + "/cgroup");
+                if (!text || text->find(leaf) == std::string::npos)
+                    failed |= 4;
+            }
+            stop = true;
+            if (other)
+                other->join();
+            ::_exit(failed);
+        }
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        REQUIRE(WIFEXITED(status));
+        return WEXITSTATUS(status);
+    };
+    CHECK(joins(false) == 0);
+    CHECK(joins(true) == 0);
+    REQUIRE(cgroup::remove_tree(path).ok());
 }
