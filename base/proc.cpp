@@ -132,11 +132,21 @@ int exit_code_of(const siginfo_t& info) {
     return 128 + info.si_status;
 }
 
-ChildGuard::~ChildGuard() {
+void ChildGuard::end() noexcept {
     if (pid_ <= 0 || !pidfd_)
         return;
     (void)sys::pidfd_send_signal(pidfd_.get(), SIGKILL);
     (void)sys::waitid_pidfd(pidfd_.get());
+    pid_ = -1;
+}
+
+ChildGuard& ChildGuard::operator=(ChildGuard&& other) noexcept {
+    if (this != &other) {
+        end();
+        pid_ = std::exchange(other.pid_, -1);
+        pidfd_ = std::move(other.pidfd_);
+    }
+    return *this;
 }
 
 Result<int> ChildGuard::wait() {

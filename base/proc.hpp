@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/error.hpp"
@@ -56,14 +57,15 @@ bool pidfd_alive(int pidfd);
 bool pidfd_wait_exit(int pidfd, int timeout_ms);
 
 // Owns a child process: on destruction, if still owned, SIGKILLs and reaps it, so an error path
-// never leaves a stray child behind.
+// never leaves a stray child behind. Assigning another ends the one held before the same way.
 class ChildGuard {
   public:
     ChildGuard() = default;
     ChildGuard(pid_t pid, UniqueFd pidfd) : pid_(pid), pidfd_(std::move(pidfd)) {}
-    ChildGuard(ChildGuard&&) = default;
-    ChildGuard& operator=(ChildGuard&&) = default;
-    ~ChildGuard();
+    ChildGuard(ChildGuard&& other) noexcept
+        : pid_(std::exchange(other.pid_, -1)), pidfd_(std::move(other.pidfd_)) {}
+    ChildGuard& operator=(ChildGuard&& other) noexcept;
+    ~ChildGuard() { end(); }
 
     pid_t pid() const { return pid_; }
     int pidfd() const { return pidfd_.get(); }
@@ -73,6 +75,8 @@ class ChildGuard {
     void release() { pid_ = -1; }
 
   private:
+    void end() noexcept;
+
     pid_t pid_ = -1;
     UniqueFd pidfd_;
 };

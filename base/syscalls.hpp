@@ -128,9 +128,11 @@ Result<pid_t> clone3_vfork(int (*fn)(void*), void* arg, void* stack, std::size_t
 // CLONE_INTO_CGROUP) and, with `sibling`, made a child of our parent instead of ours
 // (CLONE_PARENT). Returns 0 in the child and its pid in the caller, as fork does. For a process
 // that must itself end up in a cgroup without a cgroup.procs write (see clone3_vfork for what
-// that write costs): its copy carries on and the caller goes. Raw, for a single-threaded caller:
-// glibc's fork handlers do not run, and the thread id glibc keeps is the caller's in the child
-// (glibc asks the kernel where it matters: raise, abort). An error (ENOSYS on kernels before 5.7,
+// that write costs): its copy carries on and the caller goes. Raw, for a single-threaded caller,
+// and what the copy may then do is narrower than after fork(): glibc's atfork handlers do not
+// run, its robust-mutex list is not registered again, and the thread id it keeps is still the
+// caller's. raise and abort ask the kernel and work; what takes pthread_self() (affinity,
+// scheduling) would name the caller's gone thread. An error (ENOSYS before 5.7,
 // EINVAL for a pid namespace's init with `sibling`, EBUSY for a cgroup that cannot hold
 // processes) leaves the caller as it was.
 Result<pid_t> clone3_fork(int cgroup_fd, bool sibling);

@@ -81,10 +81,12 @@ class Cgroup {
 Status create_and_attach(const std::string& path, pid_t pid);
 
 // Creates path (and parents) in a cgroup v1 hierarchy and moves the calling process there. A
-// single-threaded caller writes its one thread to `tasks`, which, unlike a write to cgroup.procs,
-// does not take the kernel's cgroup_threadgroup_rwsem for writing and so never waits for the RCU
-// grace period that lock can need (7-16 ms on a quiet machine of ours, DESIGN.md §6). A process
-// with threads writes cgroup.procs, so that all of them move.
+// single-threaded caller writes "0" (itself) to `tasks`: a thread moving itself is spared the
+// write lock on cgroup_threadgroup_rwsem that a write to cgroup.procs takes, and with it the RCU
+// grace period that lock can wait for (7-16 ms here on a quiet machine, DESIGN.md §6 has 15-22).
+// The kernel spares it since commit 9a3284fad42f ("cgroup: Optimize single thread migration",
+// also in 5.4's stable series); a kernel without it takes the lock for `tasks` too, which is as
+// correct and only as slow. A process with threads writes cgroup.procs, so that all of them move.
 Status create_and_join_v1(const std::string& path);
 
 // Removes a cgroup directory and the cgroups below it, deepest first. The kernel releases a

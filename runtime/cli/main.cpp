@@ -1,5 +1,7 @@
 // volt-run: a thin shell over the runtime library. Parsing and running are separate functions
 // (cli.hpp) so both are testable; this file only wires them to the process.
+#include <signal.h>
+
 #include <cstdio>
 #include <exception>
 
@@ -7,6 +9,13 @@
 #include "runtime/cli/cli.hpp"
 
 int main(int argc, char** argv) {
+    // volt-run waits for the children it starts (the boot child, nspawn, exec's command). A
+    // caller's SIG_IGN or SA_NOCLDWAIT for SIGCHLD survives execve and would have the kernel reap
+    // them unseen: their exit status lost, and a wait for a boot child's hand-off or for nspawn's
+    // exit never answered. The default, whatever we were given.
+    struct sigaction child_default {};
+    child_default.sa_handler = SIG_DFL;
+    ::sigaction(SIGCHLD, &child_default, nullptr);
     // The last line of defence: errors are values everywhere below, and a library exception that
     // still gets here is one line and the runtime's exit code, never an abort with a core.
     try {

@@ -131,35 +131,36 @@ Status join_v1(Steps& steps, const std::string& step, const std::string& path,
         [origin] { (void)cgroup::create_and_join_v1(origin); });
 }
 
-// What a boot child that entered its cgroup2 cgroup by forking (join_unified) writes to the report
-// pipe before it exits: the pid of its copy, which carries on as the boot and becomes nspawn.
+// What the copy a boot child made of itself to enter its cgroup2 cgroup (join_unified) writes to
+// the report pipe first: its own pid, for the parent to follow, since the child is gone.
 constexpr std::string_view kHandoff = "handoff ";
 
 // Moves the calling process into the container's cgroup2 cgroup. A write to cgroup.procs may wait
 // for an RCU grace period, which on a quiet machine is most of boot's set-up (DESIGN.md §6). So
 // where a volt-run parent waits for this process (report_fd, boot --detach and the foreground
 // supervisor), we fork a copy born in the cgroup (CLONE_INTO_CGROUP, which only reads the lock
-// the write takes), made the parent's child (CLONE_PARENT), tell the parent its pid and exit; the
-// copy returns and goes on with the boot. Everything this process holds (locks, fds, the steps and
-// their undos) is the copy's. With no such parent (in place, under the unit, whose main process we
-// are) or when the fork fails, the write.
+// the write takes), made the parent's child (CLONE_PARENT), and exit; the copy tells the parent
+// its pid and returns to go on with the boot. Everything this process holds (locks, fds, the steps
+// and their undos) is the copy's. The copy, not this process, writes the record, so that the
+// parent learns of it however this process ends. With no such parent (in place, under the unit,
+// whose main process we are) or when the fork fails, the write.
 Status join_unified(const cgroup::Cgroup& cg, int report_fd) {
     if (report_fd >= 0 && __libc_single_threaded) {
         const pid_t before = ::getpid();
         auto forked = sys::clone3_fork(cg.fd(), true);
         if (forked && *forked == 0) {
+            // One write, below PIPE_BUF, before anything else of ours can reach the pipe.
+            VOLT_TRY(fs::write_all(report_fd,
+                                   std::string(kHandoff) + std::to_string(::getpid()) + "\n",
+                                   "the report pipe"));
             // boot --detach made us a session leader; nspawn leads its session as before.
             if (::getsid(0) == before)
                 ::setsid();
+            log::debug("entered %s by a copy born in it", cg.path().c_str());
             return {};
         }
-        if (forked) {
-            std::string record = std::string(kHandoff) + std::to_string(*forked) + "\n";
-            // One write, below PIPE_BUF: the parent reads it whole once we are gone. Should it
-            // fail, the parent sees an exit without a record: a failed boot, whose copy it kills.
-            (void)fs::write_all(report_fd, record, "the report pipe");
-            ::_exit(0);
-        }
+        if (forked)
+            ::_exit(0);  // nothing to undo: the steps are the copy's now
         log::debug("joining %s by a fork failed (%s): writing cgroup.procs", cg.path().c_str(),
                    forked.error().describe().c_str());
     }
@@ -479,8 +480,6 @@ std::string last_line_of(const std::string& path) {
     return nl == std::string::npos ? s : s.substr(nl + 1);
 }
 
-// Forks; the child boots in the foreground with NOTIFY_SOCKET pointing at a socket of ours and
-// its output in the console log; we return once nspawn says READY=1, or with the child's error.
 // The pid of a hand-off record (join_unified) at the start of text, which it is taken from.
 std::optional<pid_t> take_handoff(std::string& text) {
     if (!text.starts_with(kHandoff))
@@ -495,16 +494,28 @@ std::optional<pid_t> take_handoff(std::string& text) {
     return pid;
 }
 
-// After the boot child exited: whether it handed the boot over to a copy of itself, a child of
-// ours (join_unified); then its pid. Reads only what the pipe holds (the record was written before
-// the exit), into `pending`, which child_error reads on from.
-std::optional<pid_t> handed_off_to(int fd, std::string& pending) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 0) == 1 && (p.revents & POLLIN)) {
-        char buf[512];
+// Whether text, what was read of the report pipe so far, may still become a hand-off record.
+bool may_be_handoff(std::string_view text) {
+    if (text.size() <= kHandoff.size())
+        return kHandoff.starts_with(text);
+    return text.starts_with(kHandoff) && text.size() < kHandoff.size() + 12 &&
+           text.find_first_not_of("0123456789", kHandoff.size()) == std::string_view::npos;
+}
+
+// Whether the boot child handed the boot over to a copy of itself, a child of ours too
+// (join_unified); then the copy's pid. Reads the report pipe into `pending` (which child_error
+// reads on from) until a record is whole, what came is something else, or the pipe's end. Called
+// once the child exited or nspawn said READY, it cannot wait long: the copy writes the record
+// before anything else, and without a copy the last writer is gone (exited, or exec'd nspawn).
+std::optional<pid_t> await_handoff(int fd, std::string& pending) {
+    char buf[64];
+    while (may_be_handoff(pending)) {
         ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n > 0)
-            pending.append(buf, static_cast<size_t>(n));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return std::nullopt;
+        pending.append(buf, static_cast<size_t>(n));
     }
     return take_handoff(pending);
 }
@@ -587,6 +598,24 @@ void leave_reaper(const Paths& paths, const std::string& name, pid_t nspawn, int
     ::_exit(st ? 0 : 1);
 }
 
+// Makes `child`, the boot child that handed the boot over, the copy `next` (our child: unreaped,
+// its pid names no other process). The boot child is killed (it has nothing left to do but exit)
+// and reaped; should the copy's pidfd fail, so is the copy.
+Status follow(proc::ChildGuard& child, pid_t next) {
+    auto next_fd = sys::pidfd_open(next);
+    if (!next_fd) {
+        ::kill(next, SIGKILL);
+        siginfo_t gone{};
+        while (::waitid(P_PID, static_cast<id_t>(next), &gone, WEXITED) < 0 && errno == EINTR) {
+        }
+        return std::move(next_fd).error();
+    }
+    child = proc::ChildGuard(next, std::move(next_fd).value());
+    return {};
+}
+
+// Forks; the child boots in the foreground with NOTIFY_SOCKET pointing at a socket of ours and
+// its output in the console log; we return once nspawn says READY=1, or with the child's error.
 Status boot_detached(const Paths& paths, const std::string& name, const BootOptions& options) {
     const int timeout_s = options.ready_timeout_seconds;
     VOLT_TRY_ASSIGN(const Spec spec, load_spec(paths, name));
@@ -682,25 +711,14 @@ Status boot_detached(const Paths& paths, const std::string& name, const BootOpti
             continue;
         if (r < 0)
             return Error::from_errno("poll");
-        // Before READY, which its copy may have sent already: the child that exits to hand the
-        // boot over (join_unified). Looked at without reaping, so that any other end is handled
-        // below as before.
-        if ((fds[1].revents & POLLIN) && !handed_off) {
-            siginfo_t si{};
-            if (::waitid(P_PIDFD, static_cast<id_t>(child.pidfd()), &si,
-                         WEXITED | WNOHANG | WNOWAIT) == 0 &&
-                si.si_pid > 0 && si.si_code == CLD_EXITED && si.si_status == 0) {
-                if (auto next = handed_off_to(report_read.get(), reported)) {
-                    (void)child.wait();
-                    // CLONE_PARENT made it our child: unreaped, the pid cannot name another.
-                    auto next_fd = sys::pidfd_open(*next);
-                    if (!next_fd)
-                        return std::move(next_fd).error().context("booting " + name);
-                    child = proc::ChildGuard(*next, std::move(next_fd).value());
-                    pid = *next;
-                    handed_off = true;
-                    continue;
-                }
+        // The child that exits to hand the boot over to its copy (join_unified), seen by its exit
+        // or, should nspawn be quicker, by READY: the copy wrote its record before it exec'd.
+        if (!handed_off && ((fds[1].revents & POLLIN) || (fds[0].revents & POLLIN))) {
+            if (auto next = await_handoff(report_read.get(), reported)) {
+                VOLT_TRY_CTX(follow(child, *next), "booting " + name);
+                pid = *next;
+                handed_off = true;
+                continue;
             }
         }
         if (fds[0].revents & POLLIN) {

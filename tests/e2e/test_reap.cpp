@@ -262,3 +262,36 @@ TEST_CASE("stop and delete --force of a detached boot race with its reaper: noth
     CHECK(test::tree(sb.run_dir()) == std::vector<std::string>{".netns", ".netowners"});
     CHECK_FALSE(fs::exists(sb.root() + "/config/" + name));  // the reaper made no lock file
 }
+
+TEST_CASE("volt-run started with SIGCHLD ignored still sees its children end: boot, exec, stop",
+          "[e2e][reap]") {
+    test::require_container_host();
+    test::Sandbox sb;
+    std::string name = sb.unique_name("hrign");
+    create(sb, name);
+    // A caller's SIG_IGN survives execve; with it the kernel would reap volt-run's children
+    // unseen. boot --detach follows its child's hand-off (the copy born in the container's
+    // cgroup, which -vv names in the console log) to READY and leaves its reaper.
+    auto r = sb.volt_ignoring({SIGCHLD}, {"-vv", "boot", "--detach", "--timeout", "60", name});
+    INFO("boot: " << r.err);
+    REQUIRE(r.code == 0);
+    CHECK_THAT(fs::read_file(sb.run_dir() + "/" + name + "/console.log").value_or(""),
+               Catch::Contains("by a copy born in it"));
+    auto reapers = test::children_named("volt-reaper");
+    REQUIRE(reapers.size() == 1);
+    Run run = run_of(sb.inspect(name));
+    // exec reports its command's exit status.
+    CHECK(sb.volt_ignoring({SIGCHLD}, {"exec", name, "--", "sh", "-c", "exit 7"}).code == 7);
+    REQUIRE(::kill(run.nspawn, SIGKILL) == 0);
+    wait_gone(reapers.front());
+    nothing_left(sb, name, run);
+    // A foreground boot supervises nspawn to its end and collects the run.
+    test::Background boot(sb, {"boot", name}, {SIGCHLD});
+    Run again = wait_running(sb, name, boot);
+    REQUIRE(::kill(again.nspawn, SIGKILL) == 0);
+    auto code = boot.wait(kPatienceMs);
+    INFO(boot.output());
+    REQUIRE(code);
+    CHECK(*code == 128 + SIGKILL);
+    nothing_left(sb, name, again);
+}

@@ -1,8 +1,12 @@
 // The cgroup module on the machine's real cgroup2 hierarchy: a process really moves, really
 // stops when frozen, really dies on kill.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,19 +151,27 @@ TEST_CASE("clone3_fork: a copy born in the cgroup, a child of the caller's paren
         (self->unified == "/" ? "" : self->unified) + "/volt-test-cf-" + std::to_string(::getpid());
     auto cg = cgroup::Cgroup::create(mount + relative);
     REQUIRE(cg.ok());
-    int report[2];
+    int report[2], hold[2];
     REQUIRE(::pipe2(report, O_CLOEXEC) == 0);
     UniqueFd report_read(report[0]), report_write(report[1]);
-    // The caller forks a sibling of its own into the cgroup and exits at once; the copy reports
-    // its parent and its cgroup, then exits 7.
+    REQUIRE(::pipe2(hold, O_CLOEXEC) == 0);
+    UniqueFd hold_read(hold[0]), hold_write(hold[1]);
+    // The caller forks a sibling of its own into the cgroup and stays until we have the copy's
+    // report (a child of the caller would name it as its parent then); the copy reports its
+    // parent and its cgroup, then exits 7.
     pid_t caller = ::fork();
     REQUIRE(caller >= 0);
     if (caller == 0) {
+        hold_write.reset();
         auto copy = sys::clone3_fork(cg->fd(), true);
         if (!copy)
             ::_exit(1);
-        if (*copy > 0)
+        if (*copy > 0) {
+            report_write.reset();
+            char c;
+            (void)!::read(hold_read.get(), &c, 1);  // EOF once the test has the report
             ::_exit(0);
+        }
         auto cgroup_text = fs::read_file("/proc/self/cgroup");
         std::string line = std::to_string(::getppid()) + " " + std::to_string(::getpid()) + " " +
                            (cgroup_text ? *cgroup_text : std::string("?"));
@@ -167,18 +179,20 @@ TEST_CASE("clone3_fork: a copy born in the cgroup, a child of the caller's paren
         ::_exit(7);
     }
     report_write.reset();
-    int status = 0;
-    REQUIRE(::waitpid(caller, &status, 0) == caller);
-    REQUIRE(WIFEXITED(status));
-    REQUIRE(WEXITSTATUS(status) == 0);
+    hold_read.reset();
     std::string text;
     char buf[4096];
     for (ssize_t n; (n = ::read(report_read.get(), buf, sizeof buf)) > 0;)
         text.append(buf, static_cast<size_t>(n));
+    hold_write.reset();
+    int status = 0;
+    REQUIRE(::waitpid(caller, &status, 0) == caller);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
     pid_t parent = 0, copy = 0;
     int used = 0;
     REQUIRE(std::sscanf(text.c_str(), "%d %d %n", &parent, &copy, &used) == 2);
-    CHECK(parent == ::getpid());  // ours, not the exited caller's
+    CHECK(parent == ::getpid());  // ours, though the caller still ran
     CHECK(text.find("0::" + relative + "\n") != std::string::npos);
     // And so ours to reap.
     REQUIRE(::waitpid(copy, &status, 0) == copy);
@@ -187,18 +201,42 @@ TEST_CASE("clone3_fork: a copy born in the cgroup, a child of the caller's paren
     REQUIRE(cgroup::remove_tree(mount + relative).ok());
 }
 
-TEST_CASE("create_and_join_v1 moves the caller, every thread of it", "[privileged]") {
+// Drops CAP_DAC_OVERRIDE from the calling thread's effective set: root then obeys file modes.
+bool drop_dac_override() {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (::syscall(SYS_capget, &header, data) < 0)
+        return false;
+    data[0].effective &= ~(1u << CAP_DAC_OVERRIDE);
+    return ::syscall(SYS_capset, &header, data) == 0;
+}
+
+TEST_CASE(
+    "create_and_join_v1: one thread moves itself by tasks, a process of threads by "
+    "cgroup.procs, every thread of it",
+    "[privileged]") {
     auto mounts = cgroup::find_mounts();
     REQUIRE(mounts.ok());
     const std::string hierarchy = mounts->devices.empty() ? mounts->named_systemd : mounts->devices;
     test::skip_unless(!hierarchy.empty(), "a cgroup v1 hierarchy (devices or name=systemd)");
+    struct statvfs fs_stat {};
+    test::skip_unless(::statvfs(hierarchy.c_str(), &fs_stat) == 0 && !(fs_stat.f_flag & ST_RDONLY),
+                      "a writable cgroup v1 hierarchy (" + hierarchy + " is read-only)");
     const std::string path = hierarchy + "/volt-test-v1-" + std::to_string(::getpid());
+    REQUIRE(::mkdir(path.c_str(), 0755) == 0);
     // In a child, which joins and reports: 0 when /proc says every one of its threads is in
-    // the cgroup. With `threads`, a second thread runs while it joins (cgroup.procs, not tasks).
+    // the cgroup. With `threads`, a second thread runs while it joins. Which file each way
+    // writes is shown by the other one's mode 0: without CAP_DAC_OVERRIDE, a write to it fails.
     auto joins = [&](bool threads) {
+        const std::string other_file = path + (threads ? "/tasks" : "/cgroup.procs");
+        const std::string used_file = path + (threads ? "/cgroup.procs" : "/tasks");
+        REQUIRE(::chmod(other_file.c_str(), 0) == 0);
+        REQUIRE(::chmod(used_file.c_str(), 0644) == 0);
         pid_t pid = ::fork();
         REQUIRE(pid >= 0);
         if (pid == 0) {
+            if (!drop_dac_override())
+                ::_exit(8);
             std::atomic<bool> stop{false};
             std::optional<std::thread> other;
             if (threads)
@@ -226,6 +264,8 @@ TEST_CASE("create_and_join_v1 moves the caller, every thread of it", "[privilege
         REQUIRE(WIFEXITED(status));
         return WEXITSTATUS(status);
     };
+    // One thread: glibc must still think so in this process's children (it never resets it).
+    REQUIRE(__libc_single_threaded);
     CHECK(joins(false) == 0);
     CHECK(joins(true) == 0);
     REQUIRE(cgroup::remove_tree(path).ok());

@@ -89,7 +89,8 @@ TempDir::~TempDir() {
 }
 
 RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-              const std::string& stdin_text, const std::vector<std::string>& cgroups) {
+              const std::string& stdin_text, const std::vector<std::string>& cgroups,
+              const std::vector<int>& ignored) {
     std::vector<std::string> procs;
     for (const auto& c : cgroups)
         procs.push_back(c + "/cgroup.procs");
@@ -113,6 +114,8 @@ RunResult run(const std::vector<std::string>& argv, const std::vector<std::strin
                 ::_exit(126);
             ::close(fd);
         }
+        for (int sig : ignored)
+            ::signal(sig, SIG_IGN);
         ::dup2(in_pipe[0], 0);
         ::dup2(out_pipe[1], 1);
         ::dup2(err_pipe[1], 2);
@@ -317,6 +320,13 @@ RunResult Sandbox::volt(const std::vector<std::string>& args) const {
     return volt(args, {});
 }
 
+RunResult Sandbox::volt_ignoring(const std::vector<int>& ignored,
+                                 const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = {volt_run_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, env(), {}, {}, ignored);
+}
+
 RunResult Sandbox::volt(const std::vector<std::string>& args,
                         const std::vector<std::string>& extra_env,
                         const std::vector<std::string>& cgroups) const {
@@ -377,7 +387,8 @@ std::vector<std::string> tree(const std::string& path) {
     return out;
 }
 
-Background::Background(const Sandbox& sb, const std::vector<std::string>& args)
+Background::Background(const Sandbox& sb, const std::vector<std::string>& args,
+                       const std::vector<int>& ignored)
     : output_(sb.dir() / "background.out") {
     std::vector<std::string> argv = {volt_run_binary()};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -394,6 +405,8 @@ Background::Background(const Sandbox& sb, const std::vector<std::string>& args)
     pid_ = ::fork();
     if (pid_ == 0) {
         ::setpgid(0, 0);
+        for (int sig : ignored)
+            ::signal(sig, SIG_IGN);
         int null = ::open("/dev/null", O_RDONLY);
         ::dup2(null, 0);
         ::dup2(out, 1);

@@ -36,9 +36,11 @@ struct RunResult {
 };
 
 // Runs argv (argv[0] an absolute path) with extra environment entries, capturing its output;
-// moved into each of the cgroup directories `cgroups` first (one per hierarchy).
+// moved into each of the cgroup directories `cgroups` first (one per hierarchy), and with the
+// signals `ignored` set to SIG_IGN, which execve keeps (a caller's inherited state).
 RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
-              const std::string& stdin_text = {}, const std::vector<std::string>& cgroups = {});
+              const std::string& stdin_text = {}, const std::vector<std::string>& cgroups = {},
+              const std::vector<int>& ignored = {});
 
 // Ends the current test as skipped because the machine lacks `facility`, unless
 // VOLT_TESTS_MUST_RUN=1 and the test is not listed in the README as unavailable on our CI
@@ -69,6 +71,9 @@ class Sandbox {
     // directories `cgroups` when given (see run()).
     RunResult volt(const std::vector<std::string>& args, const std::vector<std::string>& extra_env,
                    const std::vector<std::string>& cgroups = {}) const;
+    // The sandbox's volt-run, started with the signals `ignored` set to SIG_IGN (see run()).
+    RunResult volt_ignoring(const std::vector<int>& ignored,
+                            const std::vector<std::string>& args) const;
     // `volt-run inspect --json NAME`, which must succeed.
     nlohmann::json inspect(const std::string& name) const;
     const TempDir& dir() const { return dir_; }
@@ -113,7 +118,9 @@ std::vector<pid_t> children_named(const std::string& comm);
 // the end unless wait() saw it exit. Orphan reaping (process_alive) leaves it to wait().
 class Background {
   public:
-    Background(const Sandbox& sb, const std::vector<std::string>& args);
+    // With the signals `ignored` set to SIG_IGN, as run() does.
+    Background(const Sandbox& sb, const std::vector<std::string>& args,
+               const std::vector<int>& ignored = {});
     ~Background();
     Background(const Background&) = delete;
     Background& operator=(const Background&) = delete;

@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include "base/fs.hpp"
 #include "base/proc.hpp"
 #include "base/steps.hpp"
+#include "base/syscalls.hpp"
 #include "base/text.hpp"
 #include "cgroup/cgroup.hpp"
 #include "support.hpp"
@@ -141,6 +143,48 @@ TEST_CASE("UniqueFd closes once and moves ownership", "[unit]") {
     }
     CHECK(::fcntl(raw, F_GETFD) == -1);
     CHECK(errno == EBADF);
+}
+
+// A child of ours that waits to be ended, and its guard.
+proc::ChildGuard waiting_child() {
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    auto pidfd = sys::pidfd_open(pid);
+    REQUIRE(pidfd.ok());
+    return proc::ChildGuard(pid, std::move(pidfd).value());
+}
+
+// Whether pid is still a child of ours, exited or not (reaped: it is not).
+bool is_our_child(pid_t pid) {
+    siginfo_t si{};
+    return ::waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+TEST_CASE("ChildGuard ends its child when destroyed or replaced, and not when moved or released",
+          "[unit]") {
+    proc::ChildGuard first = waiting_child();
+    const pid_t a = first.pid();
+    proc::ChildGuard moved(std::move(first));  // the same child, owned once
+    CHECK(first.pid() == -1);
+    CHECK(is_our_child(a));
+    moved = waiting_child();  // the one held before is killed and reaped
+    CHECK_FALSE(is_our_child(a));
+    const pid_t b = moved.pid();
+    CHECK(is_our_child(b));
+    { proc::ChildGuard gone = std::move(moved); }
+    CHECK_FALSE(is_our_child(b));
+
+    proc::ChildGuard kept = waiting_child();
+    const pid_t c = kept.pid();
+    kept.release();
+    kept = proc::ChildGuard();
+    CHECK(test::process_alive(c));
+    ::kill(c, SIGKILL);
+    ::waitpid(c, nullptr, 0);
 }
 
 TEST_CASE("/proc stat lines with awkward command names", "[unit]") {
