@@ -159,8 +159,11 @@ Status join_unified(const cgroup::Cgroup& cg, int report_fd) {
             log::debug("entered %s by a copy born in it", cg.path().c_str());
             return {};
         }
+        // Gone at once, not by returning: on the way back to the fork site the steps' undos and
+        // every destructor would run here, on what is the copy's now (its cgroups, state file,
+        // network lease). The one _exit below the fork site, for that reason.
         if (forked)
-            ::_exit(0);  // nothing to undo: the steps are the copy's now
+            ::_exit(0);
         log::debug("joining %s by a fork failed (%s): writing cgroup.procs", cg.path().c_str(),
                    forked.error().describe().c_str());
     }
@@ -309,8 +312,17 @@ Status boot_foreground(const Paths& paths, const std::string& name, int nft_fd =
     State state;
     std::optional<NetworkSetup> network;
     UniqueFd netns, host_netns;
-    // Carried out step by step; a failure at any step undoes exactly the steps before it.
-    Steps steps(fault::prefixed(paths.fault, "boot:"));
+    // Carried out step by step; a failure at any step undoes exactly the steps before it. With
+    // -vv each step's start is logged too, for tools/bench/boot-setup.sh and whoever wonders
+    // where the time goes (without, the hook is only the fault hook: boot is a hot path).
+    fault::Hook hook = fault::prefixed(paths.fault, "boot:");
+    if (log::level() >= log::Level::debug)
+        hook = [inner = std::move(hook), setup_start](std::string_view step) -> Status {
+            log::debug("step %.*s at %lld us", static_cast<int>(step.size()), step.data(),
+                       now_us() - setup_start);
+            return inner ? inner(step) : Status();
+        };
+    Steps steps(std::move(hook));
     // The cgroups are recorded before they are made, so that whatever a crash leaves from here
     // on is found by the next boot, stop or delete where this boot made it: below this process's
     // own cgroup, which a later command need not share. No pid yet: nothing is signalled.

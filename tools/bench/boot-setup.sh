@@ -2,8 +2,8 @@
 # Boot set-up time: what `volt-run boot` does before it execs systemd-nspawn (lock, spec, state,
 # the container's own cgroup, and later network and confinement), as boot itself measures it
 # (-vv). Boots and stops a busybox container N times in a throw-away data root, then prints the
-# median and p90, and with a network each step's share (boot -vv logs when each one ends). Needs
-# root; run from the build directory's parent.
+# median and p90, and each step's share (boot -vv logs when each one starts, and when each step
+# of the network's build ends). Needs root; run from the build directory's parent.
 # Usage: tools/bench/boot-setup.sh BUILD_DIR [N] [extra create options...]
 # The network mode is --network none unless VOLT_BENCH_NETWORK names another; with private or a
 # bridge, run it under `unshare --net --mount` so that voltbr0 is made in a throwaway namespace.
@@ -45,14 +45,24 @@ while [ "$i" -lt "$n" ]; do
   fi
   sed -n 's/.*boot set-up took \([0-9]*\) us.*/\1/p' "$dir/boot.log" >> "$dir/times"
   sed -n 's/.*supervisor: forked in \([0-9]*\) us.*/\1/p' "$dir/boot.log" >> "$dir/forks"
-  # Each step's share, "US<TAB>STEP": the difference between consecutive "network: STEP at N us"
-  # lines, and from the last of them to the end of the set-up (only boots that built a network
-  # log steps).
-  if grep -q 'network: ' "$dir/boot.log"; then
-    sed -n 's/ done at / at /; s/.*network: \(.*\) at \([0-9]*\) us.*/\2 \1/p
-            s/.*boot set-up took \([0-9]*\) us.*/\1 (to the end)/p' "$dir/boot.log" |
-      awk '{ t = $1; $1 = ""; printf "%d\t%s\n", t - last, substr($0, 2); last = t }' >> "$dir/steps"
-  fi
+  # Each step's share, "US<TAB>STEP", from the marks boot -vv logs on its own clock: "step STEP
+  # at N us" as each step of boot starts, "network: STEP done at N us" as each step of the
+  # network's build ends, and "boot set-up took N us" at the end. A span ending at a network mark
+  # is that network step; any other is the step that started it; the first, up to the first step,
+  # is what boot reads and decides before it makes anything.
+  sed -n 's/.*volt-run: step \(.*\) at \([0-9]*\) us$/\2\tS\t\1/p
+          s/.*volt-run: network: \(.*\) done at \([0-9]*\) us$/\2\tN\tnetwork: \1/p
+          s/.*boot set-up took \([0-9]*\) us.*/\1\tE\t/p' "$dir/boot.log" |
+    awk -F '\t' '
+      ended { next }
+      { span = $1 - last
+        if ($2 == "N") what = $3
+        else if (prev_kind == "S") what = prev
+        else if (NR == 1) what = "(reading and planning, before the first step)"
+        else what = "(after " prev ")"
+        printf "%d\t%s\n", span, what
+        last = $1; prev = $3; prev_kind = $2
+        if ($2 == "E") ended = 1 }' >> "$dir/steps"
   i=$((i + 1))
 done
 summary() {
@@ -62,7 +72,7 @@ summary() {
 }
 summary "boot set-up" "$dir/times"
 summary "supervisor fork (foreground)" "$dir/forks"
-# With a network: one line per step, in the order boot runs them.
+# One line per step, in the order boot runs them.
 cut -f2 "$dir/steps" | awk '!seen[$0]++' | while IFS= read -r step; do
   awk -F '\t' -v s="$step" '$2 == s { print $1 }' "$dir/steps" > "$dir/one"
   summary "  $step" "$dir/one"
